@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config/index.js';
+import { InfraError } from '../infra/local/process.js';
+import { configCommand } from './commands/config.js';
+import { demoCommand } from './commands/demo.js';
+
+import { infraCommand } from './commands/infra.js';
+
+const program = new Command()
+  .name('towerflow')
+  .description('Streaming two-tower recall: Kafka -> HBase + Redis, daily retrain into Milvus, online recall')
+  .showHelpAfterError();
+
+program.addCommand(infraCommand());
+program.addCommand(configCommand());
+program.addCommand(demoCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof InfraError || e instanceof ConfigError) {
+    process.stderr.write(`towerflow: ${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}

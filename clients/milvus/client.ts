@@ -1,0 +1,259 @@
+import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node';
+import type { Config } from '../../config/index.js';
+import { type FilterableField, idsFilter } from './filter.js';
+
+export { DataType } from '@zilliz/milvus2-sdk-node';
+
+export class MilvusError extends Error {
+  override name = 'MilvusError';
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: SDK result shapes vary per call
+type AnyResult = any;
+
+/**
+ * Every SDK result carries a status; the SDK turns a gRPC UNIMPLEMENTED into an empty object,
+ * so a missing status is a failure too.
+ */
+export function checkStatus(what: string, res: AnyResult): AnyResult {
+  if (res === null || res === undefined) throw new MilvusError(`${what}: no result`);
+  const st = res.status && typeof res.status === 'object' ? res.status : res;
+  if (st.error_code === undefined && st.code === undefined)
+    throw new MilvusError(`${what}: the server returned no status (unsupported call?)`);
+  const ok = (st.error_code === undefined || st.error_code === 'Success' || st.error_code === 0) && !st.code;
+  if (!ok) throw new MilvusError(`${what}: ${st.error_code ?? st.code} ${st.reason ?? ''}`.trim());
+  return res;
+}
+
+export function createMilvus(
+  cfg: Pick<Config, 'milvusAddress' | 'milvusToken'>,
+  timeoutMs = 60_000,
+): MilvusClient {
+  return new MilvusClient({
+    address: cfg.milvusAddress,
+    token: cfg.milvusToken || undefined,
+    timeout: timeoutMs,
+    // the SDK's default heartbeats go to the Milvus server itself; nothing leaves the cluster, but off is quieter
+    telemetry: { enabled: false },
+    // a long unary call (index build) sends no data: Python gRPC servers (milvus-lite) GOAWAY on frequent pings
+    channelOptions: { 'grpc.keepalive_time_ms': 300_000 },
+  } as ConstructorParameters<typeof MilvusClient>[0]);
+}
+
+export interface ItemCollectionSpec {
+  name: string;
+  dim: number;
+  /** Filterable scalar fields besides the `item_id` primary key and the vector. */
+  scalars: FilterableField[];
+  description?: string;
+}
+
+export interface ItemRow {
+  item_id: string;
+  vector: number[];
+  [scalar: string]: unknown;
+}
+
+export interface Hit {
+  item_id: string;
+  score: number;
+  fields: Record<string, unknown>;
+}
+
+const PK = 'item_id';
+const VEC = 'vector';
+
+const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
+  varchar: DataType.VarChar,
+  int64: DataType.Int64,
+  double: DataType.Double,
+  bool: DataType.Bool,
+};
+
+/** The operations the system needs, each checked; one collection per model version. */
+export class ItemVectors {
+  constructor(readonly client: MilvusClient) {}
+
+  static fromConfig(cfg: Pick<Config, 'milvusAddress' | 'milvusToken'>): ItemVectors {
+    return new ItemVectors(createMilvus(cfg));
+  }
+
+  async hasCollection(name: string): Promise<boolean> {
+    const res = checkStatus('hasCollection', await this.client.hasCollection({ collection_name: name }));
+    return Boolean(res.value);
+  }
+
+  /** `item_id` VarChar primary key (not auto-id), the vector, the scalars; Strong consistency for fresh reads. */
+  async createCollection(spec: ItemCollectionSpec): Promise<void> {
+    checkStatus(
+      `createCollection ${spec.name}`,
+      await this.client.createCollection({
+        collection_name: spec.name,
+        description: spec.description ?? '',
+        consistency_level: 'Strong',
+        fields: [
+          { name: PK, data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 128 },
+          { name: VEC, data_type: DataType.FloatVector, dim: spec.dim },
+          ...spec.scalars.map((f) => ({
+            name: f.name,
+            data_type: SCALAR_TYPES[f.type],
+            ...(f.type === 'varchar' ? { max_length: 256 } : {}),
+          })),
+        ],
+      } as AnyResult),
+    );
+  }
+
+  async createHnswIndex(name: string, params: { M?: number; efConstruction?: number } = {}): Promise<void> {
+    checkStatus(
+      `createIndex ${name}`,
+      await this.client.createIndex({
+        collection_name: name,
+        field_name: VEC,
+        index_name: 'vector_hnsw',
+        index_type: 'HNSW',
+        metric_type: 'IP',
+        params: { M: params.M ?? 16, efConstruction: params.efConstruction ?? 200 },
+      } as AnyResult),
+    );
+  }
+
+  async load(name: string): Promise<void> {
+    checkStatus(`loadCollection ${name}`, await this.client.loadCollectionSync({ collection_name: name }));
+  }
+
+  async insert(name: string, rows: ItemRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const res = checkStatus(
+      `insert ${name}`,
+      await this.client.insert({ collection_name: name, data: rows as AnyResult }),
+    );
+    return Number(res.insert_cnt ?? rows.length);
+  }
+
+  async upsert(name: string, rows: ItemRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const res = checkStatus(
+      `upsert ${name}`,
+      await this.client.upsert({ collection_name: name, data: rows as AnyResult }),
+    );
+    return Number(res.upsert_cnt ?? rows.length);
+  }
+
+  /** Delete by primary keys (safer than delete-by-expression on Milvus 2.3). */
+  async deleteByIds(name: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    checkStatus(
+      `delete ${name}`,
+      await this.client.delete({ collection_name: name, filter: idsFilter(PK, ids) } as AnyResult),
+    );
+  }
+
+  async flush(name: string): Promise<void> {
+    checkStatus(`flush ${name}`, await this.client.flushSync({ collection_names: [name] }));
+  }
+
+  /** Top-k by inner product (metric passed explicitly: milvus-lite does not infer it), best first. */
+  async search(
+    name: string,
+    vector: number[],
+    k: number,
+    opts: { filter?: string; outputFields?: string[]; ef?: number } = {},
+  ): Promise<Hit[]> {
+    const res = checkStatus(
+      `search ${name}`,
+      await this.client.search({
+        collection_name: name,
+        data: [vector],
+        anns_field: VEC,
+        limit: k,
+        filter: opts.filter || undefined,
+        // milvus-lite returns no ids unless the primary key is asked for explicitly
+        output_fields: [PK, ...(opts.outputFields ?? []).filter((f) => f !== PK)],
+        metric_type: 'IP',
+        params: { ef: Math.max(opts.ef ?? 64, k) },
+      } as AnyResult),
+    );
+    const hits: AnyResult[] = Array.isArray(res.results?.[0]) ? res.results[0] : (res.results ?? []);
+    return hits.map((h) => {
+      const { id, score, [PK]: pk, ...fields } = h;
+      return { item_id: String(pk ?? id), score: Number(score), fields };
+    });
+  }
+
+  async query(
+    name: string,
+    filter: string,
+    outputFields: string[],
+    limit = 1000,
+  ): Promise<Record<string, unknown>[]> {
+    const res = checkStatus(
+      `query ${name}`,
+      await this.client.query({
+        collection_name: name,
+        filter,
+        output_fields: outputFields,
+        limit,
+      } as AnyResult),
+    );
+    return res.data ?? [];
+  }
+
+  async count(name: string): Promise<number> {
+    const res = checkStatus(
+      `count ${name}`,
+      await this.client.query({
+        collection_name: name,
+        filter: '',
+        output_fields: ['count(*)'],
+      } as AnyResult),
+    );
+    return Number(res.data?.[0]?.['count(*)'] ?? 0);
+  }
+
+  async createAlias(alias: string, collection: string): Promise<void> {
+    checkStatus(
+      `createAlias ${alias}`,
+      await this.client.createAlias({ alias, collection_name: collection } as AnyResult),
+    );
+  }
+
+  async alterAlias(alias: string, collection: string): Promise<void> {
+    checkStatus(
+      `alterAlias ${alias}`,
+      await this.client.alterAlias({ alias, collection_name: collection } as AnyResult),
+    );
+  }
+
+  /** Points the alias at `collection`, creating it when absent. */
+  async switchAlias(alias: string, collection: string): Promise<void> {
+    const current = await this.aliasTarget(alias);
+    if (current === undefined) await this.createAlias(alias, collection);
+    else if (current !== collection) await this.alterAlias(alias, collection);
+  }
+
+  async aliasTarget(alias: string): Promise<string | undefined> {
+    try {
+      // the SDK insists on a collection_name here that the server ignores
+      const res = await this.client.describeAlias({ alias, collection_name: alias } as AnyResult);
+      const st = res.status;
+      if (st && (st.error_code !== 'Success' || st.code)) return undefined;
+      return res.collection || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async dropAlias(alias: string): Promise<void> {
+    checkStatus(`dropAlias ${alias}`, await this.client.dropAlias({ alias } as AnyResult));
+  }
+
+  async dropCollection(name: string): Promise<void> {
+    if (!(await this.hasCollection(name))) return;
+    checkStatus(`dropCollection ${name}`, await this.client.dropCollection({ collection_name: name }));
+  }
+
+  close(): Promise<unknown> {
+    return this.client.closeConnection();
+  }
+}

@@ -1,0 +1,164 @@
+// The one source of truth for configuration: every setting the processes read, with its
+// environment variable, default and meaning. `towerflow config` prints this table and the
+// README's configuration section is generated from it (`towerflow config --markdown`).
+
+export type SettingKind = 'string' | 'int' | 'enum' | 'list';
+
+export interface SettingSpec {
+  env: string;
+  kind: SettingKind;
+  default: string;
+  doc: string;
+  values?: readonly string[];
+}
+
+export const SETTINGS = {
+  home: {
+    env: 'TOWERFLOW_HOME',
+    kind: 'string',
+    default: '.towerflow',
+    doc: 'Local state folder: downloads, service data, logs, pid files (relative to the project root).',
+  },
+  bindHost: {
+    env: 'TOWERFLOW_BIND_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    doc: 'Address that local services and the project’s HTTP servers listen on.',
+  },
+  localServices: {
+    env: 'TOWERFLOW_LOCAL_SERVICES',
+    kind: 'list',
+    default: 'redis,kafka,hbase,milvus,prometheus',
+    doc: 'Services `towerflow infra up` starts locally. Drop the ones you point at external clusters (the list must not be empty; use `none` for no local service).',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    doc: 'Log level of every process (pino).',
+  },
+  kafkaBrokers: {
+    env: 'KAFKA_BROKERS',
+    kind: 'list',
+    default: '127.0.0.1:9092',
+    doc: 'Comma-separated Kafka bootstrap servers.',
+  },
+  kafkaClientId: {
+    env: 'KAFKA_CLIENT_ID',
+    kind: 'string',
+    default: 'towerflow',
+    doc: 'Kafka client id prefix.',
+  },
+  kafkaControllerPort: {
+    env: 'KAFKA_CONTROLLER_PORT',
+    kind: 'int',
+    default: '9093',
+    doc: 'KRaft controller port of the local broker (local infra only).',
+  },
+  topicBehaviourPartitions: {
+    env: 'TOPIC_BEHAVIOUR_PARTITIONS',
+    kind: 'int',
+    default: '6',
+    doc: 'Partitions of `behaviour.events` when the project creates it.',
+  },
+  topicDlqPartitions: {
+    env: 'TOPIC_DLQ_PARTITIONS',
+    kind: 'int',
+    default: '1',
+    doc: 'Partitions of `behaviour.dlq` when the project creates it.',
+  },
+  topicItemPartitions: {
+    env: 'TOPIC_ITEM_PARTITIONS',
+    kind: 'int',
+    default: '3',
+    doc: 'Partitions of `item.events` when the project creates it.',
+  },
+  topicReplication: {
+    env: 'TOPIC_REPLICATION_FACTOR',
+    kind: 'int',
+    default: '1',
+    doc: 'Replication factor of the project’s topics (3 on a production cluster).',
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    kind: 'string',
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis URL (`redis://[user:pass@]host:port[/db]`).',
+  },
+  milvusAddress: {
+    env: 'MILVUS_ADDRESS',
+    kind: 'string',
+    default: '127.0.0.1:19530',
+    doc: 'Milvus gRPC address (`host:port`).',
+  },
+  milvusToken: {
+    env: 'MILVUS_TOKEN',
+    kind: 'string',
+    default: '',
+    doc: 'Milvus token (`user:password` or API key); empty for none.',
+  },
+  milvusEngine: {
+    env: 'MILVUS_ENGINE',
+    kind: 'enum',
+    values: ['lite', 'standalone'],
+    default: 'lite',
+    doc: 'Which local Milvus `towerflow infra up` starts: the real 2.3.9 standalone (PyPI `milvus`) or `milvus-lite` server mode. Ignored for external clusters.',
+  },
+  hbaseZkQuorum: {
+    env: 'HBASE_ZK_QUORUM',
+    kind: 'string',
+    default: '127.0.0.1:2181',
+    doc: 'ZooKeeper of the local HBase (`host:port`; local infra only: clients go through the Thrift2 gateway).',
+  },
+  hbaseThriftAddress: {
+    env: 'HBASE_THRIFT_ADDRESS',
+    kind: 'string',
+    default: '127.0.0.1:9095',
+    doc: 'HBase Thrift2 gateway (`host:port`, binary protocol, buffered transport) that every HBase call goes through.',
+  },
+  hbaseThriftPool: {
+    env: 'HBASE_THRIFT_POOL',
+    kind: 'int',
+    default: '4',
+    doc: 'Connections per process to the Thrift2 gateway.',
+  },
+  hbaseHeap: {
+    env: 'HBASE_HEAP',
+    kind: 'string',
+    default: '1g',
+    doc: 'Max heap of the local HBase JVM (local infra only).',
+  },
+  hbaseNamespace: {
+    env: 'HBASE_NAMESPACE',
+    kind: 'string',
+    default: 'towerflow',
+    doc: 'HBase namespace of the project’s tables.',
+  },
+  prometheusPort: {
+    env: 'PROMETHEUS_PORT',
+    kind: 'int',
+    default: '9090',
+    doc: 'Port of the local Prometheus (local infra only).',
+  },
+  prometheusUrl: {
+    env: 'PROMETHEUS_URL',
+    kind: 'string',
+    default: 'http://127.0.0.1:9090',
+    doc: 'Prometheus base URL (status checks, benchmarks).',
+  },
+  javaHome: {
+    env: 'TOWERFLOW_JAVA_HOME',
+    kind: 'string',
+    default: '',
+    doc: 'JDK 17+ used for local Kafka and HBase; empty means `JAVA_HOME`, then `java` on PATH.',
+  },
+  python: {
+    env: 'TOWERFLOW_PYTHON',
+    kind: 'string',
+    default: 'python3',
+    doc: 'Python 3.9–3.11 used to create the venv that runs local Milvus.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class InfraError extends Error {
+  override name = 'InfraError';
+}
+
+export interface DaemonSpec {
+  name: string;
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  logFile: string;
+  pidFile: string;
+}
+
+/**
+ * Starts a long-running process in its own process group (so that stopping it also ends
+ * whatever it forks, e.g. Milvus' embedded etcd), output appended to its log file.
+ */
+export function spawnDaemon(spec: DaemonSpec): number {
+  const fd = openSync(spec.logFile, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    if (child.pid === undefined) throw new InfraError(`${spec.name}: could not start ${spec.command}`);
+    child.on('error', () => {});
+    child.unref();
+    writeFileSync(spec.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+  return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (exited, not yet reaped by its parent) is not alive for our purposes.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose process group is `pgid` (the daemon and everything it forked). */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(entry));
+    } catch {
+      // process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** Resident memory in bytes of a daemon's whole process group. */
+export function groupRssBytes(pgid: number): number {
+  let kb = 0;
+  for (const pid of groupMembers(pgid)) {
+    try {
+      const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m?.[1]) kb += Number(m[1]);
+    } catch {
+      // gone
+    }
+  }
+  return kb * 1024;
+}
+
+/** Signals (SIGTERM by default) the daemon's process group, wait, then SIGKILL what is left. Removes the pid file. */
+export async function stopDaemon(
+  pidFile: string,
+  graceMs = 30_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<'stopped' | 'not-running'> {
+  const pid = readPid(pidFile);
+  if (pid === undefined || groupMembers(pid).length === 0) {
+    rmSync(pidFile, { force: true });
+    return 'not-running';
+  }
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signalGroup(signal);
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && groupMembers(pid).length > 0) await sleep(200);
+  if (groupMembers(pid).length > 0) {
+    signalGroup('SIGKILL');
+    const hard = Date.now() + 5000;
+    while (Date.now() < hard && groupMembers(pid).length > 0) await sleep(100);
+  }
+  rmSync(pidFile, { force: true });
+  return 'stopped';
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+export function tailFile(file: string, lines = 30): string {
+  if (!existsSync(file)) return '(no log file)';
+  const text = readFileSync(file, 'utf8');
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
+}
+
+/** Polls `check` until it returns true; on timeout throws naming the service and showing its log tail. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs?: number; logFile?: string; pid?: number },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    if (opts.pid !== undefined && !isAlive(opts.pid)) {
+      throw new InfraError(
+        `${what}: the process exited before becoming healthy.` +
+          (opts.logFile ? `\nLast lines of ${opts.logFile}:\n${tailFile(opts.logFile)}` : ''),
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch {
+      // not ready yet
+    }
+    await sleep(opts.intervalMs ?? 500);
+  }
+  throw new InfraError(
+    `${what}: not healthy after ${Math.round(opts.timeoutMs / 1000)} s.` +
+      (opts.logFile ? `\nLast lines of ${opts.logFile}:\n${tailFile(opts.logFile)}` : ''),
+  );
+}

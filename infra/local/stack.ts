@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../../config/index.js';
+import { localPaths } from './paths.js';
+import {
+  groupMembers,
+  groupRssBytes,
+  InfraError,
+  portOpen,
+  readPid,
+  stopDaemon,
+  waitUntil,
+} from './process.js';
+import { type LocalService, logFileOf, pidFileOf, type ServiceContext } from './service.js';
+import { hbaseService, hbaseThriftService } from './services/hbase.js';
+import { kafkaService } from './services/kafka.js';
+import { milvusService } from './services/milvus.js';
+import { prometheusService } from './services/prometheus.js';
+import { redisService } from './services/redis.js';
+
+/** Start order; `down` goes in reverse. */
+export const ALL_SERVICES: readonly LocalService[] = [
+  redisService,
+  kafkaService,
+  hbaseService,
+  hbaseThriftService,
+  milvusService,
+  prometheusService,
+];
+
+export function makeContext(
+  say: (m: string) => void = (m) => process.stderr.write(`${m}\n`),
+): ServiceContext {
+  const cfg = loadConfig();
+  return { cfg, paths: localPaths(cfg), say };
+}
+
+export function selectedServices(ctx: ServiceContext, only?: string[]): LocalService[] {
+  const wanted = new Set(only?.length ? only : ctx.cfg.localServices);
+  for (const name of wanted) {
+    if (name !== 'none' && !ALL_SERVICES.some((s) => s.name === name))
+      throw new InfraError(
+        `Unknown service "${name}". Known: ${ALL_SERVICES.map((s) => s.name).join(', ')} (TOWERFLOW_LOCAL_SERVICES).`,
+      );
+  }
+  // a gateway comes with the service it fronts
+  return ALL_SERVICES.filter(
+    (s) => wanted.has(s.name) || (s.dependsOn !== undefined && wanted.has(s.dependsOn)),
+  );
+}
+
+export interface ServiceStatus {
+  name: string;
+  up: boolean;
+  pid: number | null;
+  ports: number[];
+  version: string | null;
+  rssBytes: number | null;
+  log: string;
+}
+
+function runningPid(ctx: ServiceContext, svc: LocalService): number | undefined {
+  const pid = readPid(pidFileOf(ctx, svc.name));
+  return pid !== undefined && groupMembers(pid).length > 0 ? pid : undefined;
+}
+
+async function startOne(ctx: ServiceContext, svc: LocalService): Promise<{ name: string; seconds: number }> {
+  const t0 = Date.now();
+  const existing = runningPid(ctx, svc);
+  if (existing !== undefined) {
+    await waitUntil(svc.name, () => svc.healthy(ctx), {
+      timeoutMs: svc.startTimeoutMs,
+      logFile: logFileOf(ctx, svc.name),
+      pid: existing,
+    });
+    ctx.say(`${svc.name}: already running (pid ${existing})`);
+    return { name: svc.name, seconds: 0 };
+  }
+  for (const port of svc.ports(ctx)) {
+    if (await portOpen(port, ctx.cfg.bindHost))
+      throw new InfraError(
+        `${svc.name}: port ${port} on ${ctx.cfg.bindHost} is already taken by a process towerflow did not start. ` +
+          `Stop it (see \`ss -ltnp 'sport = :${port}'\`), or point towerflow at it and drop "${svc.name}" from TOWERFLOW_LOCAL_SERVICES.`,
+      );
+  }
+  const pid = await svc.start(ctx);
+  ctx.say(`${svc.name}: started (pid ${pid}), waiting until healthy…`);
+  await waitUntil(svc.name, () => svc.healthy(ctx), {
+    timeoutMs: svc.startTimeoutMs,
+    logFile: logFileOf(ctx, svc.name),
+    pid,
+  });
+  await svc.afterHealthy?.(ctx);
+  const seconds = (Date.now() - t0) / 1000;
+  ctx.say(`${svc.name}: healthy after ${seconds.toFixed(1)} s`);
+  return { name: svc.name, seconds };
+}
+
+/** Provisions (downloads once) and starts the selected services; all health-checked. */
+export async function up(ctx: ServiceContext, only?: string[]): Promise<{ name: string; seconds: number }[]> {
+  const services = selectedServices(ctx, only);
+  for (const svc of services) await svc.provision(ctx);
+  // Start in parallel (most of the time is JVM and Go start-up waiting, not CPU), each after
+  // the service it depends on.
+  const started = new Map<string, Promise<{ name: string; seconds: number }>>();
+  for (const svc of services) {
+    const dep = svc.dependsOn ? started.get(svc.dependsOn) : undefined;
+    started.set(svc.name, dep ? dep.then(() => startOne(ctx, svc)) : startOne(ctx, svc));
+  }
+  const results = await Promise.allSettled(started.values());
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    throw new InfraError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<{ name: string; seconds: number }>).value);
+}
+
+/** Stops, by pid, exactly the processes `up` started. */
+export async function down(
+  ctx: ServiceContext,
+  only?: string[],
+): Promise<{ name: string; result: string }[]> {
+  const names = only?.length ? new Set(only) : undefined;
+  const out: { name: string; result: string }[] = [];
+  for (const svc of [...ALL_SERVICES].reverse()) {
+    if (names && !names.has(svc.name)) continue;
+    const pidFile = pidFileOf(ctx, svc.name);
+    if (!existsSync(pidFile)) continue;
+    const result = await stopDaemon(pidFile, 30_000, svc.stopSignal);
+    ctx.say(`${svc.name}: ${result}`);
+    out.push({ name: svc.name, result });
+  }
+  return out;
+}
+
+export async function status(ctx: ServiceContext): Promise<ServiceStatus[]> {
+  return Promise.all(
+    selectedServices(ctx).map(async (svc) => {
+      const pid = runningPid(ctx, svc);
+      const up = pid !== undefined && (await svc.healthy(ctx).catch(() => false));
+      return {
+        name: svc.name,
+        up,
+        pid: pid ?? null,
+        ports: svc.ports(ctx),
+        version: up ? await svc.version(ctx).catch(() => null) : null,
+        rssBytes: pid !== undefined ? groupRssBytes(pid) : null,
+        log: logFileOf(ctx, svc.name),
+      };
+    }),
+  );
+}

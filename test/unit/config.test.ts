@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, settingsMarkdown } from '../../config/index.js';
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const cfg = loadConfig({});
+    expect(cfg.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(cfg.topicBehaviourPartitions).toBe(6);
+    expect(cfg.bindHost).toBe('127.0.0.1');
+  });
+  it('reads overrides', () => {
+    const cfg = loadConfig({ KAFKA_BROKERS: 'a:1, b:2', MILVUS_ENGINE: 'lite', TOPIC_DLQ_PARTITIONS: '3' });
+    expect(cfg.kafkaBrokers).toEqual(['a:1', 'b:2']);
+    expect(cfg.milvusEngine).toBe('lite');
+    expect(cfg.topicDlqPartitions).toBe(3);
+  });
+  it('names the variable on a bad value', () => {
+    expect(() => loadConfig({ TOPIC_DLQ_PARTITIONS: 'three' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TOPIC_DLQ_PARTITIONS: 'three' })).toThrow(/TOPIC_DLQ_PARTITIONS/);
+    expect(() => loadConfig({ MILVUS_ENGINE: 'docker' })).toThrow(/MILVUS_ENGINE must be one of/);
+  });
+  it('documents every variable', () => {
+    expect(settingsMarkdown()).toContain('`KAFKA_BROKERS`');
+  });
+});
