@@ -101,9 +101,9 @@ export const SETTINGS = {
   milvusEngine: {
     env: 'MILVUS_ENGINE',
     kind: 'enum',
-    values: ['lite', 'standalone'],
-    default: 'lite',
-    doc: 'Which local Milvus `towerflow infra up` starts: the real 2.3.9 standalone (PyPI `milvus`) or `milvus-lite` server mode. Ignored for external clusters.',
+    values: ['standalone', 'lite'],
+    default: 'standalone',
+    doc: 'Which local Milvus `towerflow infra up` starts: the real Milvus 2.3.5 standalone from PyPI `milvus` (run in a private network namespace bridged to loopback; needs root) or the Python `milvus-lite` 3.2.2 server. Ignored for external clusters.',
   },
   hbaseZkQuorum: {
     env: 'HBASE_ZK_QUORUM',

@@ -26,6 +26,8 @@ command -v java >/dev/null || [[ -n "${TOWERFLOW_JAVA_HOME:-}${JAVA_HOME:-}" ]] 
 command -v g++ >/dev/null || need+=(g++ make)
 command -v thrift >/dev/null || need+=(thrift-compiler)
 command -v unzip >/dev/null || need+=(unzip)
+command -v socat >/dev/null || need+=(socat)
+command -v ip >/dev/null || need+=(iproute2)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [[ ${#need[@]} -gt 0 ]]; then

@@ -287,7 +287,7 @@ export class HBaseClient {
       ),
     );
     const v = fromResult(r)?.cells.get(column);
-    if (!v || v.length !== 8) throw new HBaseError(`increment of ${column} returned no counter`);
+    if (v?.length !== 8) throw new HBaseError(`increment of ${column} returned no counter`);
     return v.readBigInt64BE(0);
   }
 

@@ -35,6 +35,7 @@ export function createMilvus(
     timeout: timeoutMs,
     // the SDK's default heartbeats go to the Milvus server itself; nothing leaves the cluster, but off is quieter
     telemetry: { enabled: false },
+    logLevel: 'error',
     // a long unary call (index build) sends no data: Python gRPC servers (milvus-lite) GOAWAY on frequent pings
     channelOptions: { 'grpc.keepalive_time_ms': 300_000 },
   } as ConstructorParameters<typeof MilvusClient>[0]);
@@ -158,7 +159,13 @@ export class ItemVectors {
     name: string,
     vector: number[],
     k: number,
-    opts: { filter?: string; outputFields?: string[]; ef?: number } = {},
+    opts: {
+      filter?: string;
+      outputFields?: string[];
+      ef?: number;
+      /** Per-request override; on Milvus 2.3 Strong waits for a ~200 ms time tick, Bounded does not. */
+      consistency?: 'Strong' | 'Session' | 'Bounded' | 'Eventually';
+    } = {},
   ): Promise<Hit[]> {
     const res = checkStatus(
       `search ${name}`,
@@ -172,6 +179,7 @@ export class ItemVectors {
         output_fields: [PK, ...(opts.outputFields ?? []).filter((f) => f !== PK)],
         metric_type: 'IP',
         params: { ef: Math.max(opts.ef ?? 64, k) },
+        ...(opts.consistency ? { consistency_level: opts.consistency } : {}),
       } as AnyResult),
     );
     const hits: AnyResult[] = Array.isArray(res.results?.[0]) ? res.results[0] : (res.results ?? []);

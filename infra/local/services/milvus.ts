@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createMilvus } from '../../../clients/milvus/client.js';
+import { requireDebianBinary } from '../prereq.js';
 import { InfraError, spawnDaemon } from '../process.js';
 import { type LocalService, logFileOf, pidFileOf, portOf, type ServiceContext } from '../service.js';
 
@@ -52,15 +53,18 @@ async function ensureVenv(ctx: ServiceContext): Promise<string> {
 export const milvusService: LocalService = {
   name: 'milvus',
   startTimeoutMs: 180_000,
-  ports: (ctx) => {
-    const grpc = portOf(ctx.cfg.milvusAddress, 19530);
-    return ctx.cfg.milvusEngine === 'standalone' ? [grpc, 9091, 2379] : [grpc];
-  },
-  get stopSignal(): NodeJS.Signals {
-    // milvus-lite closes its database only on KeyboardInterrupt; Milvus standalone stops on SIGTERM
-    return 'SIGINT';
-  },
+  // standalone's internal ports (etcd, coordinators, metrics) live inside its network namespace
+  ports: (ctx) => [portOf(ctx.cfg.milvusAddress, 19530)],
   async provision(ctx) {
+    if (ctx.cfg.milvusEngine === 'standalone') {
+      if (process.getuid?.() !== 0)
+        throw new InfraError(
+          'milvus: the standalone engine binds every interface, so towerflow runs it in a private network namespace, which needs root. Run as root or use MILVUS_ENGINE=lite.',
+        );
+      requireDebianBinary('/usr/bin/socat', 'socat');
+      requireDebianBinary('/usr/bin/unshare', 'util-linux');
+      requireDebianBinary('/usr/sbin/ip', 'iproute2');
+    }
     await ensureVenv(ctx);
   },
   async start(ctx) {
@@ -89,8 +93,8 @@ export const milvusService: LocalService = {
     }
     return spawnDaemon({
       name: 'milvus',
-      command: path.join(venv, 'bin', 'python'),
-      args: [path.join(ctx.cfg.root, 'infra', 'local', 'milvus', 'launch_standalone.py'), data, port],
+      command: path.join(ctx.cfg.root, 'infra', 'local', 'milvus', 'run_standalone.sh'),
+      args: [path.join(venv, 'bin', 'python'), data, port, ctx.cfg.bindHost],
       logFile: logFileOf(ctx, 'milvus'),
       pidFile: pidFileOf(ctx, 'milvus'),
     });
