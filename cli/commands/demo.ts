@@ -21,6 +21,12 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('bring the local services up and run a smoke round trip through each')
     .action(async () => {
+      // native clients load only when this command runs, so `infra down` never depends on them
+      const { startBatchConsumer } = await import('../../clients/kafka/consumer.js');
+      const { IdempotentProducer } = await import('../../clients/kafka/rdkafka.js');
+      const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
+      const { ItemVectors } = await import('../../clients/milvus/client.js');
+      const { createRedis } = await import('../../clients/redis.js');
       const ctx = makeContext();
       const t0 = Date.now();
       await up(ctx);

@@ -164,6 +164,7 @@ export class HBaseClient {
     poolSize: number,
     readonly namespace: string,
   ) {
+    loadStubs();
     this.lanes = Array.from({ length: Math.max(1, poolSize) }, () => new Lane(host, port));
   }
 
