@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { HBaseClient } from '../../clients/hbase/thrift2.js';
-import { startBatchConsumer } from '../../clients/kafka/consumer.js';
-import { IdempotentProducer } from '../../clients/kafka/rdkafka.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
-import { createRedis } from '../../clients/redis.js';
 import { makeContext, status, up } from '../../infra/local/stack.js';
 
 type Step = { service: string; did: string; ms: number };

@@ -14,7 +14,8 @@ export interface Message {
 
 /**
  * The idempotent, acks=all producer used at the ingest edge. librdkafka batches concurrent
- * single sends (measured ~7× kafkajs at 64 concurrent sends), and `murmur2_random` keeps the
+ * single sends (~7× kafkajs at 64 concurrent one-message sends, the ingest pattern; equal
+ * for bulk batches of 1000, docs/decisions.md), and `murmur2_random` keeps the
  * key→partition mapping identical to the Java client and kafkajs, so one user's events stay
  * on one partition whichever client wrote them.
  */

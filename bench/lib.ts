@@ -1,0 +1,302 @@
+// Shared helpers for the benchmarks in bench/: timing, percentiles, a table printer, `--json`
+// output, progress lines on stderr and a deterministic PRNG for test data.
+
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+// ---- command line -------------------------------------------------------------------------------
+
+export interface BenchArgs {
+  json: boolean;
+  /** `--name value` options other than `--json`, as given. */
+  options: Record<string, string | undefined>;
+}
+
+/** Parses `--json` and the given `--name value` options (unknown flags are an error). */
+export function benchArgs(optionNames: string[] = []): BenchArgs {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      ...Object.fromEntries(optionNames.map((n) => [n, { type: 'string' as const }])),
+    },
+    allowPositionals: false,
+  });
+  const options: Record<string, string | undefined> = {};
+  const parsed = values as Record<string, string | boolean | undefined>;
+  for (const n of optionNames) {
+    const v = parsed[n];
+    options[n] = typeof v === 'string' ? v : undefined;
+  }
+  return { json: Boolean(values.json), options };
+}
+
+/** A positive whole number from an option, or the default. */
+export function intOption(args: BenchArgs, name: string, fallback: number): number {
+  const raw = args.options[name];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new Error(`--${name} must be a positive integer`);
+  return Number(raw);
+}
+
+// ---- timing ---------------------------------------------------------------------------------
+
+export const now = (): number => performance.now();
+
+/** Runs `fn` and returns its result with the elapsed wall time in seconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number }> {
+  const t0 = now();
+  const result = await fn();
+  return { result, seconds: (now() - t0) / 1000 };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every `everyMs` until it holds; throws after `timeoutMs`. */
+export async function waitUntil(
+  cond: () => boolean,
+  what: string,
+  timeoutMs = 120_000,
+  everyMs = 5,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+/** Median (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface LatencySummary {
+  n: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  max_ms: number;
+}
+
+export function summarize(latenciesMs: readonly number[]): LatencySummary {
+  const n = latenciesMs.length;
+  return {
+    n,
+    p50_ms: percentile(latenciesMs, 50),
+    p99_ms: percentile(latenciesMs, 99),
+    mean_ms: n === 0 ? Number.NaN : latenciesMs.reduce((s, x) => s + x, 0) / n,
+    max_ms: n === 0 ? Number.NaN : Math.max(...latenciesMs),
+  };
+}
+
+/** Runs `count` tasks with at most `concurrency` in flight; returns each task's latency in ms. */
+export async function runConcurrent(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<{ latenciesMs: number[]; seconds: number }> {
+  const latenciesMs: number[] = new Array(count);
+  let next = 0;
+  const t0 = now();
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      const t = now();
+      await task(i);
+      latenciesMs[i] = now() - t;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
+  return { latenciesMs, seconds: (now() - t0) / 1000 };
+}
+
+// ---- output -----------------------------------------------------------------------------------
+
+/** Prints `label: done/total (rate/s)` to stderr every `everyMs` until the returned stop function runs. */
+export function ticker(label: string, done: () => number, total: number, everyMs = 2000): () => void {
+  const t0 = now();
+  const timer = setInterval(() => {
+    const n = done();
+    const rate = n / ((now() - t0) / 1000);
+    progress(`${label}: ${n.toLocaleString('en-US')}/${total.toLocaleString('en-US')} (${fmt(rate, 0)}/s)`);
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** One progress line on stderr (never on stdout, which `--json` keeps for the result). */
+export function progress(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export type Cell = string | number | null | undefined;
+
+/** Formats a number for a table: thousands separators for large values, `digits` decimals for small. */
+export function fmt(v: Cell, digits = 2): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'string') return v;
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Number.isInteger(v)) return String(v);
+  return v.toFixed(digits);
+}
+
+export interface Table {
+  title: string;
+  headers: string[];
+  rows: Cell[][];
+}
+
+/** A plain-text table with right-aligned numeric columns. */
+export function renderTable(t: Table): string {
+  const body = t.rows.map((r) => t.headers.map((_, i) => fmt(r[i])));
+  const widths = t.headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  const numeric = t.headers.map((_, i) => t.rows.every((r) => typeof r[i] !== 'string'));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [
+    `== ${t.title}`,
+    line(t.headers),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+  ].join('\n');
+}
+
+/**
+ * Collects tables, notes and a JSON result. `finish` prints the tables (and notes) on stdout,
+ * or with `--json` on stderr, followed by exactly one JSON object on stdout.
+ */
+export class Report {
+  private readonly tables: Table[] = [];
+  private readonly notes: string[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly json: boolean,
+  ) {}
+
+  table(title: string, headers: string[], rows: Cell[][]): void {
+    this.tables.push({ title, headers, rows });
+  }
+
+  note(line: string): void {
+    this.notes.push(line);
+  }
+
+  finish(result: Record<string, unknown>): void {
+    const text = [
+      ...this.tables.map(renderTable),
+      ...(this.notes.length ? [this.notes.map((n) => `* ${n}`).join('\n')] : []),
+    ].join('\n\n');
+    if (this.json) {
+      process.stderr.write(`${text}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: this.name, ...result, notes: this.notes })}\n`);
+    } else {
+      process.stdout.write(`${text}\n`);
+    }
+  }
+}
+
+/** Host facts worth keeping next to any number. */
+export async function hostInfo(): Promise<Record<string, unknown>> {
+  const os = await import('node:os');
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    loadavg_1m: Number(os.loadavg()[0]?.toFixed(2)),
+    at: new Date().toISOString(),
+  };
+}
+
+// ---- deterministic data -----------------------------------------------------------------------
+
+/** mulberry32: a small, fast, seedable 32-bit PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples (Box–Muller) from a uniform source. */
+export function gaussian(uniform: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = uniform();
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/**
+ * `count` random unit vectors of dimension `dim` (uniform on the sphere), row-major in one
+ * Float32Array. Same seed, same vectors.
+ */
+export function randomUnitVectors(count: number, dim: number, seed: number): Float32Array {
+  const g = gaussian(mulberry32(seed));
+  const out = new Float32Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    const off = i * dim;
+    let norm = 0;
+    for (let d = 0; d < dim; d++) {
+      const x = g();
+      out[off + d] = x;
+      norm += x * x;
+    }
+    const inv = 1 / Math.sqrt(norm);
+    for (let d = 0; d < dim; d++) out[off + d] = (out[off + d] as number) * inv;
+  }
+  return out;
+}
+
+/** Row `i` of a row-major matrix as a plain array (what the Milvus SDK takes). */
+export function row(matrix: Float32Array, dim: number, i: number): number[] {
+  return Array.from(matrix.subarray(i * dim, (i + 1) * dim));
+}
+
+/** FNV-1a 32-bit hash of a string, for spreading keys evenly. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A short random suffix for temporary resource names. */
+export function runId(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0')}`;
+}
