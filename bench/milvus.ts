@@ -112,6 +112,7 @@ async function main(): Promise<void> {
 
     t = now();
     await milvus.createHnswIndex(coll, HNSW);
+    await milvus.waitForIndex(coll);
     const createIndexS = (now() - t) / 1000;
     t = now();
     await milvus.load(coll);
@@ -125,7 +126,10 @@ async function main(): Promise<void> {
     // sequential search; keep the hits of the first `recallQueries` for recall
     const annTop: number[][] = [];
     const search = async (i: number): Promise<number[]> => {
-      const hits = await milvus.search(coll, Array.from(qs.subarray(i * DIM, (i + 1) * DIM)), K, { ef });
+      const hits = await milvus.search(coll, Array.from(qs.subarray(i * DIM, (i + 1) * DIM)), K, {
+        ef,
+        consistency: 'Bounded',
+      });
       if (hits.length !== K) throw new Error(`search returned ${hits.length} hits, expected ${K}`);
       return hits.map((h) => Number(h.item_id));
     };

@@ -119,6 +119,25 @@ export class ItemVectors {
     );
   }
 
+  /** Milvus standalone builds indexes in the background: wait until every row is indexed. */
+  async waitForIndex(name: string, timeoutMs = 600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = checkStatus(
+        `getIndexBuildProgress ${name}`,
+        await this.client.getIndexBuildProgress({
+          collection_name: name,
+          index_name: 'vector_hnsw',
+        } as AnyResult),
+      );
+      const total = Number(res.total_rows ?? 0);
+      if (Number(res.indexed_rows ?? 0) >= total) return;
+      if (Date.now() > deadline)
+        throw new MilvusError(`index of ${name} not built after ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   async load(name: string): Promise<void> {
     checkStatus(`loadCollection ${name}`, await this.client.loadCollectionSync({ collection_name: name }));
   }
