@@ -3,8 +3,8 @@ import { ConfigError } from '../config/index.js';
 import { InfraError } from '../infra/local/process.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
-
 import { infraCommand } from './commands/infra.js';
+import { evalCommand, trainCommand } from './commands/model.js';
 
 const program = new Command()
   .name('towerflow')
@@ -14,6 +14,8 @@ const program = new Command()
 program.addCommand(infraCommand());
 program.addCommand(configCommand());
 program.addCommand(demoCommand());
+program.addCommand(trainCommand());
+program.addCommand(evalCommand());
 
 try {
   await program.parseAsync(process.argv);

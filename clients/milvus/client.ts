@@ -208,6 +208,34 @@ export class ItemVectors {
     });
   }
 
+  /** Top-k for several query vectors in one call; one hit list per query, best first. */
+  async searchMany(
+    name: string,
+    vectors: number[][],
+    k: number,
+    opts: { ef?: number; consistency?: 'Strong' | 'Session' | 'Bounded' | 'Eventually' } = {},
+  ): Promise<Hit[][]> {
+    if (vectors.length === 0) return [];
+    const res = checkStatus(
+      `search ${name}`,
+      await this.client.search({
+        collection_name: name,
+        data: vectors,
+        anns_field: VEC,
+        limit: k,
+        output_fields: [PK],
+        metric_type: 'IP',
+        params: { ef: Math.max(opts.ef ?? 64, k) },
+        ...(opts.consistency ? { consistency_level: opts.consistency } : {}),
+      } as AnyResult),
+    );
+    const lists: AnyResult[][] =
+      vectors.length === 1 && !Array.isArray(res.results?.[0]) ? [res.results ?? []] : (res.results ?? []);
+    return lists.map((hits) =>
+      hits.map((h: AnyResult) => ({ item_id: String(h[PK] ?? h.id), score: Number(h.score), fields: {} })),
+    );
+  }
+
   async query(
     name: string,
     filter: string,

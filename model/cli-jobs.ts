@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Dataset } from './data/types.js';
+import { type AnnIndex, disposeFitted, type EvalReport, evaluateTwoTower } from './evaluate.js';
+import { type FitOptions, fit } from './pipeline.js';
+import { smooth, writeLineChart } from './plot.js';
+import { saveVersion } from './version.js';
+
+/** `towerflow train`: fit on every interaction, save the version with its loss curve. */
+export async function trainAndSave(ds: Dataset, out: string, opts: FitOptions) {
+  const fitted = await fit(ds, ds.interactions, opts);
+  const r = fitted.result;
+  const dir = await saveVersion(out, fitted.model, fitted.vocab, fitted.features, {
+    version: path.basename(out),
+    createdAt: new Date().toISOString(),
+    dataset: ds.name,
+    initFrom: opts.initFrom,
+    training: {
+      samples: r.samples,
+      seconds: r.seconds,
+      samplesPerSecond: r.samplesPerSecond,
+      epochs: fitted.trainConfig.epochs,
+      finalLoss: r.losses.at(-1)?.loss ?? Number.NaN,
+    },
+    trainConfig: fitted.trainConfig,
+    skipped: ds.skipped,
+  });
+  const points = r.losses.map((l) => ({ x: l.step, y: l.loss }));
+  await writeLineChart(
+    path.join(dir, 'loss.png'),
+    `training loss (${ds.name})`,
+    'step',
+    'sampled-softmax loss',
+    [
+      { label: 'loss per step', points, color: '#c6dbef' },
+      { label: 'moving average (20 steps)', points: smooth(points) },
+    ],
+  );
+  disposeFitted(fitted);
+  return {
+    version: dir,
+    samples: r.samples,
+    seconds: Number(r.seconds.toFixed(1)),
+    samplesPerSecond: Math.round(r.samplesPerSecond),
+    finalLoss: r.losses.at(-1)?.loss,
+    lossCurve: path.join(dir, 'loss.png'),
+  };
+}
+
+/** A temporary Milvus collection with an HNSW index over the evaluation's item vectors. */
+async function milvusAnn(cfg: Config, vectors: Float32Array, ids: string[], dim: number): Promise<AnnIndex> {
+  const { ItemVectors } = await import('../clients/milvus/client.js');
+  const milvus = ItemVectors.fromConfig(cfg);
+  const name = `eval_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  await milvus.createCollection({ name, dim, scalars: [] });
+  // item ids in Milvus are corpus rows, mapped back on the way out
+  for (let s = 0; s < ids.length; s += 5000) {
+    const rows = [];
+    for (let i = s; i < Math.min(ids.length, s + 5000); i++)
+      rows.push({ item_id: String(i), vector: Array.from(vectors.subarray(i * dim, (i + 1) * dim)) });
+    await milvus.insert(name, rows);
+  }
+  await milvus.flush(name);
+  await milvus.createHnswIndex(name);
+  await milvus.waitForIndex(name);
+  await milvus.load(name);
+  return {
+    async search(queries, d, k) {
+      const qs: number[][] = [];
+      for (let i = 0; i < queries.length / d; i++) qs.push(Array.from(queries.subarray(i * d, (i + 1) * d)));
+      const hits = await milvus.searchMany(name, qs, k, { ef: Math.max(128, k), consistency: 'Strong' });
+      return hits.map((h) => h.map((x) => Number(x.item_id)));
+    },
+    async close() {
+      await milvus.dropCollection(name).catch(() => {});
+      await milvus.close();
+    },
+  };
+}
+
+/** `towerflow eval`: the JSON report (`models` maps each model to its metrics; `users` = test users). */
+export async function runEvaluation(ds: Dataset, opts: FitOptions, annConfig?: Config) {
+  const report = await evaluateTwoTower(ds, {
+    ...opts,
+    ann: annConfig ? (v, ids, dim) => milvusAnn(annConfig, v, ids, dim) : undefined,
+  });
+  const { fitted, ...rest } = report;
+  disposeFitted(fitted);
+  const pick = (m: Record<string, number>) => ({
+    'HR@10': m['HR@10'],
+    'HR@20': m['HR@20'],
+    'HR@50': m['HR@50'],
+    'HR@100': m['HR@100'],
+    'NDCG@10': m['NDCG@10'],
+    'NDCG@50': m['NDCG@50'],
+  });
+  return {
+    dataset: ds.name,
+    users: rest.users,
+    models: Object.fromEntries(Object.entries(rest.models).map(([k, v]) => [k, pick(v)])),
+    training: {
+      samples: rest.training.samples,
+      seconds: Number(rest.training.seconds.toFixed(1)),
+      samplesPerSecond: Math.round(rest.training.samplesPerSecond),
+    },
+    split: rest.split,
+  };
+}
+
+export function formatReport(r: Awaited<ReturnType<typeof runEvaluation>>): string {
+  const cols = ['HR@10', 'HR@20', 'HR@50', 'HR@100', 'NDCG@10', 'NDCG@50'] as const;
+  const lines = [
+    `${r.dataset}: ${r.users} test users, ${r.split.corpusItems} items ranked, ${r.split.trainRows} training rows`,
+    `training: ${r.training.samples} samples in ${r.training.seconds} s (${r.training.samplesPerSecond} samples/s)`,
+    '',
+    ['model'.padEnd(18), ...cols.map((c) => c.padStart(8))].join(' '),
+  ];
+  for (const [name, m] of Object.entries(r.models))
+    lines.push([name.padEnd(18), ...cols.map((c) => (m[c] ?? 0).toFixed(4).padStart(8))].join(' '));
+  return lines.join('\n');
+}

@@ -1,0 +1,125 @@
+import type { Dataset } from './data/types.js';
+import { type EvaluationResult, MAX_CUTOFF, MetricAccumulator, rankTopK } from './eval/metrics.js';
+import { evaluatePopularity } from './eval/popularity.js';
+import { type LeaveLastOutSplit, leaveLastOut } from './eval/protocol.js';
+import { type FitOptions, type Fitted, fit } from './pipeline.js';
+import { buildQueryInputs, byUserInTimeOrder } from './samples.js';
+import { tf } from './tf.js';
+import { disposeItemTensors, disposeUserTensors, userTensors } from './towers.js';
+import { embedAllItems } from './train.js';
+
+/** Nearest-neighbour search over the item vectors (Milvus for `--ann`). */
+export interface AnnIndex {
+  /** Top `k` corpus rows for each query vector, best first. */
+  search(queries: Float32Array, dim: number, k: number): Promise<number[][]>;
+  close(): Promise<void>;
+}
+
+export interface EvalReport {
+  users: number;
+  models: Record<string, EvaluationResult['metrics']>;
+  training: Fitted['result'];
+  split: { trainRows: number; testUsers: number; corpusItems: number };
+}
+
+/** User vectors for every test case, as of its held-out interaction's time (its history before it). */
+function testUserVectors(ds: Dataset, split: LeaveLastOutSplit, fitted: Fitted): Float32Array {
+  const history = byUserInTimeOrder(split.train);
+  const inputs = buildQueryInputs(
+    ds,
+    split.test.map((t) => ({ user: t.user, ts: t.ts })),
+    (u) => history.get(u) ?? [],
+    fitted.vocab,
+    fitted.features,
+  );
+  const t = userTensors(inputs, fitted.features);
+  const v = tf.tidy(() => fitted.model.userTower(t));
+  const out = v.dataSync() as Float32Array;
+  v.dispose();
+  disposeUserTensors(t);
+  return out;
+}
+
+/**
+ * DESIGN.md §6 end to end: leave-last-out split, train on the training rows, rank the full
+ * corpus for every test user (training items excluded) exactly, and through `ann` when given,
+ * next to the popularity baseline of the same split.
+ */
+export async function evaluateTwoTower(
+  ds: Dataset,
+  opts: FitOptions & { ann?: (vectors: Float32Array, ids: string[], dim: number) => Promise<AnnIndex> } = {},
+): Promise<EvalReport & { fitted: Fitted }> {
+  const split = leaveLastOut(ds);
+  const fitted = await fit(ds, split.train, opts);
+  const dim = fitted.model.towers.outDim;
+  const itemVecs = embedAllItems(fitted.model, fitted.itemTensors);
+  const userVecs = testUserVectors(ds, split, fitted);
+  const n = fitted.items.ids.length;
+  const excludedRows = (user: string) =>
+    new Set([...(split.trainItemsByUser.get(user) ?? [])].map((id) => fitted.items.rowOf.get(id) ?? -1));
+
+  const exact = new MetricAccumulator();
+  const batch = 256;
+  const itemT = tf.tensor2d(itemVecs, [n, dim]);
+  for (let s = 0; s < split.test.length; s += batch) {
+    const e = Math.min(split.test.length, s + batch);
+    const u = tf.tensor2d(userVecs.subarray(s * dim, e * dim), [e - s, dim]);
+    const scores = tf.matMul(u, itemT, false, true);
+    const all = scores.dataSync() as Float32Array;
+    tf.dispose([u, scores]);
+    for (let i = s; i < e; i++) {
+      const tc = split.test[i];
+      if (!tc) continue;
+      const top = rankTopK(all.subarray((i - s) * n, (i - s + 1) * n), MAX_CUTOFF, excludedRows(tc.user));
+      exact.add(
+        top.map((r) => fitted.items.ids[r] as string),
+        tc.item,
+      );
+    }
+  }
+  itemT.dispose();
+
+  const models: EvalReport['models'] = { 'two-tower': exact.result().metrics };
+  if (opts.ann) {
+    const index = await opts.ann(itemVecs, fitted.items.ids, dim);
+    try {
+      const approx = new MetricAccumulator();
+      for (let s = 0; s < split.test.length; s += batch) {
+        const e = Math.min(split.test.length, s + batch);
+        const cases = split.test.slice(s, e);
+        const extra = Math.max(...cases.map((c) => split.trainItemsByUser.get(c.user)?.size ?? 0));
+        const hits = await index.search(
+          userVecs.subarray(s * dim, e * dim),
+          dim,
+          Math.min(16_384, MAX_CUTOFF + extra),
+        );
+        cases.forEach((tc, j) => {
+          const ex = excludedRows(tc.user);
+          approx.add(
+            (hits[j] ?? [])
+              .filter((r) => !ex.has(r))
+              .slice(0, MAX_CUTOFF)
+              .map((r) => fitted.items.ids[r] as string),
+            tc.item,
+          );
+        });
+      }
+      models['two-tower (ann)'] = approx.result().metrics;
+    } finally {
+      await index.close();
+    }
+  }
+  models.popularity = evaluatePopularity(ds, split).metrics;
+  return {
+    users: split.test.length,
+    models,
+    training: fitted.result,
+    split: { trainRows: split.train.length, testUsers: split.test.length, corpusItems: n },
+    fitted,
+  };
+}
+
+export function disposeFitted(f: Fitted): void {
+  f.model.dispose();
+  disposeItemTensors(f.itemTensors);
+}

@@ -1,0 +1,304 @@
+import type { Dataset, Interaction, ItemRecord } from './data/types.js';
+import { bucketOf, countValues, hashToken, quantileBoundaries, tokenize, Vocab } from './vocab.js';
+
+/** What the towers see; saved with every model version. */
+export interface FeatureConfig {
+  /** Recent-behaviour sequence length (items strictly before the prediction point). */
+  seqLen: number;
+  /** Half-life of the time decay in the sequence pooling, in days. */
+  seqHalfLifeDays: number;
+  /** Per-position decay on top of time (sessions share timestamps). */
+  seqPositionDecay: number;
+  /** Multi-valued categorical item fields used (from items.csv / movies.csv). */
+  itemCategorical: string[];
+  /** Numeric item fields, bucketised at quantiles. */
+  itemNumeric: string[];
+  numericBuckets: number;
+  /** Hashing buckets for title tokens (0: no text feature). */
+  textBuckets: number;
+  maxTextTokens: number;
+  maxCategoricalValues: number;
+  userCategorical: string[];
+  minItemCount: number;
+  minUserCount: number;
+}
+
+export const DEFAULT_FEATURES: FeatureConfig = {
+  seqLen: 50,
+  seqHalfLifeDays: 30,
+  seqPositionDecay: 0.97,
+  itemCategorical: [],
+  itemNumeric: [],
+  numericBuckets: 10,
+  textBuckets: 4096,
+  maxTextTokens: 8,
+  maxCategoricalValues: 8,
+  userCategorical: [],
+  minItemCount: 1,
+  minUserCount: 1,
+};
+
+export interface Vocabularies {
+  users: Vocab;
+  items: Vocab;
+  itemCategorical: Record<string, Vocab>;
+  userCategorical: Record<string, Vocab>;
+  numericBoundaries: Record<string, number[]>;
+}
+
+/** Fields present in the data, filled into the config when it names none. */
+export function detectFields(ds: Dataset, cfg: FeatureConfig): FeatureConfig {
+  const cat = new Set<string>();
+  const num = new Set<string>();
+  for (const it of ds.items.values()) {
+    for (const k of Object.keys(it.categorical)) cat.add(k);
+    for (const k of Object.keys(it.numeric)) num.add(k);
+  }
+  const ucat = new Set<string>();
+  for (const u of ds.users.values()) for (const k of Object.keys(u.categorical)) ucat.add(k);
+  return {
+    ...cfg,
+    itemCategorical: cfg.itemCategorical.length ? cfg.itemCategorical : [...cat].sort(),
+    itemNumeric: cfg.itemNumeric.length ? cfg.itemNumeric : [...num].sort(),
+    userCategorical: cfg.userCategorical.length ? cfg.userCategorical : [...ucat].sort(),
+  };
+}
+
+/** Vocabularies from the training interactions (IDs) and the side files (field values). */
+export function buildVocabularies(ds: Dataset, train: Interaction[], cfg: FeatureConfig): Vocabularies {
+  const itemCategorical: Record<string, Vocab> = {};
+  for (const f of cfg.itemCategorical) {
+    const vals: string[] = [];
+    for (const it of ds.items.values()) vals.push(...(it.categorical[f] ?? []));
+    itemCategorical[f] = Vocab.fromCounts(countValues(vals));
+  }
+  const numericBoundaries: Record<string, number[]> = {};
+  for (const f of cfg.itemNumeric) {
+    const vals: number[] = [];
+    for (const it of ds.items.values()) {
+      const v = it.numeric[f];
+      if (v !== undefined && Number.isFinite(v)) vals.push(v);
+    }
+    numericBoundaries[f] = quantileBoundaries(vals, cfg.numericBuckets);
+  }
+  const userCategorical: Record<string, Vocab> = {};
+  for (const f of cfg.userCategorical) {
+    const vals: string[] = [];
+    for (const u of ds.users.values()) {
+      const v = u.categorical[f];
+      if (v !== undefined && v !== '') vals.push(v);
+    }
+    userCategorical[f] = Vocab.fromCounts(countValues(vals));
+  }
+  return {
+    users: Vocab.fromCounts(countValues(train.map((r) => r.user)), cfg.minUserCount),
+    items: Vocab.fromCounts(countValues(train.map((r) => r.item)), cfg.minItemCount),
+    itemCategorical,
+    userCategorical,
+    numericBoundaries,
+  };
+}
+
+/**
+ * Layout of a tower's side-feature table: every side feature (item categories, numeric
+ * buckets, title tokens; user profile fields and context) owns a block of rows in ONE
+ * embedding table, so a tower gathers all its side features with a single op. Row 0 is
+ * "missing".
+ */
+export interface SideLayout {
+  /** Slot names in order; each slot becomes one pooled sideDim-wide block of the tower input. */
+  slots: string[];
+  /** First row of each slot's block. */
+  offsets: number[];
+  /** Rows of the whole table (including row 0). */
+  rows: number;
+}
+
+export function itemSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
+  const slots: string[] = [];
+  const offsets: number[] = [];
+  let rows = 1;
+  const add = (name: string, size: number) => {
+    slots.push(name);
+    offsets.push(rows);
+    rows += size;
+  };
+  for (const f of cfg.itemCategorical) add(`cat:${f}`, vocab.itemCategorical[f]?.size ?? 1);
+  for (const f of cfg.itemNumeric) add(`num:${f}`, (vocab.numericBoundaries[f]?.length ?? 0) + 2);
+  if (cfg.textBuckets > 0) add('text', cfg.textBuckets + 1);
+  return { slots, offsets, rows };
+}
+
+export function userSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
+  const slots: string[] = [];
+  const offsets: number[] = [];
+  let rows = 1;
+  const add = (name: string, size: number) => {
+    slots.push(name);
+    offsets.push(rows);
+    rows += size;
+  };
+  for (const f of cfg.userCategorical) add(`cat:${f}`, vocab.userCategorical[f]?.size ?? 1);
+  add('ctx:hour', 24);
+  add('ctx:weekday', 7);
+  return { slots, offsets, rows };
+}
+
+/** Every corpus item's encoded features: row r is item `ids[r]`. */
+export interface ItemMatrix {
+  ids: string[];
+  rowOf: Map<string, number>;
+  itemIdx: Int32Array;
+  /** [n, width] side-table rows of all side features, concatenated. */
+  sideIdx: Int32Array;
+  /** [n, slots, width] pooling weights: slot s averages its own values, 0 elsewhere. */
+  sideW: Float32Array;
+  sideWidth: number;
+  slots: number;
+}
+
+export function encodeItems(records: ItemRecord[], vocab: Vocabularies, cfg: FeatureConfig): ItemMatrix {
+  const layout = itemSideLayout(vocab, cfg);
+  const ids = records.map((r) => r.id);
+  // per slot: its width in the concatenated bag and a function giving an item's values (block-relative rows)
+  const slotValues: { width: number; values: (r: ItemRecord) => number[] }[] = [];
+  for (const f of cfg.itemCategorical) {
+    const v = vocab.itemCategorical[f] as Vocab;
+    slotValues.push({
+      width: cfg.maxCategoricalValues,
+      values: (r) => (r.categorical[f] ?? []).map((x) => v.lookup(x)).filter((i) => i > 0),
+    });
+  }
+  for (const f of cfg.itemNumeric) {
+    const b = vocab.numericBoundaries[f] ?? [];
+    slotValues.push({ width: 1, values: (r) => [bucketOf(r.numeric[f], b)] });
+  }
+  if (cfg.textBuckets > 0)
+    slotValues.push({
+      width: cfg.maxTextTokens,
+      values: (r) => tokenize(r.text ?? '').map((t) => hashToken(t, cfg.textBuckets)),
+    });
+  const width = Math.max(
+    1,
+    slotValues.reduce((a, s) => a + s.width, 0),
+  );
+  const S = Math.max(1, slotValues.length);
+  const n = records.length;
+  const sideIdx = new Int32Array(n * width);
+  const sideW = new Float32Array(n * S * width);
+  records.forEach((rec, r) => {
+    let col = 0;
+    slotValues.forEach((slot, s) => {
+      const vals = slot.values(rec).slice(0, slot.width);
+      const off = layout.offsets[s] as number;
+      for (let j = 0; j < vals.length; j++) {
+        sideIdx[r * width + col + j] = off + (vals[j] as number);
+        sideW[(r * S + s) * width + col + j] = 1 / vals.length;
+      }
+      col += slot.width;
+    });
+  });
+  return {
+    ids,
+    rowOf: new Map(ids.map((id, i) => [id, i])),
+    itemIdx: Int32Array.from(records, (r) => vocab.items.lookup(r.id)),
+    sideIdx,
+    sideW,
+    sideWidth: width,
+    slots: S,
+  };
+}
+
+/** Item records for every item of the corpus: items.csv plus items seen only in interactions. */
+export function corpusItems(ds: Dataset): ItemRecord[] {
+  const out = new Map<string, ItemRecord>(ds.items);
+  for (const r of ds.interactions)
+    if (!out.has(r.item)) out.set(r.item, { id: r.item, categorical: {}, numeric: {} });
+  return [...out.values()];
+}
+
+/** User-side inputs for a batch of prediction points; row-major typed arrays. */
+export interface UserInputs {
+  n: number;
+  userIdx: Int32Array;
+  /** [n, seqLen] item-ID vocabulary indices of the recent sequence (0 = padding/OOV). */
+  seqIdx: Int32Array;
+  /** [n, seqLen] pooling weights (time and position decay, normalised per row; 0 for padding). */
+  seqW: Float32Array;
+  /** [n, userSlots] rows of the user side table: profile fields, then hour and weekday. */
+  userSide: Int32Array;
+}
+
+/** Profile fields plus the two context slots. */
+export function userSlots(cfg: FeatureConfig): number {
+  return cfg.userCategorical.length + 2;
+}
+
+export function allocUserInputs(n: number, cfg: FeatureConfig): UserInputs {
+  return {
+    n,
+    userIdx: new Int32Array(n),
+    seqIdx: new Int32Array(n * cfg.seqLen),
+    seqW: new Float32Array(n * cfg.seqLen),
+    userSide: new Int32Array(n * userSlots(cfg)),
+  };
+}
+
+export interface HistoryEntry {
+  itemIdx: number;
+  ts: number;
+}
+
+/**
+ * Fills row `r` for a prediction at time `ts` from the user's history *before* that point
+ * (the caller passes only past entries, so nothing of the future leaks in).
+ */
+export function fillUserRow(
+  out: UserInputs,
+  r: number,
+  cfg: FeatureConfig,
+  layout: SideLayout,
+  userIdx: number,
+  userCat: number[],
+  ts: number,
+  history: readonly HistoryEntry[],
+  historyEnd: number,
+): void {
+  out.userIdx[r] = userIdx;
+  const L = cfg.seqLen;
+  const start = Math.max(0, historyEnd - L);
+  let sum = 0;
+  const halfLife = cfg.seqHalfLifeDays * 86_400;
+  for (let j = historyEnd - 1, pos = 0; j >= start; j--, pos++) {
+    const h = history[j] as HistoryEntry;
+    const age = Math.max(0, ts - h.ts);
+    const w = 0.5 ** (age / halfLife) * cfg.seqPositionDecay ** pos + 1e-6;
+    out.seqIdx[r * L + pos] = h.itemIdx;
+    out.seqW[r * L + pos] = w;
+    sum += w;
+  }
+  for (let pos = 0; pos < historyEnd - start; pos++)
+    out.seqW[r * L + pos] = (out.seqW[r * L + pos] as number) / sum;
+  for (let pos = historyEnd - start; pos < L; pos++) {
+    out.seqIdx[r * L + pos] = 0;
+    out.seqW[r * L + pos] = 0;
+  }
+  const U = userSlots(cfg);
+  const F = cfg.userCategorical.length;
+  for (let f = 0; f < F; f++) out.userSide[r * U + f] = (layout.offsets[f] as number) + (userCat[f] ?? 0);
+  const d = new Date(ts * 1000);
+  out.userSide[r * U + F] = (layout.offsets[F] as number) + d.getUTCHours();
+  out.userSide[r * U + F + 1] = (layout.offsets[F + 1] as number) + d.getUTCDay();
+}
+
+export function userCategoricalIndices(
+  ds: Dataset,
+  user: string,
+  vocab: Vocabularies,
+  cfg: FeatureConfig,
+): number[] {
+  const rec = ds.users.get(user);
+  return cfg.userCategorical.map((f) =>
+    rec ? (vocab.userCategorical[f]?.lookup(rec.categorical[f] ?? '') ?? 0) : 0,
+  );
+}

@@ -1,0 +1,13 @@
+import { createRequire } from 'node:module';
+
+// TensorFlow's C library prints oneDNN/CPU-feature notices on load; keep warnings and errors.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
+// tfjs-node is CommonJS; load it once, natively (scripts/setup-tf.sh builds the binding).
+const require = createRequire(import.meta.url);
+export const tf = require('@tensorflow/tfjs-node') as typeof import('@tensorflow/tfjs-node');
+export type Tensor = import('@tensorflow/tfjs-node').Tensor;
+export type Tensor1D = import('@tensorflow/tfjs-node').Tensor1D;
+export type Tensor2D = import('@tensorflow/tfjs-node').Tensor2D;
+export type Variable = import('@tensorflow/tfjs-node').Variable;
+export type Scalar = import('@tensorflow/tfjs-node').Scalar;

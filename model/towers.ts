@@ -1,0 +1,241 @@
+import {
+  type FeatureConfig,
+  type ItemMatrix,
+  itemSideLayout,
+  type UserInputs,
+  userSideLayout,
+  userSlots,
+  type Vocabularies,
+} from './features.js';
+import { type Tensor, type Tensor1D, type Tensor2D, tf, type Variable } from './tf.js';
+
+export interface TowerConfig {
+  /** ID embedding width (users, items; also the sequence pooling). */
+  idDim: number;
+  /** Width of side-feature embeddings (categories, buckets, text, context). */
+  sideDim: number;
+  /** Hidden layer widths of each tower. */
+  hidden: number[];
+  /** Output dimension: the vector in Milvus. */
+  outDim: number;
+  /** Softmax temperature on the cosine scores. */
+  temperature: number;
+}
+
+export const DEFAULT_TOWERS: TowerConfig = {
+  idDim: 64,
+  sideDim: 16,
+  hidden: [256],
+  outDim: 64,
+  temperature: 0.05,
+};
+
+/** Table sizes the parameters depend on (from the vocabularies and feature layout). */
+export interface ModelShapes {
+  users: number;
+  items: number;
+  itemSideRows: number;
+  itemSlots: number;
+  userSideRows: number;
+  userSlots: number;
+}
+
+export function shapesOf(vocab: Vocabularies, cfg: FeatureConfig): ModelShapes {
+  const item = itemSideLayout(vocab, cfg);
+  const user = userSideLayout(vocab, cfg);
+  return {
+    users: vocab.users.size,
+    items: vocab.items.size,
+    itemSideRows: item.rows,
+    itemSlots: Math.max(1, item.slots.length),
+    userSideRows: user.rows,
+    userSlots: userSlots(cfg),
+  };
+}
+
+/** The item feature matrix as tensors, gathered by corpus row in the item tower. */
+export interface ItemTensors {
+  itemIdx: Tensor1D;
+  /** [n, width] */
+  sideIdx: Tensor2D;
+  /** [n, slots, width] */
+  sideW: Tensor;
+}
+
+export function itemTensors(m: ItemMatrix): ItemTensors {
+  const n = m.ids.length;
+  return {
+    itemIdx: tf.tensor1d(m.itemIdx, 'int32'),
+    sideIdx: tf.tensor2d(m.sideIdx, [n, m.sideWidth], 'int32'),
+    sideW: tf.tensor3d(m.sideW, [n, m.slots, m.sideWidth], 'float32'),
+  };
+}
+
+export function disposeItemTensors(t: ItemTensors): void {
+  tf.dispose([t.itemIdx, t.sideIdx, t.sideW]);
+}
+
+/** Weighted mean of gathered embedding rows: w[B,1,W] @ table[idx][B,W,D] (one batched matmul, cheap gradient). */
+function pooled(table: Tensor2D, idx: Tensor2D, w: Tensor2D): Tensor2D {
+  const e = tf.gather(table, idx) as Tensor; // [B, W, D]
+  const [b, width] = idx.shape;
+  return tf.reshape(tf.matMul(tf.reshape(w, [b, 1, width]) as Tensor, e as never), [
+    b,
+    table.shape[1],
+  ]) as Tensor2D;
+}
+
+type Weights = Map<string, Variable>;
+
+function glorot(rows: number, cols: number, seed: number): Tensor2D {
+  return tf.randomUniform(
+    [rows, cols],
+    -Math.sqrt(6 / (rows + cols)),
+    Math.sqrt(6 / (rows + cols)),
+    'float32',
+    seed,
+  );
+}
+
+function embedding(rows: number, dim: number, seed: number): Tensor2D {
+  return tf.randomNormal([rows, dim], 0, 0.05, 'float32', seed) as Tensor2D;
+}
+
+/**
+ * The two towers. Parameters are plain variables (embedding tables and dense layers), so a
+ * version is a list of named float32 arrays: easy to save atomically, load anywhere and
+ * warm-start from (rows of tables that grew are kept by name).
+ */
+export class TwoTower {
+  readonly weights: Weights = new Map();
+
+  constructor(
+    readonly shapes: ModelShapes,
+    readonly towers: TowerConfig,
+    init?: Map<string, { shape: number[]; data: Float32Array }>,
+    seed = 42,
+  ) {
+    let s = seed;
+    const add = (name: string, make: () => Tensor) => {
+      const fresh = make();
+      const prior = init?.get(name);
+      let value: Tensor = fresh;
+      if (prior) {
+        value = warmStart(fresh, prior);
+        fresh.dispose();
+      }
+      // tfjs variable names are process-global: let it pick unique ones, keep ours as map keys
+      this.weights.set(name, tf.variable(value, true));
+      value.dispose();
+    };
+    const { idDim, sideDim, hidden, outDim } = towers;
+    add('user_id', () => embedding(shapes.users, idDim, s++));
+    add('item_id', () => embedding(shapes.items, idDim, s++));
+    add('item_side', () => embedding(shapes.itemSideRows, sideDim, s++));
+    add('user_side', () => embedding(shapes.userSideRows, sideDim, s++));
+
+    const userIn = 2 * idDim + sideDim * shapes.userSlots;
+    const itemIn = idDim + sideDim * shapes.itemSlots;
+    for (const [tower, width] of [
+      ['user', userIn],
+      ['item', itemIn],
+    ] as const) {
+      let prev = width;
+      [...hidden, outDim].forEach((h, layer) => {
+        add(`${tower}/dense${layer}/kernel`, () => glorot(prev, h, s++));
+        add(`${tower}/dense${layer}/bias`, () => tf.zeros([h]));
+        prev = h;
+      });
+    }
+  }
+
+  w(name: string): Variable {
+    const v = this.weights.get(name);
+    if (!v) throw new Error(`model has no weight ${name}`);
+    return v;
+  }
+
+  private mlp(tower: 'user' | 'item', x: Tensor2D): Tensor2D {
+    const layers = this.towers.hidden.length + 1;
+    let h = x;
+    for (let l = 0; l < layers; l++) {
+      h = tf.add(
+        tf.matMul(h, this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
+        this.w(`${tower}/dense${l}/bias`),
+      );
+      if (l < layers - 1) h = tf.relu(h);
+    }
+    return tf.mul(h, tf.rsqrt(tf.add(tf.sum(tf.square(h), 1, true), 1e-12))) as Tensor2D;
+  }
+
+  /** L2-normalised item vectors of corpus rows `rows` [B]: one gather and one batched matmul for all side features. */
+  itemTower(items: ItemTensors, rows: Tensor1D): Tensor2D {
+    const B = rows.shape[0];
+    const { sideDim } = this.towers;
+    const id = tf.gather(this.w('item_id'), tf.gather(items.itemIdx, rows)) as Tensor2D;
+    const e = tf.gather(this.w('item_side'), tf.gather(items.sideIdx, rows)); // [B, W, D]
+    const side = tf.reshape(tf.matMul(tf.gather(items.sideW, rows) as never, e as never), [
+      B,
+      this.shapes.itemSlots * sideDim,
+    ]) as Tensor2D;
+    return this.mlp('item', tf.concat([id, side], 1));
+  }
+
+  /** L2-normalised user vectors for the prediction points in `u`. */
+  userTower(u: UserTensors): Tensor2D {
+    const B = u.userIdx.shape[0];
+    const id = tf.gather(this.w('user_id'), u.userIdx) as Tensor2D;
+    const seq = pooled(this.w('item_id') as Tensor2D, u.seqIdx, u.seqW);
+    const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
+      B,
+      this.shapes.userSlots * this.towers.sideDim,
+    ]) as Tensor2D;
+    return this.mlp('user', tf.concat([id, seq, side], 1));
+  }
+
+  /** Named float32 arrays of every weight, for saving. */
+  async export(): Promise<{ name: string; shape: number[]; data: Float32Array }[]> {
+    const out: { name: string; shape: number[]; data: Float32Array }[] = [];
+    for (const [name, v] of this.weights)
+      out.push({ name, shape: v.shape, data: (await v.data()) as Float32Array });
+    return out;
+  }
+
+  dispose(): void {
+    for (const v of this.weights.values()) v.dispose();
+  }
+}
+
+/** Copies overlapping rows/columns of a previous version's weight into a fresh one. */
+function warmStart(fresh: Tensor, prior: { shape: number[]; data: Float32Array }): Tensor {
+  const shape = fresh.shape;
+  if (shape.length !== prior.shape.length) return fresh.clone();
+  if (shape.every((d, i) => d === prior.shape[i])) return tf.tensor(prior.data, shape, 'float32');
+  if (shape.length !== 2 || shape[1] !== prior.shape[1]) return fresh.clone();
+  // a grown (or shrunk) table: keep the common leading rows; new rows stay freshly initialised
+  const rows = Math.min(shape[0] as number, prior.shape[0] as number);
+  const cols = shape[1] as number;
+  const data = fresh.dataSync().slice() as Float32Array;
+  data.set(prior.data.subarray(0, rows * cols));
+  return tf.tensor(data, shape, 'float32');
+}
+
+export interface UserTensors {
+  userIdx: Tensor1D;
+  seqIdx: Tensor2D;
+  seqW: Tensor2D;
+  userSide: Tensor2D;
+}
+
+export function userTensors(u: UserInputs, cfg: FeatureConfig): UserTensors {
+  return {
+    userIdx: tf.tensor1d(u.userIdx, 'int32'),
+    seqIdx: tf.tensor2d(u.seqIdx, [u.n, cfg.seqLen], 'int32'),
+    seqW: tf.tensor2d(u.seqW, [u.n, cfg.seqLen], 'float32'),
+    userSide: tf.tensor2d(u.userSide, [u.n, userSlots(cfg)], 'int32'),
+  };
+}
+
+export function disposeUserTensors(t: UserTensors): void {
+  tf.dispose([t.userIdx, t.seqIdx, t.seqW, t.userSide]);
+}

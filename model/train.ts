@@ -1,0 +1,214 @@
+import type { FeatureConfig } from './features.js';
+import { sliceUserInputs, type TrainingSet } from './samples.js';
+import { type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
+import { disposeUserTensors, type ItemTensors, type TwoTower, userTensors } from './towers.js';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  /** Uniformly drawn corpus items added to every batch's in-batch negatives. */
+  randomNegatives: number;
+  learningRate: number;
+  /** Subtract log of each column's sampling probability (in-batch ∝ popularity, random uniform). */
+  logQ: boolean;
+  /**
+   * Down-sample positives of items seen more than this many times, keeping each with
+   * probability (threshold / count)^0.75; 0 turns it off.
+   */
+  popularThreshold: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  epochs: 3,
+  batchSize: 1024,
+  randomNegatives: 512,
+  learningRate: 0.002,
+  logQ: true,
+  popularThreshold: 0,
+  seed: 7,
+};
+
+/** mulberry32: small, fast, seedable. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface StepInfo {
+  epoch: number;
+  step: number;
+  seen: number;
+  loss: number;
+  samplesPerSecond: number;
+}
+
+export interface TrainResult {
+  losses: { step: number; loss: number }[];
+  samples: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/**
+ * One training batch's columns: the distinct positive items (in-batch negatives for every other
+ * row) followed by R uniform draws that are not among them. Deduplicating the columns is the
+ * accidental-hit masking: a row's positive never appears as one of its negatives.
+ */
+export interface BatchColumns {
+  /** Corpus rows of the columns: distinct positives, then random negatives. */
+  columns: Int32Array;
+  /** For each example, the column of its positive. */
+  label: Int32Array;
+  /** Per column: log of its sampling probability (log-q correction), 0 when off. */
+  offsets: Float32Array;
+}
+
+export function batchColumns(
+  pos: Int32Array,
+  randomNegatives: number,
+  nItems: number,
+  logQ: Float32Array,
+  logQNeg: number,
+  random: () => number,
+): BatchColumns {
+  const colOf = new Map<number, number>();
+  const label = new Int32Array(pos.length);
+  pos.forEach((p, i) => {
+    let c = colOf.get(p);
+    if (c === undefined) {
+      c = colOf.size;
+      colOf.set(p, c);
+    }
+    label[i] = c;
+  });
+  const unique = colOf.size;
+  const R = Math.min(randomNegatives, Math.max(0, nItems - unique));
+  const columns = new Int32Array(unique + R);
+  const offsets = new Float32Array(unique + R);
+  for (const [p, c] of colOf) {
+    columns[c] = p;
+    offsets[c] = logQ[p] as number;
+  }
+  for (let j = 0; j < R; j++) {
+    let r = Math.floor(random() * nItems);
+    while (colOf.has(r)) r = Math.floor(random() * nItems);
+    columns[unique + j] = r;
+    offsets[unique + j] = logQNeg;
+  }
+  return { columns, label, offsets };
+}
+
+/**
+ * Listwise sampled softmax over the batch's columns: `scaledUser` is the user vector already
+ * divided by the temperature, so logits are one matmul; offsets subtract log q per column.
+ */
+export function sampledSoftmaxLoss(
+  model: TwoTower,
+  items: ItemTensors,
+  scaledUser: Tensor2D,
+  columns: Tensor1D,
+  label: Tensor1D,
+  offsets: Tensor1D,
+): Tensor {
+  const v = model.itemTower(items, columns); // [C, d]
+  const logits = tf.sub(tf.matMul(scaledUser, v, false, true), offsets); // [B, C]
+  const positive = tf.sub(tf.sum(tf.mul(scaledUser, tf.gather(v, label)), 1), tf.gather(offsets, label));
+  return tf.mean(tf.sub(tf.logSumExp(logits, 1), positive));
+}
+
+/** Shuffled epochs of mini-batch Adam steps; `onStep` reports progress. */
+export async function train(
+  model: TwoTower,
+  items: ItemTensors,
+  set: TrainingSet,
+  cfg: TrainConfig,
+  features: FeatureConfig,
+  onStep?: (s: StepInfo) => void,
+): Promise<TrainResult> {
+  const random = rng(cfg.seed);
+  const nItems = items.itemIdx.shape[0];
+  const B = Math.min(cfg.batchSize, set.n);
+  const R = cfg.randomNegatives;
+  const optimizer = tf.train.adam(cfg.learningRate);
+  // log of the expected number of times each item is drawn into a batch of B positives
+  const logQ = new Float32Array(nItems);
+  for (let i = 0; i < nItems; i++)
+    logQ[i] = cfg.logQ ? Math.log(Math.max(1e-12, (B * (set.itemCounts[i] ?? 0)) / set.n)) : 0;
+  const logQNeg = cfg.logQ ? Math.log(Math.max(1e-12, R / nItems)) : 0;
+  const losses: { step: number; loss: number }[] = [];
+  let step = 0;
+  let seen = 0;
+  const t0 = performance.now();
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    const order: number[] = [];
+    for (let i = 0; i < set.n; i++) {
+      const c = set.itemCounts[set.positives[i] as number] as number;
+      if (
+        cfg.popularThreshold > 0 &&
+        c > cfg.popularThreshold &&
+        random() > (cfg.popularThreshold / c) ** 0.75
+      )
+        continue;
+      order.push(i);
+    }
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    for (let start = 0; start + B <= order.length; start += B) {
+      const idx = order.slice(start, start + B);
+      const batchUsers = userTensors(sliceUserInputs(set.users, idx, features), features);
+      const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
+      const cols = batchColumns(pos, R, nItems, logQ, logQNeg, random);
+      const columnsT = tf.tensor1d(cols.columns, 'int32');
+      const labelT = tf.tensor1d(cols.label, 'int32');
+      const offsetsT = tf.tensor1d(cols.offsets);
+      const lossT = optimizer.minimize(
+        () =>
+          sampledSoftmaxLoss(
+            model,
+            items,
+            tf.mul(model.userTower(batchUsers), 1 / model.towers.temperature),
+            columnsT,
+            labelT,
+            offsetsT,
+          ) as Scalar,
+        true,
+      );
+      disposeUserTensors(batchUsers);
+      tf.dispose([columnsT, labelT, offsetsT]);
+      step++;
+      seen += B;
+      if (lossT) {
+        const loss = (await lossT.data())[0] as number;
+        lossT.dispose();
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
+        losses.push({ step, loss });
+        onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+      }
+    }
+  }
+  optimizer.dispose();
+  const seconds = (performance.now() - t0) / 1000;
+  return { losses, samples: seen, seconds, samplesPerSecond: seen / seconds };
+}
+
+/** Vectors for all corpus rows, in batches. */
+export function embedAllItems(model: TwoTower, items: ItemTensors, batch = 4096): Float32Array {
+  const n = items.itemIdx.shape[0];
+  const d = model.towers.outDim;
+  const out = new Float32Array(n * d);
+  for (let s = 0; s < n; s += batch) {
+    const e = Math.min(n, s + batch);
+    const v = tf.tidy(() => model.itemTower(items, tf.range(s, e, 1, 'int32') as Tensor1D));
+    out.set(v.dataSync() as Float32Array, s * d);
+    v.dispose();
+  }
+  return out;
+}
