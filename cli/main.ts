@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { InfraError } from '../infra/local/process.js';
+import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { infraCommand } from './commands/infra.js';
@@ -16,6 +17,7 @@ program.addCommand(configCommand());
 program.addCommand(demoCommand());
 program.addCommand(trainCommand());
 program.addCommand(evalCommand());
+program.addCommand(benchCommand());
 
 try {
   await program.parseAsync(process.argv);

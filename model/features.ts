@@ -9,6 +9,8 @@ export interface FeatureConfig {
   seqHalfLifeDays: number;
   /** Per-position decay on top of time (sessions share timestamps). */
   seqPositionDecay: number;
+  /** A second, short-term pooling: the plain mean of the last few items (0: off). */
+  seqShortLen: number;
   /** Multi-valued categorical item fields used (from items.csv / movies.csv). */
   itemCategorical: string[];
   /** Numeric item fields, bucketised at quantiles. */
@@ -26,7 +28,8 @@ export interface FeatureConfig {
 export const DEFAULT_FEATURES: FeatureConfig = {
   seqLen: 50,
   seqHalfLifeDays: 30,
-  seqPositionDecay: 0.97,
+  seqPositionDecay: 0.9,
+  seqShortLen: 5,
   itemCategorical: [],
   itemNumeric: [],
   numericBuckets: 10,
@@ -223,7 +226,10 @@ export interface UserInputs {
   userIdx: Int32Array;
   /** [n, seqLen] item-ID vocabulary indices of the recent sequence (0 = padding/OOV). */
   seqIdx: Int32Array;
-  /** [n, seqLen] pooling weights (time and position decay, normalised per row; 0 for padding). */
+  /**
+   * [n, 2, seqLen] pooling weights, each normalised per row (0 for padding): pooling 0 decays
+   * with time and position, pooling 1 is the mean of the last `seqShortLen` items.
+   */
   seqW: Float32Array;
   /** [n, userSlots] rows of the user side table: profile fields, then hour and weekday. */
   userSide: Int32Array;
@@ -239,7 +245,7 @@ export function allocUserInputs(n: number, cfg: FeatureConfig): UserInputs {
     n,
     userIdx: new Int32Array(n),
     seqIdx: new Int32Array(n * cfg.seqLen),
-    seqW: new Float32Array(n * cfg.seqLen),
+    seqW: new Float32Array(n * 2 * cfg.seqLen),
     userSide: new Int32Array(n * userSlots(cfg)),
   };
 }
@@ -267,6 +273,11 @@ export function fillUserRow(
   out.userIdx[r] = userIdx;
   const L = cfg.seqLen;
   const start = Math.max(0, historyEnd - L);
+  const filled = historyEnd - start;
+  const long = r * 2 * L;
+  const short = long + L;
+  out.seqW.fill(0, long, long + 2 * L);
+  out.seqIdx.fill(0, r * L, r * L + L);
   let sum = 0;
   const halfLife = cfg.seqHalfLifeDays * 86_400;
   for (let j = historyEnd - 1, pos = 0; j >= start; j--, pos++) {
@@ -274,15 +285,12 @@ export function fillUserRow(
     const age = Math.max(0, ts - h.ts);
     const w = 0.5 ** (age / halfLife) * cfg.seqPositionDecay ** pos + 1e-6;
     out.seqIdx[r * L + pos] = h.itemIdx;
-    out.seqW[r * L + pos] = w;
+    out.seqW[long + pos] = w;
     sum += w;
   }
-  for (let pos = 0; pos < historyEnd - start; pos++)
-    out.seqW[r * L + pos] = (out.seqW[r * L + pos] as number) / sum;
-  for (let pos = historyEnd - start; pos < L; pos++) {
-    out.seqIdx[r * L + pos] = 0;
-    out.seqW[r * L + pos] = 0;
-  }
+  for (let pos = 0; pos < filled; pos++) out.seqW[long + pos] = (out.seqW[long + pos] as number) / sum;
+  const recent = Math.min(filled, cfg.seqShortLen);
+  for (let pos = 0; pos < recent; pos++) out.seqW[short + pos] = 1 / recent;
   const U = userSlots(cfg);
   const F = cfg.userCategorical.length;
   for (let f = 0; f < F; f++) out.userSide[r * U + f] = (layout.offsets[f] as number) + (userCat[f] ?? 0);

@@ -102,7 +102,7 @@ export function sliceUserInputs(src: UserInputs, idx: ArrayLike<number>, cfg: Fe
     const s = idx[i] as number;
     out.userIdx[i] = src.userIdx[s] as number;
     out.seqIdx.set(src.seqIdx.subarray(s * L, s * L + L), i * L);
-    out.seqW.set(src.seqW.subarray(s * L, s * L + L), i * L);
+    out.seqW.set(src.seqW.subarray(s * 2 * L, (s + 1) * 2 * L), i * 2 * L);
     out.userSide.set(src.userSide.subarray(s * U, s * U + U), i * U);
   }
   return out;

@@ -75,16 +75,6 @@ export function disposeItemTensors(t: ItemTensors): void {
   tf.dispose([t.itemIdx, t.sideIdx, t.sideW]);
 }
 
-/** Weighted mean of gathered embedding rows: w[B,1,W] @ table[idx][B,W,D] (one batched matmul, cheap gradient). */
-function pooled(table: Tensor2D, idx: Tensor2D, w: Tensor2D): Tensor2D {
-  const e = tf.gather(table, idx) as Tensor; // [B, W, D]
-  const [b, width] = idx.shape;
-  return tf.reshape(tf.matMul(tf.reshape(w, [b, 1, width]) as Tensor, e as never), [
-    b,
-    table.shape[1],
-  ]) as Tensor2D;
-}
-
 type Weights = Map<string, Variable>;
 
 function glorot(rows: number, cols: number, seed: number): Tensor2D {
@@ -134,7 +124,8 @@ export class TwoTower {
     add('item_side', () => embedding(shapes.itemSideRows, sideDim, s++));
     add('user_side', () => embedding(shapes.userSideRows, sideDim, s++));
 
-    const userIn = 2 * idDim + sideDim * shapes.userSlots;
+    // user id, two sequence poolings (long-term decayed, short-term recent), side slots
+    const userIn = 3 * idDim + sideDim * shapes.userSlots;
     const itemIn = idDim + sideDim * shapes.itemSlots;
     for (const [tower, width] of [
       ['user', userIn],
@@ -185,7 +176,8 @@ export class TwoTower {
   userTower(u: UserTensors): Tensor2D {
     const B = u.userIdx.shape[0];
     const id = tf.gather(this.w('user_id'), u.userIdx) as Tensor2D;
-    const seq = pooled(this.w('item_id') as Tensor2D, u.seqIdx, u.seqW);
+    const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
+    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * this.towers.idDim]) as Tensor2D;
     const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
       B,
       this.shapes.userSlots * this.towers.sideDim,
@@ -223,7 +215,8 @@ function warmStart(fresh: Tensor, prior: { shape: number[]; data: Float32Array }
 export interface UserTensors {
   userIdx: Tensor1D;
   seqIdx: Tensor2D;
-  seqW: Tensor2D;
+  /** [B, 2, L] */
+  seqW: Tensor;
   userSide: Tensor2D;
 }
 
@@ -231,7 +224,7 @@ export function userTensors(u: UserInputs, cfg: FeatureConfig): UserTensors {
   return {
     userIdx: tf.tensor1d(u.userIdx, 'int32'),
     seqIdx: tf.tensor2d(u.seqIdx, [u.n, cfg.seqLen], 'int32'),
-    seqW: tf.tensor2d(u.seqW, [u.n, cfg.seqLen], 'float32'),
+    seqW: tf.tensor3d(u.seqW, [u.n, 2, cfg.seqLen], 'float32'),
     userSide: tf.tensor2d(u.userSide, [u.n, userSlots(cfg)], 'int32'),
   };
 }

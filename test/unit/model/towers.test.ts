@@ -44,7 +44,7 @@ describe('training examples', { timeout: 60_000 }, () => {
     // the first example of every user has an empty sequence; the k-th has min(k, L) entries
     let empty = 0;
     for (let r = 0; r < set.n; r++) {
-      const w = set.users.seqW.subarray(r * L, r * L + L);
+      const w = set.users.seqW.subarray(r * 2 * L, r * 2 * L + L);
       const filled = w.filter((x) => x > 0).length;
       if (filled === 0) empty++;
       const total = w.reduce((a, b) => a + b, 0);
