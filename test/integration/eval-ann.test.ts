@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.js';
+import { runEvaluation } from '../../model/cli-jobs.js';
+import { syntheticDataset } from '../../model/data/synthetic.js';
+
+describe('towerflow eval --ann (real Milvus)', () => {
+  it('ranks through a Milvus HNSW index and agrees with exact ranking', async () => {
+    const ds = syntheticDataset({ users: 300, items: 500, interactions: 12_000, seed: 9 });
+    const report = await runEvaluation(
+      ds,
+      { train: { epochs: 3, batchSize: 256, randomNegatives: 128 } },
+      loadConfig(),
+    );
+    const exact = report.models['two-tower'];
+    const ann = report.models['two-tower (ann)'];
+    expect(exact).toBeDefined();
+    expect(ann).toBeDefined();
+    expect(report.users).toBeGreaterThan(250);
+    // HNSW with ef ≥ 128 on 500 items is near exact
+    expect(Math.abs((ann?.['HR@50'] ?? 0) - (exact?.['HR@50'] ?? 0))).toBeLessThanOrEqual(0.02);
+    expect(exact?.['HR@50']).toBeGreaterThan(report.models.popularity?.['HR@50'] ?? 1);
+  });
+});
