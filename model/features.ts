@@ -21,6 +21,8 @@ export interface FeatureConfig {
   maxTextTokens: number;
   maxCategoricalValues: number;
   userCategorical: string[];
+  /** Buckets of the prediction time itself (quantiles of training timestamps; 0: off). */
+  timeBuckets: number;
   minItemCount: number;
   minUserCount: number;
 }
@@ -37,6 +39,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   maxTextTokens: 8,
   maxCategoricalValues: 8,
   userCategorical: [],
+  timeBuckets: 20,
   minItemCount: 1,
   minUserCount: 1,
 };
@@ -47,6 +50,8 @@ export interface Vocabularies {
   itemCategorical: Record<string, Vocab>;
   userCategorical: Record<string, Vocab>;
   numericBoundaries: Record<string, number[]>;
+  /** Boundaries of the prediction-time context buckets. */
+  timeBoundaries: number[];
 }
 
 /** Fields present in the data, filled into the config when it names none. */
@@ -99,6 +104,13 @@ export function buildVocabularies(ds: Dataset, train: Interaction[], cfg: Featur
     itemCategorical,
     userCategorical,
     numericBoundaries,
+    timeBoundaries:
+      cfg.timeBuckets > 0
+        ? quantileBoundaries(
+            train.map((r) => r.ts),
+            cfg.timeBuckets,
+          )
+        : [],
   };
 }
 
@@ -115,6 +127,8 @@ export interface SideLayout {
   offsets: number[];
   /** Rows of the whole table (including row 0). */
   rows: number;
+  /** Prediction-time bucket boundaries (user side only). */
+  timeBoundaries?: number[];
 }
 
 export function itemSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
@@ -144,7 +158,8 @@ export function userSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLay
   for (const f of cfg.userCategorical) add(`cat:${f}`, vocab.userCategorical[f]?.size ?? 1);
   add('ctx:hour', 24);
   add('ctx:weekday', 7);
-  return { slots, offsets, rows };
+  if (cfg.timeBuckets > 0) add('ctx:period', vocab.timeBoundaries.length + 2);
+  return { slots, offsets, rows, timeBoundaries: vocab.timeBoundaries };
 }
 
 /** Every corpus item's encoded features: row r is item `ids[r]`. */
@@ -235,9 +250,9 @@ export interface UserInputs {
   userSide: Int32Array;
 }
 
-/** Profile fields plus the two context slots. */
+/** Profile fields plus the context slots (hour, weekday and, when on, the time period). */
 export function userSlots(cfg: FeatureConfig): number {
-  return cfg.userCategorical.length + 2;
+  return cfg.userCategorical.length + 2 + (cfg.timeBuckets > 0 ? 1 : 0);
 }
 
 export function allocUserInputs(n: number, cfg: FeatureConfig): UserInputs {
@@ -297,6 +312,9 @@ export function fillUserRow(
   const d = new Date(ts * 1000);
   out.userSide[r * U + F] = (layout.offsets[F] as number) + d.getUTCHours();
   out.userSide[r * U + F + 1] = (layout.offsets[F + 1] as number) + d.getUTCDay();
+  if (cfg.timeBuckets > 0)
+    out.userSide[r * U + F + 2] =
+      (layout.offsets[F + 2] as number) + bucketOf(ts, layout.timeBoundaries ?? []);
 }
 
 export function userCategoricalIndices(

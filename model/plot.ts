@@ -21,7 +21,7 @@ export async function writeLineChart(
   const g = canvas.getContext('2d');
   g.fillStyle = '#ffffff';
   g.fillRect(0, 0, width, height);
-  const m = { left: 70, right: 20, top: 40, bottom: 50 };
+  const m = { left: 90, right: 20, top: 40, bottom: 50 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) {
     await writeFile(file, canvas.toBuffer('image/png'));
@@ -45,7 +45,7 @@ export async function writeLineChart(
     g.moveTo(m.left, py(y));
     g.lineTo(width - m.right, py(y));
     g.stroke();
-    g.fillText(y.toFixed(2), 8, py(y) + 4);
+    g.fillText(y.toFixed(2), 34, py(y) + 4);
     const x = x0 + ((x1 - x0) * i) / 5;
     g.fillText(String(Math.round(x)), px(x) - 10, height - m.bottom + 18);
   }

@@ -39,6 +39,7 @@ interface SavedVocab {
   itemCategorical: Record<string, string[]>;
   userCategorical: Record<string, string[]>;
   numericBoundaries: Record<string, number[]>;
+  timeBoundaries?: number[];
 }
 
 const FILES = {
@@ -84,6 +85,7 @@ export async function saveVersion(
         Object.entries(vocab.userCategorical).map(([k, v]) => [k, v.toJSON()]),
       ),
       numericBoundaries: vocab.numericBoundaries,
+      timeBoundaries: vocab.timeBoundaries,
     };
     await writeFile(path.join(tmp, FILES.weights), Buffer.from(all.buffer, all.byteOffset, all.byteLength));
     await writeFile(path.join(tmp, FILES.manifest), JSON.stringify(manifest));
@@ -144,6 +146,7 @@ export async function readVersion(dir: string): Promise<SavedWeights> {
         Object.entries(v.userCategorical).map(([k, x]) => [k, new Vocab(x)]),
       ),
       numericBoundaries: v.numericBoundaries,
+      timeBoundaries: v.timeBoundaries ?? [],
     },
     features: JSON.parse((await read(FILES.features)).toString()) as FeatureConfig,
     towers: m.towers,
