@@ -19,10 +19,11 @@ export interface TrainConfig {
   seed: number;
 }
 
+// chosen on ml-latest-small (docs/decisions.md: Model)
 export const DEFAULT_TRAIN: TrainConfig = {
-  epochs: 3,
+  epochs: 10,
   batchSize: 1024,
-  randomNegatives: 512,
+  randomNegatives: 2048,
   learningRate: 0.002,
   logQ: true,
   popularThreshold: 0,

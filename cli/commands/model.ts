@@ -91,7 +91,7 @@ export function trainCommand(): Command {
         path.join(cfg.homeDir, 'models', `v${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`);
       const opts = fitOptions(o);
       const batch = opts.train.batchSize ?? 1024;
-      const epochs = opts.train.epochs ?? 3;
+      const epochs = opts.train.epochs ?? (await import('../../model/train.js')).DEFAULT_TRAIN.epochs;
       const progress = await progressReporter(Math.floor(ds.interactions.length / batch) * epochs);
       const saved = await trainAndSave(ds, out, { ...opts, initFrom: o.initFrom, onStep: progress.onStep });
       progress.stop();
@@ -111,7 +111,7 @@ export function evalCommand(): Command {
       for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
       const opts = fitOptions(o);
       const batch = opts.train.batchSize ?? 1024;
-      const epochs = opts.train.epochs ?? 3;
+      const epochs = opts.train.epochs ?? (await import('../../model/train.js')).DEFAULT_TRAIN.epochs;
       const progress = await progressReporter(Math.floor(ds.interactions.length / batch) * epochs);
       const report = await runEvaluation(
         ds,
