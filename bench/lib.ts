@@ -228,17 +228,10 @@ export async function hostInfo(): Promise<Record<string, unknown>> {
 
 // ---- deterministic data -----------------------------------------------------------------------
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: the project's seeded PRNG (floats in [0, 1)). */
+import { seededRandom } from '../model/data/random.js';
+
+export const mulberry32 = seededRandom;
 
 /** Standard normal samples (Box–Muller) from a uniform source. */
 export function gaussian(uniform: () => number): () => number {

@@ -131,35 +131,36 @@ export interface SideLayout {
   timeBoundaries?: number[];
 }
 
-export function itemSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
+/** Accumulates slots and their row blocks. */
+function layoutBuilder() {
   const slots: string[] = [];
   const offsets: number[] = [];
   let rows = 1;
-  const add = (name: string, size: number) => {
-    slots.push(name);
-    offsets.push(rows);
-    rows += size;
+  return {
+    add(name: string, size: number) {
+      slots.push(name);
+      offsets.push(rows);
+      rows += size;
+    },
+    done: (timeBoundaries?: number[]): SideLayout => ({ slots, offsets, rows, timeBoundaries }),
   };
-  for (const f of cfg.itemCategorical) add(`cat:${f}`, vocab.itemCategorical[f]?.size ?? 1);
-  for (const f of cfg.itemNumeric) add(`num:${f}`, (vocab.numericBoundaries[f]?.length ?? 0) + 2);
-  if (cfg.textBuckets > 0) add('text', cfg.textBuckets + 1);
-  return { slots, offsets, rows };
+}
+
+export function itemSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
+  const b = layoutBuilder();
+  for (const f of cfg.itemCategorical) b.add(`cat:${f}`, vocab.itemCategorical[f]?.size ?? 1);
+  for (const f of cfg.itemNumeric) b.add(`num:${f}`, (vocab.numericBoundaries[f]?.length ?? 0) + 2);
+  if (cfg.textBuckets > 0) b.add('text', cfg.textBuckets + 1);
+  return b.done();
 }
 
 export function userSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLayout {
-  const slots: string[] = [];
-  const offsets: number[] = [];
-  let rows = 1;
-  const add = (name: string, size: number) => {
-    slots.push(name);
-    offsets.push(rows);
-    rows += size;
-  };
-  for (const f of cfg.userCategorical) add(`cat:${f}`, vocab.userCategorical[f]?.size ?? 1);
-  add('ctx:hour', 24);
-  add('ctx:weekday', 7);
-  if (cfg.timeBuckets > 0) add('ctx:period', vocab.timeBoundaries.length + 2);
-  return { slots, offsets, rows, timeBoundaries: vocab.timeBoundaries };
+  const b = layoutBuilder();
+  for (const f of cfg.userCategorical) b.add(`cat:${f}`, vocab.userCategorical[f]?.size ?? 1);
+  b.add('ctx:hour', 24);
+  b.add('ctx:weekday', 7);
+  if (cfg.timeBuckets > 0) b.add('ctx:period', vocab.timeBoundaries.length + 2);
+  return b.done(vocab.timeBoundaries);
 }
 
 /** Every corpus item's encoded features: row r is item `ids[r]`. */

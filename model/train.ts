@@ -1,3 +1,4 @@
+import { seededRandom, shuffleInPlace } from './data/random.js';
 import type { FeatureConfig } from './features.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
 import { type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
@@ -30,16 +31,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   seed: 7,
 };
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from './data/random.js';
 
 export interface StepInfo {
   epoch: number;
@@ -132,7 +124,7 @@ export async function train(
   features: FeatureConfig,
   onStep?: (s: StepInfo) => void,
 ): Promise<TrainResult> {
-  const random = rng(cfg.seed);
+  const random = seededRandom(cfg.seed);
   const nItems = items.itemIdx.shape[0];
   const B = Math.min(cfg.batchSize, set.n);
   const R = cfg.randomNegatives;
@@ -158,10 +150,7 @@ export async function train(
         continue;
       order.push(i);
     }
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    shuffleInPlace(order, random);
     for (let start = 0; start + B <= order.length; start += B) {
       const idx = order.slice(start, start + B);
       const batchUsers = userTensors(sliceUserInputs(set.users, idx, features), features);
