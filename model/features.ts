@@ -159,6 +159,7 @@ export function userSideLayout(vocab: Vocabularies, cfg: FeatureConfig): SideLay
   for (const f of cfg.userCategorical) b.add(`cat:${f}`, vocab.userCategorical[f]?.size ?? 1);
   b.add('ctx:hour', 24);
   b.add('ctx:weekday', 7);
+  b.add('ctx:gap', GAP_BOUNDARIES.length + 2);
   if (cfg.timeBuckets > 0) b.add('ctx:period', vocab.timeBoundaries.length + 2);
   return b.done(vocab.timeBoundaries);
 }
@@ -251,9 +252,15 @@ export interface UserInputs {
   userSide: Int32Array;
 }
 
-/** Profile fields plus the context slots (hour, weekday and, when on, the time period). */
+/**
+ * Seconds since the user's previous interaction, bucketised: 0 (same session timestamp), under
+ * a minute, an hour, a day, a week, a month, a year, more. 0 is "no previous interaction".
+ */
+export const GAP_BOUNDARIES = [1, 60, 3600, 86_400, 7 * 86_400, 30 * 86_400, 365 * 86_400];
+
+/** Profile fields plus the context slots (hour, weekday, gap and, when on, the time period). */
 export function userSlots(cfg: FeatureConfig): number {
-  return cfg.userCategorical.length + 2 + (cfg.timeBuckets > 0 ? 1 : 0);
+  return cfg.userCategorical.length + 3 + (cfg.timeBuckets > 0 ? 1 : 0);
 }
 
 export function allocUserInputs(n: number, cfg: FeatureConfig): UserInputs {
@@ -313,9 +320,13 @@ export function fillUserRow(
   const d = new Date(ts * 1000);
   out.userSide[r * U + F] = (layout.offsets[F] as number) + d.getUTCHours();
   out.userSide[r * U + F + 1] = (layout.offsets[F + 1] as number) + d.getUTCDay();
+  const previous = historyEnd > 0 ? (history[historyEnd - 1] as HistoryEntry).ts : undefined;
+  out.userSide[r * U + F + 2] =
+    (layout.offsets[F + 2] as number) +
+    (previous === undefined ? 0 : bucketOf(Math.max(0, ts - previous), GAP_BOUNDARIES));
   if (cfg.timeBuckets > 0)
-    out.userSide[r * U + F + 2] =
-      (layout.offsets[F + 2] as number) + bucketOf(ts, layout.timeBoundaries ?? []);
+    out.userSide[r * U + F + 3] =
+      (layout.offsets[F + 3] as number) + bucketOf(ts, layout.timeBoundaries ?? []);
 }
 
 export function userCategoricalIndices(
