@@ -13,25 +13,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { syntheticDataset } from '../model/data/synthetic.js';
-import {
-  buildVocabularies,
-  corpusItems,
-  DEFAULT_FEATURES,
-  detectFields,
-  encodeItems,
-} from '../model/features.js';
-import { fit } from '../model/pipeline.js';
-import { buildTrainingSet, sliceUserInputs } from '../model/samples.js';
-import { type Scalar, type Tensor, tf } from '../model/tf.js';
-import {
-  DEFAULT_TOWERS,
-  disposeUserTensors,
-  itemTensors,
-  shapesOf,
-  TwoTower,
-  userTensors,
-} from '../model/towers.js';
-import { batchColumns, rng, sampledSoftmaxLoss } from '../model/train.js';
+import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../model/features.js';
+import { fitTwoTower } from '../model/pipeline.js';
+import { buildTrainingSet } from '../model/samples.js';
+import { tf } from '../model/tf.js';
+import { DEFAULT_TOWERS, itemTensors, shapesOf, TwoTower } from '../model/towers.js';
+import { rng, type Stepper, trainStep } from '../model/train.js';
 import { benchArgs, hostInfo, intOption, median, progress, Report } from './lib.js';
 
 function peakRssMiB(): number {
@@ -53,7 +40,7 @@ async function main(): Promise<void> {
   const ds = syntheticDataset({ users: 6000, items: 4000, interactions: 200_000, seed: 11 });
   const features = detectFields(ds, DEFAULT_FEATURES);
   const vocab = buildVocabularies(ds, ds.interactions, features);
-  const items = encodeItems(corpusItems(ds), vocab, features);
+  const items = encodeItems([...ds.items.values()], vocab, features);
   const set = buildTrainingSet(ds, ds.interactions, vocab, items, features);
   const towers = { ...DEFAULT_TOWERS, outDim: 64 };
   const random = rng(5);
@@ -62,39 +49,31 @@ async function main(): Promise<void> {
   async function stepTimes(n: number, warmup: number): Promise<number[]> {
     const model = new TwoTower(shapesOf(vocab, features), towers);
     const it = itemTensors(items);
-    const opt = tf.train.adam(0.002);
+    const optimizer = tf.train.adam(0.002);
+    const stepper: Stepper = {
+      model,
+      items: it,
+      set,
+      features,
+      optimizer,
+      randomNegatives: R,
+      logQ: new Float32Array(items.ids.length),
+      logQNeg: 0,
+      random,
+    };
     const times: number[] = [];
-    const logQ = new Float32Array(items.ids.length);
     for (let s = 0; s < n + warmup; s++) {
       const idx = Array.from({ length: B }, () => Math.floor(random() * set.n));
       const t0 = performance.now();
-      const ut = userTensors(sliceUserInputs(set.users, idx, features), features);
-      const pos = Int32Array.from(idx, (i) => set.positives[i] as number);
-      const cols = batchColumns(pos, R, items.ids.length, logQ, 0, random);
-      const c = tf.tensor1d(cols.columns, 'int32');
-      const l = tf.tensor1d(cols.label, 'int32');
-      const o = tf.tensor1d(cols.offsets);
-      const loss = opt.minimize(
-        () =>
-          sampledSoftmaxLoss(
-            model,
-            it,
-            tf.mul(model.userTower(ut), 1 / towers.temperature),
-            c,
-            l,
-            o,
-          ) as Scalar,
-        true,
-      );
+      const loss = trainStep(stepper, idx);
       await loss?.data();
-      tf.dispose([loss as Tensor, c, l, o]);
-      disposeUserTensors(ut);
+      loss?.dispose();
       if (s >= warmup) times.push((performance.now() - t0) / 1000);
       progress(
         `  ${tf.getBackend()} step ${s + 1}/${n + warmup}: ${((performance.now() - t0) / 1000).toFixed(3)} s`,
       );
     }
-    opt.dispose();
+    optimizer.dispose();
     model.dispose();
     return times;
   }
@@ -142,7 +121,7 @@ async function main(): Promise<void> {
     );
     const big = syntheticDataset({ users: 6000, items: 4000, interactions: memoryN, seed: 12 });
     const t0 = performance.now();
-    const fitted = await fit(big, big.interactions, {
+    const fitted = await fitTwoTower(big, big.interactions, {
       train: { epochs: 1 },
       onStep: (s) => {
         if (s.step % 100 === 0)

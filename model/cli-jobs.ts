@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Dataset } from './data/types.js';
-import { type AnnIndex, disposeFitted, type EvalReport, evaluateTwoTower } from './evaluate.js';
-import { type FitOptions, fit } from './pipeline.js';
+import { type AnnIndex, disposeFitted, evaluateTwoTower } from './evaluate.js';
+import { type FitOptions, fitTwoTower } from './pipeline.js';
 import { smooth, writeLineChart } from './plot.js';
 import { saveVersion } from './version.js';
 
 /** `towerflow train`: fit on every interaction, save the version with its loss curve. */
 export async function trainAndSave(ds: Dataset, out: string, opts: FitOptions) {
-  const fitted = await fit(ds, ds.interactions, opts);
+  const fitted = await fitTwoTower(ds, ds.interactions, opts);
   const r = fitted.result;
   const dir = await saveVersion(out, fitted.model, fitted.vocab, fitted.features, {
     version: path.basename(out),

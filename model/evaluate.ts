@@ -2,11 +2,10 @@ import type { Dataset } from './data/types.js';
 import { type EvaluationResult, MAX_CUTOFF, MetricAccumulator, rankTopK } from './eval/metrics.js';
 import { evaluatePopularity } from './eval/popularity.js';
 import { type LeaveLastOutSplit, leaveLastOut } from './eval/protocol.js';
-import { type FitOptions, type Fitted, fit } from './pipeline.js';
+import { type FitOptions, type Fitted, fitTwoTower } from './pipeline.js';
 import { buildQueryInputs, byUserInTimeOrder } from './samples.js';
 import { tf } from './tf.js';
-import { disposeItemTensors, disposeUserTensors, userTensors } from './towers.js';
-import { embedAllItems } from './train.js';
+import { disposeItemTensors, embedAllItems, embedUsers } from './towers.js';
 
 /** Nearest-neighbour search over the item vectors (Milvus for `--ann`). */
 export interface AnnIndex {
@@ -32,12 +31,7 @@ function testUserVectors(ds: Dataset, split: LeaveLastOutSplit, fitted: Fitted):
     fitted.vocab,
     fitted.features,
   );
-  const t = userTensors(inputs, fitted.features);
-  const v = tf.tidy(() => fitted.model.userTower(t));
-  const out = v.dataSync() as Float32Array;
-  v.dispose();
-  disposeUserTensors(t);
-  return out;
+  return embedUsers(fitted.model, inputs, fitted.features);
 }
 
 /**
@@ -50,7 +44,7 @@ export async function evaluateTwoTower(
   opts: FitOptions & { ann?: (vectors: Float32Array, ids: string[], dim: number) => Promise<AnnIndex> } = {},
 ): Promise<EvalReport & { fitted: Fitted }> {
   const split = leaveLastOut(ds);
-  const fitted = await fit(ds, split.train, opts);
+  const fitted = await fitTwoTower(ds, split.train, opts);
   const dim = fitted.model.towers.outDim;
   const itemVecs = embedAllItems(fitted.model, fitted.itemTensors);
   const userVecs = testUserVectors(ds, split, fitted);

@@ -229,14 +229,6 @@ export function encodeItems(records: ItemRecord[], vocab: Vocabularies, cfg: Fea
   };
 }
 
-/** Item records for every item of the corpus: items.csv plus items seen only in interactions. */
-export function corpusItems(ds: Dataset): ItemRecord[] {
-  const out = new Map<string, ItemRecord>(ds.items);
-  for (const r of ds.interactions)
-    if (!out.has(r.item)) out.set(r.item, { id: r.item, categorical: {}, numeric: {} });
-  return [...out.values()];
-}
-
 /** User-side inputs for a batch of prediction points; row-major typed arrays. */
 export interface UserInputs {
   n: number;

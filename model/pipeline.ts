@@ -1,7 +1,6 @@
 import type { Dataset, Interaction, ItemRecord } from './data/types.js';
 import {
   buildVocabularies,
-  corpusItems,
   DEFAULT_FEATURES,
   detectFields,
   encodeItems,
@@ -95,7 +94,7 @@ function remapWarmStart(
 }
 
 /** Builds vocabularies and features from the training rows and trains the towers. */
-export async function fit(
+export async function fitTwoTower(
   ds: Dataset,
   trainRows: readonly Interaction[],
   opts: FitOptions = {},
@@ -104,7 +103,8 @@ export async function fit(
   const towers = { ...DEFAULT_TOWERS, ...opts.towers };
   const trainConfig = { ...DEFAULT_TRAIN, ...opts.train };
   const vocab = buildVocabularies(ds, trainRows as Interaction[], features);
-  const corpus = corpusItems(ds);
+  // the loader's contract: ds.items holds every item of the corpus, interacted with or not
+  const corpus = [...ds.items.values()];
   const items = encodeItems(corpus, vocab, features);
   const set = buildTrainingSet(ds, trainRows, vocab, items, features);
   let init: Map<string, { shape: number[]; data: Float32Array }> | undefined;

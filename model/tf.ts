@@ -11,3 +11,4 @@ export type Tensor1D = import('@tensorflow/tfjs-node').Tensor1D;
 export type Tensor2D = import('@tensorflow/tfjs-node').Tensor2D;
 export type Variable = import('@tensorflow/tfjs-node').Variable;
 export type Scalar = import('@tensorflow/tfjs-node').Scalar;
+export type Optimizer = import('@tensorflow/tfjs-node').Optimizer;

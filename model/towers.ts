@@ -232,3 +232,30 @@ export function userTensors(u: UserInputs, cfg: FeatureConfig): UserTensors {
 export function disposeUserTensors(t: UserTensors): void {
   tf.dispose([t.userIdx, t.seqIdx, t.seqW, t.userSide]);
 }
+
+/** User vectors [inputs.n × outDim] for prepared inputs (evaluation and serving share this). */
+export function embedUsers(model: TwoTower, inputs: UserInputs, cfg: FeatureConfig): Float32Array {
+  const t = userTensors(inputs, cfg);
+  try {
+    const v = tf.tidy(() => model.userTower(t));
+    const out = v.dataSync() as Float32Array;
+    v.dispose();
+    return out;
+  } finally {
+    disposeUserTensors(t);
+  }
+}
+
+/** Vectors for all corpus rows, in batches. */
+export function embedAllItems(model: TwoTower, items: ItemTensors, batch = 4096): Float32Array {
+  const n = items.itemIdx.shape[0];
+  const d = model.towers.outDim;
+  const out = new Float32Array(n * d);
+  for (let s = 0; s < n; s += batch) {
+    const e = Math.min(n, s + batch);
+    const v = tf.tidy(() => model.itemTower(items, tf.range(s, e, 1, 'int32') as Tensor1D));
+    out.set(v.dataSync() as Float32Array, s * d);
+    v.dispose();
+  }
+  return out;
+}

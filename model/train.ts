@@ -1,7 +1,7 @@
 import { seededRandom, shuffleInPlace } from './data/random.js';
 import type { FeatureConfig } from './features.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
-import { type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
+import { type Optimizer, type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type ItemTensors, type TwoTower, userTensors } from './towers.js';
 
 export interface TrainConfig {
@@ -115,6 +115,48 @@ export function sampledSoftmaxLoss(
   return tf.mean(tf.sub(tf.logSumExp(logits, 1), positive));
 }
 
+/** What one optimizer step needs; built once per training run. */
+export interface Stepper {
+  model: TwoTower;
+  items: ItemTensors;
+  set: TrainingSet;
+  features: FeatureConfig;
+  optimizer: Optimizer;
+  randomNegatives: number;
+  /** Per corpus row: log of its expected in-batch draw count (zeros when log-q is off). */
+  logQ: Float32Array;
+  logQNeg: number;
+  random: () => number;
+}
+
+/** One optimizer step on the training examples `idx`; returns the loss (the caller disposes it). */
+export function trainStep(st: Stepper, idx: number[]): Scalar | null {
+  const { model, items, set, features } = st;
+  const users = userTensors(sliceUserInputs(set.users, idx, features), features);
+  const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
+  const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.shape[0], st.logQ, st.logQNeg, st.random);
+  const columns = tf.tensor1d(cols.columns, 'int32');
+  const label = tf.tensor1d(cols.label, 'int32');
+  const offsets = tf.tensor1d(cols.offsets);
+  try {
+    return st.optimizer.minimize(
+      () =>
+        sampledSoftmaxLoss(
+          model,
+          items,
+          tf.mul(model.userTower(users), 1 / model.towers.temperature),
+          columns,
+          label,
+          offsets,
+        ) as Scalar,
+      true,
+    );
+  } finally {
+    disposeUserTensors(users);
+    tf.dispose([columns, label, offsets]);
+  }
+}
+
 /** Shuffled epochs of mini-batch Adam steps; `onStep` reports progress. */
 export async function train(
   model: TwoTower,
@@ -134,6 +176,17 @@ export async function train(
   for (let i = 0; i < nItems; i++)
     logQ[i] = cfg.logQ ? Math.log(Math.max(1e-12, (B * (set.itemCounts[i] ?? 0)) / set.n)) : 0;
   const logQNeg = cfg.logQ ? Math.log(Math.max(1e-12, R / nItems)) : 0;
+  const stepper: Stepper = {
+    model,
+    items,
+    set,
+    features,
+    optimizer,
+    randomNegatives: R,
+    logQ,
+    logQNeg,
+    random,
+  };
   const losses: { step: number; loss: number }[] = [];
   let step = 0;
   let seen = 0;
@@ -153,26 +206,7 @@ export async function train(
     shuffleInPlace(order, random);
     for (let start = 0; start + B <= order.length; start += B) {
       const idx = order.slice(start, start + B);
-      const batchUsers = userTensors(sliceUserInputs(set.users, idx, features), features);
-      const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
-      const cols = batchColumns(pos, R, nItems, logQ, logQNeg, random);
-      const columnsT = tf.tensor1d(cols.columns, 'int32');
-      const labelT = tf.tensor1d(cols.label, 'int32');
-      const offsetsT = tf.tensor1d(cols.offsets);
-      const lossT = optimizer.minimize(
-        () =>
-          sampledSoftmaxLoss(
-            model,
-            items,
-            tf.mul(model.userTower(batchUsers), 1 / model.towers.temperature),
-            columnsT,
-            labelT,
-            offsetsT,
-          ) as Scalar,
-        true,
-      );
-      disposeUserTensors(batchUsers);
-      tf.dispose([columnsT, labelT, offsetsT]);
+      const lossT = trainStep(stepper, idx);
       step++;
       seen += B;
       if (lossT) {
@@ -187,18 +221,4 @@ export async function train(
   optimizer.dispose();
   const seconds = (performance.now() - t0) / 1000;
   return { losses, samples: seen, seconds, samplesPerSecond: seen / seconds };
-}
-
-/** Vectors for all corpus rows, in batches. */
-export function embedAllItems(model: TwoTower, items: ItemTensors, batch = 4096): Float32Array {
-  const n = items.itemIdx.shape[0];
-  const d = model.towers.outDim;
-  const out = new Float32Array(n * d);
-  for (let s = 0; s < n; s += batch) {
-    const e = Math.min(n, s + batch);
-    const v = tf.tidy(() => model.itemTower(items, tf.range(s, e, 1, 'int32') as Tensor1D));
-    out.set(v.dataSync() as Float32Array, s * d);
-    v.dispose();
-  }
-  return out;
 }

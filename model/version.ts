@@ -10,15 +10,14 @@ import {
   userSideLayout,
   type Vocabularies,
 } from './features.js';
-import { tf } from './tf.js';
 import {
   disposeItemTensors,
-  disposeUserTensors,
+  embedAllItems,
+  embedUsers,
   itemTensors,
   type ModelShapes,
   type TowerConfig,
   TwoTower,
-  userTensors,
 } from './towers.js';
 import { Vocab } from './vocab.js';
 
@@ -190,17 +189,7 @@ export class ModelVersion {
     const matrix = encodeItems(records, this.vocab, this.features);
     const t = itemTensors(matrix);
     try {
-      const n = records.length;
-      const out = new Float32Array(n * this.dim);
-      for (let s = 0; s < n; s += 4096) {
-        const e = Math.min(n, s + 4096);
-        const v = tf.tidy(() =>
-          this.model.itemTower(t, tf.range(s, e, 1, 'int32') as import('./tf.js').Tensor1D),
-        );
-        out.set(v.dataSync() as Float32Array, s * this.dim);
-        v.dispose();
-      }
-      return out;
+      return embedAllItems(this.model, t);
     } finally {
       disposeItemTensors(t);
     }
@@ -225,15 +214,7 @@ export class ModelVersion {
         past.length,
       );
     });
-    const t = userTensors(u, cfg);
-    try {
-      const v = tf.tidy(() => this.model.userTower(t));
-      const out = v.dataSync() as Float32Array;
-      v.dispose();
-      return out;
-    } finally {
-      disposeUserTensors(t);
-    }
+    return embedUsers(this.model, u, cfg);
   }
 
   dispose(): void {

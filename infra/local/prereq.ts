@@ -28,15 +28,6 @@ export async function findJava(cfg: Config): Promise<string> {
   );
 }
 
-export async function requireCommand(cmd: string, fix: string): Promise<string> {
-  try {
-    const { stdout } = await run('sh', ['-c', `command -v ${cmd}`]);
-    return stdout.trim();
-  } catch {
-    throw new InfraError(`\`${cmd}\` is missing. ${fix}`);
-  }
-}
-
 /** A binary from a Debian package; the error names the package to install. */
 export function requireDebianBinary(binary: string, pkg: string): string {
   if (existsSync(binary)) return binary;

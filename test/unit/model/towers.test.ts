@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../../model/data/synthetic.js';
 import { leaveLastOut } from '../../../model/eval/protocol.js';
 import { disposeFitted, evaluateTwoTower } from '../../../model/evaluate.js';
-import { fit } from '../../../model/pipeline.js';
+import { fitTwoTower } from '../../../model/pipeline.js';
 import { buildTrainingSet } from '../../../model/samples.js';
 import { tf } from '../../../model/tf.js';
 import { batchColumns, rng } from '../../../model/train.js';
@@ -38,7 +38,7 @@ describe('batch columns (in-batch + random negatives)', () => {
 describe('training examples', { timeout: 60_000 }, () => {
   it('see only the history before each interaction (no leakage of the future)', async () => {
     const split = leaveLastOut(ds);
-    const fitted = await fit(ds, split.train, { train: { epochs: 1, batchSize: 256 } });
+    const fitted = await fitTwoTower(ds, split.train, { train: { epochs: 1, batchSize: 256 } });
     const set = buildTrainingSet(ds, split.train, fitted.vocab, fitted.items, fitted.features);
     const L = fitted.features.seqLen;
     // the first example of every user has an empty sequence; the k-th has min(k, L) entries
@@ -66,7 +66,7 @@ describe('two-tower training and versions', { timeout: 180_000 }, () => {
   });
 
   it('saves a version atomically and loads it back with identical vectors; warm start keeps rows by id', async () => {
-    const fitted = await fit(ds, ds.interactions, { train: { epochs: 1, batchSize: 256 } });
+    const fitted = await fitTwoTower(ds, ds.interactions, { train: { epochs: 1, batchSize: 256 } });
     const dir = path.join(tmp, 'v1');
     await saveVersion(dir, fitted.model, fitted.vocab, fitted.features, {
       version: 'v1',
@@ -92,7 +92,7 @@ describe('two-tower training and versions', { timeout: 180_000 }, () => {
     const unseen = loaded.itemVectors([{ ...items[0]!, id: 'brand-new' }]);
     expect(unseen.every(Number.isFinite)).toBe(true);
 
-    const warm = await fit(ds, ds.interactions.slice(0, 2000), {
+    const warm = await fitTwoTower(ds, ds.interactions.slice(0, 2000), {
       train: { epochs: 1, batchSize: 256 },
       initFrom: dir,
     });
