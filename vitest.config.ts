@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // in CI also a JSON report, from which .ci/run prints the plain "N passed, N failed" line
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: process.env.CI ? { json: '.towerflow/test-results.json' } : undefined,
     projects: [
       {
         test: {

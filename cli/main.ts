@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { InfraError } from '../infra/local/process.js';
+import { DatasetError } from '../model/data/types.js';
 import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
@@ -25,6 +26,11 @@ try {
   if (e instanceof InfraError || e instanceof ConfigError) {
     process.stderr.write(`towerflow: ${e.message}\n`);
     process.exit(1);
+  }
+  if (e instanceof DatasetError) {
+    // bad input: the message names the file, line and field
+    process.stderr.write(`towerflow: ${e.message}\n`);
+    process.exit(2);
   }
   throw e;
 }

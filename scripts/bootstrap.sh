@@ -22,7 +22,8 @@ need=()
 [[ -x /usr/bin/prometheus ]] || need+=(prometheus)
 [[ -f /usr/include/librdkafka/rdkafka.h ]] || need+=(librdkafka-dev)
 command -v mvn >/dev/null || need+=(maven)
-command -v java >/dev/null || [[ -n "${TOWERFLOW_JAVA_HOME:-}${JAVA_HOME:-}" ]] || need+=(openjdk-17-jre-headless)
+# a JDK, not a JRE: infra/local/hbase/HbaseAdmin.java runs with Java's single-file source launcher
+command -v javac >/dev/null || [[ -n "${TOWERFLOW_JAVA_HOME:-}${JAVA_HOME:-}" ]] || need+=(openjdk-17-jdk-headless)
 command -v g++ >/dev/null || need+=(g++ make)
 command -v thrift >/dev/null || need+=(thrift-compiler)
 command -v unzip >/dev/null || need+=(unzip)
@@ -30,6 +31,7 @@ command -v socat >/dev/null || need+=(socat)
 command -v ip >/dev/null || need+=(iproute2)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)   # setup-tf.sh downloads the wheel with pip
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
     say "missing Debian packages: ${need[*]}. Install them: sudo apt-get install -y ${need[*]}"; exit 2

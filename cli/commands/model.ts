@@ -75,26 +75,34 @@ async function progressReporter(totalSteps: number) {
   };
 }
 
+/** Shared by train and eval: load the dataset (reporting skipped rows) and set up the progress bar. */
+async function prepareRun(o: ModelOpts) {
+  const { loadDataset } = await import('../../model/data/load.js');
+  const { DEFAULT_TRAIN } = await import('../../model/train.js');
+  const ds = await loadDataset(o.dataset);
+  for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
+  const opts = fitOptions(o);
+  const steps =
+    Math.floor(ds.interactions.length / (opts.train.batchSize ?? DEFAULT_TRAIN.batchSize)) *
+    (opts.train.epochs ?? DEFAULT_TRAIN.epochs);
+  const progress = await progressReporter(steps);
+  return { ds, opts: { ...opts, onStep: progress.onStep }, done: progress.stop };
+}
+
 export function trainCommand(): Command {
   return withModelOptions(new Command('train'))
     .description('train the two towers on a dataset and save a model version')
     .option('--out <dir>', 'version directory to write (default: $TOWERFLOW_HOME/models/v<timestamp>)')
     .option('--init-from <dir>', 'warm-start from a previous model version')
     .action(async (o: ModelOpts & { out?: string; initFrom?: string }) => {
-      const { loadDataset } = await import('../../model/data/load.js');
       const { trainAndSave } = await import('../../model/cli-jobs.js');
       const cfg = loadConfig();
-      const ds = await loadDataset(o.dataset);
-      for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
       const out =
         o.out ??
         path.join(cfg.homeDir, 'models', `v${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`);
-      const opts = fitOptions(o);
-      const batch = opts.train.batchSize ?? 1024;
-      const epochs = opts.train.epochs ?? (await import('../../model/train.js')).DEFAULT_TRAIN.epochs;
-      const progress = await progressReporter(Math.floor(ds.interactions.length / batch) * epochs);
-      const saved = await trainAndSave(ds, out, { ...opts, initFrom: o.initFrom, onStep: progress.onStep });
-      progress.stop();
+      const run = await prepareRun(o);
+      const saved = await trainAndSave(run.ds, out, { ...run.opts, initFrom: o.initFrom });
+      run.done();
       process.stdout.write(`${JSON.stringify(saved, null, 2)}\n`);
     });
 }
@@ -105,20 +113,10 @@ export function evalCommand(): Command {
     .option('--ann', 'also rank through a Milvus HNSW index (needs Milvus, MILVUS_ADDRESS)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (o: ModelOpts & { ann?: boolean; json?: boolean }) => {
-      const { loadDataset } = await import('../../model/data/load.js');
       const { runEvaluation, formatReport } = await import('../../model/cli-jobs.js');
-      const ds = await loadDataset(o.dataset);
-      for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
-      const opts = fitOptions(o);
-      const batch = opts.train.batchSize ?? 1024;
-      const epochs = opts.train.epochs ?? (await import('../../model/train.js')).DEFAULT_TRAIN.epochs;
-      const progress = await progressReporter(Math.floor(ds.interactions.length / batch) * epochs);
-      const report = await runEvaluation(
-        ds,
-        { ...opts, onStep: progress.onStep },
-        o.ann ? loadConfig() : undefined,
-      );
-      progress.stop();
+      const run = await prepareRun(o);
+      const report = await runEvaluation(run.ds, run.opts, o.ann ? loadConfig() : undefined);
+      run.done();
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(`${formatReport(report)}\n`);
     });

@@ -61,6 +61,14 @@ export interface Hit {
   fields: Record<string, unknown>;
 }
 
+export interface SearchOptions {
+  filter?: string;
+  outputFields?: string[];
+  ef?: number;
+  /** Per-request override; on Milvus 2.3 Strong waits for a ~200 ms time tick, Bounded does not. */
+  consistency?: 'Strong' | 'Session' | 'Bounded' | 'Eventually';
+}
+
 const PK = 'item_id';
 const VEC = 'vector';
 
@@ -174,23 +182,18 @@ export class ItemVectors {
   }
 
   /** Top-k by inner product (metric passed explicitly: milvus-lite does not infer it), best first. */
-  async search(
-    name: string,
-    vector: number[],
-    k: number,
-    opts: {
-      filter?: string;
-      outputFields?: string[];
-      ef?: number;
-      /** Per-request override; on Milvus 2.3 Strong waits for a ~200 ms time tick, Bounded does not. */
-      consistency?: 'Strong' | 'Session' | 'Bounded' | 'Eventually';
-    } = {},
-  ): Promise<Hit[]> {
+  async search(name: string, vector: number[], k: number, opts: SearchOptions = {}): Promise<Hit[]> {
+    return (await this.searchMany(name, [vector], k, opts))[0] ?? [];
+  }
+
+  /** Top-k for several query vectors in one call; one hit list per query, best first. */
+  async searchMany(name: string, vectors: number[][], k: number, opts: SearchOptions = {}): Promise<Hit[][]> {
+    if (vectors.length === 0) return [];
     const res = checkStatus(
       `search ${name}`,
       await this.client.search({
         collection_name: name,
-        data: [vector],
+        data: vectors,
         anns_field: VEC,
         limit: k,
         filter: opts.filter || undefined,
@@ -201,38 +204,14 @@ export class ItemVectors {
         ...(opts.consistency ? { consistency_level: opts.consistency } : {}),
       } as AnyResult),
     );
-    const hits: AnyResult[] = Array.isArray(res.results?.[0]) ? res.results[0] : (res.results ?? []);
-    return hits.map((h) => {
-      const { id, score, [PK]: pk, ...fields } = h;
-      return { item_id: String(pk ?? id), score: Number(score), fields };
-    });
-  }
-
-  /** Top-k for several query vectors in one call; one hit list per query, best first. */
-  async searchMany(
-    name: string,
-    vectors: number[][],
-    k: number,
-    opts: { ef?: number; consistency?: 'Strong' | 'Session' | 'Bounded' | 'Eventually' } = {},
-  ): Promise<Hit[][]> {
-    if (vectors.length === 0) return [];
-    const res = checkStatus(
-      `search ${name}`,
-      await this.client.search({
-        collection_name: name,
-        data: vectors,
-        anns_field: VEC,
-        limit: k,
-        output_fields: [PK],
-        metric_type: 'IP',
-        params: { ef: Math.max(opts.ef ?? 64, k) },
-        ...(opts.consistency ? { consistency_level: opts.consistency } : {}),
-      } as AnyResult),
-    );
-    const lists: AnyResult[][] =
-      vectors.length === 1 && !Array.isArray(res.results?.[0]) ? [res.results ?? []] : (res.results ?? []);
+    // one query comes back as a flat hit list, several as a list per query
+    const results: AnyResult[] = res.results ?? [];
+    const lists: AnyResult[][] = vectors.length === 1 && !Array.isArray(results[0]) ? [results] : results;
     return lists.map((hits) =>
-      hits.map((h: AnyResult) => ({ item_id: String(h[PK] ?? h.id), score: Number(h.score), fields: {} })),
+      hits.map((h: AnyResult) => {
+        const { id, score, [PK]: pk, ...fields } = h;
+        return { item_id: String(pk ?? id), score: Number(score), fields };
+      }),
     );
   }
 
