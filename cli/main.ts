@@ -7,6 +7,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { infraCommand } from './commands/infra.js';
 import { evalCommand, trainCommand } from './commands/model.js';
+import { appsCommand, ingestCommand, replayCommand, streamCommand } from './commands/streams.js';
 
 const program = new Command()
   .name('towerflow')
@@ -19,11 +20,19 @@ program.addCommand(demoCommand());
 program.addCommand(trainCommand());
 program.addCommand(evalCommand());
 program.addCommand(benchCommand());
+program.addCommand(ingestCommand());
+program.addCommand(streamCommand());
+program.addCommand(replayCommand());
+program.addCommand(appsCommand());
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof InfraError || e instanceof ConfigError) {
+    process.stderr.write(`towerflow: ${e.message}\n`);
+    process.exit(1);
+  }
+  if (e instanceof Error && (e.name === 'IngestError' || e.name === 'KeyError')) {
     process.stderr.write(`towerflow: ${e.message}\n`);
     process.exit(1);
   }

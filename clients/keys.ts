@@ -1,11 +1,12 @@
 // Store keys are never built by pasting raw input: every variable part goes through these.
 
+import { ID_PATTERN } from '../schemas/ids.js';
+
+export { ID_PATTERN };
+
 export class KeyError extends Error {
   override name = 'KeyError';
 }
-
-/** Identifiers (user and item ids) accepted by the system: 1–128 printable ASCII chars, no separators. */
-export const ID_PATTERN = /^[A-Za-z0-9_.@+=-]{1,128}$/;
 
 export function assertId(field: string, value: string): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value))

@@ -36,6 +36,8 @@ function parseOne(spec: SettingSpec, raw: string): unknown {
       return Number.parseInt(raw, 10);
     }
     case 'list': {
+      // a list whose default is empty may stay empty (e.g. no configured API keys)
+      if (raw.trim() === '' && spec.default === '') return [];
       const items = raw
         .split(',')
         .map((s) => s.trim())

@@ -50,6 +50,15 @@ export interface ScanOptions {
   limit?: number;
   reversed?: boolean;
   columns?: string[];
+  /** Only cells whose timestamp is in [min, max) (ms); HBase skips store files outside it. */
+  timeRange?: { min: number; max: number };
+}
+
+/** A row to put; `ts` sets the cells' timestamp (ms) instead of the server's clock. */
+export interface PutRow {
+  row: Bytes;
+  cells: Cells;
+  ts?: number;
 }
 
 function splitColumn(col: string): [Buffer, Buffer] {
@@ -204,9 +213,16 @@ export class HBaseClient {
     );
   }
 
-  putMany(table: string, rows: { row: Bytes; cells: Cells }[]): Promise<void> {
+  putMany(table: string, rows: PutRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    const puts = rows.map((r) => new T.TPut({ row: buf(r.row), columnValues: toColumnValues(r.cells) }));
+    const puts = rows.map(
+      (r) =>
+        new T.TPut({
+          row: buf(r.row),
+          columnValues: toColumnValues(r.cells),
+          timestamp: r.ts === undefined ? undefined : new Int64(r.ts),
+        }),
+    );
     return this.lane().call((c) => c.putMultiple(this.qualified(table), puts));
   }
 
@@ -235,6 +251,12 @@ export class HBaseClient {
       caching: batch,
       columns: toColumns(opts.columns),
       reversed: opts.reversed ?? false,
+      timeRange: opts.timeRange
+        ? new T.TTimeRange({
+            minStamp: new Int64(opts.timeRange.min),
+            maxStamp: new Int64(opts.timeRange.max),
+          })
+        : undefined,
     });
     const id: number = await lane.call((c) => c.openScanner(this.qualified(table), scan));
     let emitted = 0;

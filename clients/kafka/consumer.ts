@@ -12,6 +12,13 @@ export interface ConsumedRecord {
   headers: IHeaders;
 }
 
+/** Lets a long handler (e.g. retrying a write while a store is down) stay in the group and notice a stop. */
+export interface BatchControl {
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping: a handler still retrying should give up (throw). */
+  isRunning(): boolean;
+}
+
 export interface BatchConsumerOptions {
   groupId: string;
   topics: string[];
@@ -20,8 +27,10 @@ export interface BatchConsumerOptions {
    * Handles one partition's batch. The batch's offsets are committed only after this resolves,
    * so a crash re-delivers it (handlers must be idempotent); a throw stops the consumer.
    */
-  handle: (records: ConsumedRecord[]) => Promise<void>;
+  handle: (records: ConsumedRecord[], control: BatchControl) => Promise<void>;
   consumer?: Partial<ConsumerConfig>;
+  /** Partitions handled at once; each partition's batches stay in order. */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningConsumer {
@@ -48,6 +57,7 @@ export async function startBatchConsumer(
     await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
@@ -60,7 +70,7 @@ export async function startBatchConsumer(
         timestamp: m.timestamp,
         headers: m.headers ?? {},
       }));
-      await opts.handle(records);
+      await opts.handle(records, { heartbeat, isRunning: () => isRunning() && !isStale() });
       const last = records[records.length - 1]?.offset ?? batch.lastOffset();
       resolveOffset(last);
       await commitOffsetsIfNecessary({

@@ -1,11 +1,23 @@
 import type { Config } from '../../config/index.js';
 
-/** The project's topics; names are part of the data contract (DESIGN.md §2). */
-export const TOPICS = {
+/** The project's topics by role; the base names are part of the data contract (DESIGN.md §2). */
+export const TOPIC_BASE_NAMES = {
   behaviour: 'behaviour.events',
   dlq: 'behaviour.dlq',
   items: 'item.events',
+  users: 'user.events',
 } as const;
+
+export type TopicRole = keyof typeof TOPIC_BASE_NAMES;
+export type TopicNames = Record<TopicRole, string>;
+
+/** Topic names with the deployment's `KAFKA_TOPIC_PREFIX`. */
+export function topicNames(cfg: Pick<Config, 'topicPrefix'>): TopicNames {
+  const out = {} as TopicNames;
+  for (const [role, base] of Object.entries(TOPIC_BASE_NAMES) as [TopicRole, string][])
+    out[role] = `${cfg.topicPrefix}${base}`;
+  return out;
+}
 
 export interface TopicSpec {
   topic: string;
@@ -16,15 +28,17 @@ export interface TopicSpec {
 
 export function projectTopics(cfg: Config): TopicSpec[] {
   const rf = cfg.topicReplication;
+  const t = topicNames(cfg);
   return [
-    { topic: TOPICS.behaviour, numPartitions: cfg.topicBehaviourPartitions, replicationFactor: rf },
+    { topic: t.behaviour, numPartitions: cfg.topicBehaviourPartitions, replicationFactor: rf },
     {
-      topic: TOPICS.dlq,
+      topic: t.dlq,
       numPartitions: cfg.topicDlqPartitions,
       replicationFactor: rf,
       // dead letters wait for an operator: keep them a month
       configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
     },
-    { topic: TOPICS.items, numPartitions: cfg.topicItemPartitions, replicationFactor: rf },
+    { topic: t.items, numPartitions: cfg.topicItemPartitions, replicationFactor: rf },
+    { topic: t.users, numPartitions: cfg.topicUserPartitions, replicationFactor: rf },
   ];
 }

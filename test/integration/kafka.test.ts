@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, projectTopics, TOPICS } from '../../clients/kafka/admin.js';
+import { ensureTopics, projectTopics, topicNames } from '../../clients/kafka/admin.js';
 import { type ConsumedRecord, startBatchConsumer } from '../../clients/kafka/consumer.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { IdempotentProducer } from '../../clients/kafka/rdkafka.js';
@@ -23,12 +23,14 @@ describe('kafka (real broker)', () => {
 
   it('has the project topics with the configured partition counts', async () => {
     await ensureTopics(cfg, projectTopics(cfg));
-    const meta = await admin.fetchTopicMetadata({ topics: [TOPICS.behaviour, TOPICS.dlq, TOPICS.items] });
-    const parts = Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const t = topicNames(cfg);
+    const meta = await admin.fetchTopicMetadata({ topics: [t.behaviour, t.dlq, t.items, t.users] });
+    const parts = Object.fromEntries(meta.topics.map((m) => [m.name, m.partitions.length]));
     expect(parts).toEqual({
-      [TOPICS.behaviour]: cfg.topicBehaviourPartitions,
-      [TOPICS.dlq]: cfg.topicDlqPartitions,
-      [TOPICS.items]: cfg.topicItemPartitions,
+      [t.behaviour]: cfg.topicBehaviourPartitions,
+      [t.dlq]: cfg.topicDlqPartitions,
+      [t.items]: cfg.topicItemPartitions,
+      [t.users]: cfg.topicUserPartitions,
     });
     // idempotent: a second call creates nothing
     expect(await ensureTopics(cfg, projectTopics(cfg))).toEqual([]);

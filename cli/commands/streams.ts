@@ -1,0 +1,142 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config/index.js';
+
+const positiveInt = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(v);
+};
+const positiveNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+export function ingestCommand(): Command {
+  return new Command('ingest')
+    .description('serve the ingest API (POST /v1/events, /v1/items, /v1/users) until SIGTERM')
+    .action(async () => {
+      const { runIngest } = await import('../../ingest/main.js');
+      await runIngest(loadConfig());
+    });
+}
+
+export function streamCommand(): Command {
+  return new Command('stream')
+    .description(
+      'run one stream processor (a Kafka consumer group) until SIGTERM: history, sequence or items',
+    )
+    .argument('<name>', 'history | sequence | items')
+    .action(async (name: string) => {
+      const { PROCESSORS } = await import('../../streams/index.js');
+      const { runStream } = await import('../../streams/runtime.js');
+      const { createLogger } = await import('../../runtime/logger.js');
+      const make = PROCESSORS[name];
+      if (!make)
+        throw new InvalidArgumentError(
+          `unknown processor ${name}; one of ${Object.keys(PROCESSORS).join(', ')}`,
+        );
+      const cfg = loadConfig();
+      await runStream(cfg, make(cfg), createLogger(cfg, `stream-${name}`));
+    });
+}
+
+export function appsCommand(): Command {
+  const apps = new Command('apps').description("start, stop and inspect the project's own processes locally");
+  apps
+    .command('up')
+    .description('start the ingest API and stream processors as daemons (pid and log under TOWERFLOW_HOME)')
+    .argument('[names...]', 'subset: ingest, history, sequence, items')
+    .action(async (names: string[]) => {
+      const { appsUp } = await import('../../infra/local/apps.js');
+      await appsUp(loadConfig(), names, { say: (m) => process.stderr.write(`${m}\n`) });
+    });
+  apps
+    .command('down')
+    .description('stop them by pid (SIGTERM: each drains and commits)')
+    .argument('[names...]')
+    .action(async (names: string[]) => {
+      const { appsDown } = await import('../../infra/local/apps.js');
+      await appsDown(loadConfig(), names, (m) => process.stderr.write(`${m}\n`));
+    });
+  apps
+    .command('status')
+    .option('--json', 'one JSON array on stdout')
+    .action(async (o: { json?: boolean }) => {
+      const { appsStatus } = await import('../../infra/local/apps.js');
+      const st = await appsStatus(loadConfig());
+      if (o.json) process.stdout.write(`${JSON.stringify(st)}\n`);
+      else
+        for (const s of st)
+          process.stdout.write(
+            `${s.name.padEnd(16)} ${s.up ? 'up' : 'down'}${s.pid ? ` pid ${s.pid}` : ''}  ${s.url}\n`,
+          );
+    });
+  return apps;
+}
+
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description("post a dataset's items, users and interactions (timestamp order) through the ingest API")
+    .requiredOption('--dataset <dir>', 'dataset folder (DESIGN.md §5 or MovieLens layout)')
+    .option('--rate <n>', 'cap on events per second', positiveNumber)
+    .option('--speedup <x>', "replay at X times the dataset's own pace", positiveNumber)
+    .option('--batch <n>', 'events per request', positiveInt, 500)
+    .option('--concurrency <n>', 'requests in flight', positiveInt, 4)
+    .option('--limit <n>', 'only the first N interactions', positiveInt)
+    .option('--url <url>', 'ingest API base URL (default: http://TOWERFLOW_BIND_HOST:INGEST_PORT)')
+    .option('--api-key <key>', 'API key (default: first of INGEST_API_KEYS, else the generated key file)')
+    .option('--json', 'print the result as one JSON object on stdout')
+    .action(
+      async (o: {
+        dataset: string;
+        rate?: number;
+        speedup?: number;
+        batch: number;
+        concurrency: number;
+        limit?: number;
+        url?: string;
+        apiKey?: string;
+        json?: boolean;
+      }) => {
+        const cfg = loadConfig();
+        const { loadDataset } = await import('../../model/data/load.js');
+        const { IngestClient } = await import('../../replay/client.js');
+        const { replay } = await import('../../replay/run.js');
+        const { resolveApiKeys } = await import('../../ingest/api-keys.js');
+        const { SingleBar, Presets } = await import('cli-progress');
+        const ds = await loadDataset(o.dataset);
+        for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
+        const client = new IngestClient({
+          baseUrl: o.url ?? `http://${cfg.bindHost}:${cfg.ingestPort}`,
+          apiKey: o.apiKey ?? (resolveApiKeys(cfg)[0] as string),
+        });
+        const bar = new SingleBar(
+          {
+            format: 'replay |{bar}| {percentage}% {value}/{total} events | {rate} events/s',
+            stream: process.stderr,
+            hideCursor: true,
+          },
+          Presets.shades_classic,
+        );
+        const t0 = performance.now();
+        bar.start(Math.min(ds.interactions.length, o.limit ?? Number.POSITIVE_INFINITY), 0, { rate: '-' });
+        const r = await replay(ds, client, {
+          batch: Math.min(o.batch, cfg.ingestMaxBatch),
+          concurrency: o.concurrency,
+          rate: o.rate,
+          speedup: o.speedup,
+          limit: o.limit,
+          onProgress: (sent) =>
+            bar.update(sent, {
+              rate: Math.round(sent / ((performance.now() - t0) / 1000)).toLocaleString('en-US'),
+            }),
+        });
+        bar.stop();
+        if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+        else
+          process.stderr.write(
+            `replayed ${r.items} items, ${r.users} users, ${r.events} events in ${r.seconds.toFixed(1)} s (${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s)\n`,
+          );
+      },
+    );
+}

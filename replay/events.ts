@@ -1,0 +1,73 @@
+import type { Dataset, Interaction } from '../model/data/types.js';
+import type { BehaviourEvent } from '../schemas/behaviour.js';
+import type { ItemEvent } from '../schemas/item.js';
+import type { UserProfileEvent } from '../schemas/user.js';
+
+// Turns a dataset (DESIGN.md §5) into the events producers would have posted. Event ids are
+// derived from the dataset and the row, so replaying the same dataset twice is a no-op downstream.
+
+/** A prefix for event ids from the dataset's name, restricted to id characters. */
+export function datasetTag(name: string): string {
+  const tag = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return (tag || 'dataset').slice(0, 40);
+}
+
+/** Feature names must be lowercase words: `Release Year` → `release_year`. */
+export function featureName(column: string): string {
+  const n = column
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^[^a-z]+/, '');
+  return (n || 'f').slice(0, 64);
+}
+
+const toMs = (unixSeconds: number): number => Math.round(unixSeconds * 1000);
+
+/** Interactions in timestamp order (stable: ties keep file order), as behaviour events. */
+export function behaviourEvents(
+  ds: Dataset,
+  interactions: Interaction[] = ds.interactions,
+): BehaviourEvent[] {
+  const tag = datasetTag(ds.name);
+  const sorted = [...interactions].sort((a, b) => a.ts - b.ts || a.row - b.row);
+  return sorted.map((x) => {
+    const e: BehaviourEvent = {
+      event_id: `${tag}-${x.row}`,
+      user_id: x.user,
+      item_id: x.item,
+      type: x.type ?? (x.value !== undefined ? 'rating' : 'view'),
+      ts: toMs(x.ts),
+    };
+    if (x.value !== undefined) e.value = x.value;
+    return e;
+  });
+}
+
+/** One upsert per item of the corpus, stamped with the dataset's first interaction time. */
+export function itemEvents(ds: Dataset, ts: number): ItemEvent[] {
+  const tag = datasetTag(ds.name);
+  return [...ds.items.values()].map((it) => {
+    const features: NonNullable<ItemEvent['features']> = {};
+    for (const [k, vs] of Object.entries(it.categorical)) features[featureName(k)] = vs.slice(0, 64);
+    for (const [k, v] of Object.entries(it.numeric)) features[featureName(k)] = v;
+    if (it.text !== undefined) features.title = it.text.slice(0, 1024);
+    return { event_id: `${tag}-item-${it.id}`.slice(0, 128), op: 'upsert', item_id: it.id, ts, features };
+  });
+}
+
+/** One profile per user that has profile columns (users.csv); bare users are skipped. */
+export function userEvents(ds: Dataset, ts: number): UserProfileEvent[] {
+  const tag = datasetTag(ds.name);
+  const out: UserProfileEvent[] = [];
+  for (const u of ds.users.values()) {
+    const entries = Object.entries(u.categorical);
+    if (entries.length === 0) continue;
+    const profile: UserProfileEvent['profile'] = {};
+    for (const [k, v] of entries) profile[featureName(k)] = v;
+    out.push({ event_id: `${tag}-user-${u.id}`.slice(0, 128), user_id: u.id, ts, profile });
+  }
+  return out;
+}

@@ -1,0 +1,14 @@
+export { BehaviourEvent } from './behaviour.js';
+export { ID_PATTERN, SCHEMA_VERSION } from './ids.js';
+export { ItemEvent } from './item.js';
+export { UserProfileEvent } from './user.js';
+export {
+  behaviourContract,
+  type Contract,
+  describeErrors,
+  type FieldError,
+  type IndexedFieldError,
+  itemContract,
+  userContract,
+  validateBatch,
+} from './validate.js';

@@ -1,0 +1,44 @@
+import { redisKey } from '../../clients/keys.js';
+
+// Redis layout of the recent-behaviour state (DESIGN.md §4). Every variable part is a validated id.
+
+/** ZSET of a user's latest events: score ts, member `event_id \t item_id \t type`. */
+export const sequenceKey = (userId: string): string => redisKey('seq', userId);
+
+/** The serving layer's cached user vector; dropped whenever the user has new behaviour. */
+export const userVectorKey = (userId: string): string => redisKey('uvec', userId);
+
+/** Popularity ZSETs (item → count) by UTC hour and day of the event time, and over all time. */
+export function popularityKeys(ts: number): { hour: string; day: string; all: string } {
+  const iso = new Date(ts).toISOString(); // 2024-01-31T17:…
+  const day = iso.slice(0, 10).replaceAll('-', '');
+  return {
+    hour: redisKey('pop', 'h', `${day}${iso.slice(11, 13)}`),
+    day: redisKey('pop', 'd', day),
+    all: redisKey('pop', 'all'),
+  };
+}
+
+/**
+ * The last Kafka offset a consumer group applied to Redis for one partition, written in the
+ * same atomic script as the data it covers (so a crash cannot separate the two).
+ */
+export const fenceKey = (group: string, topic: string, partition: number): string =>
+  redisKey('fence', group, topic, String(partition));
+
+const SEP = '\t';
+
+export interface SequenceEntry {
+  event_id: string;
+  item_id: string;
+  type: string;
+  ts: number;
+}
+
+/** Members start with the event id so that ZSET ties (same ts) order like stores/order.ts. */
+export const sequenceMember = (e: SequenceEntry): string => [e.event_id, e.item_id, e.type].join(SEP);
+
+export function parseSequenceMember(member: string, score: number): SequenceEntry {
+  const [event_id = '', item_id = '', type = ''] = member.split(SEP);
+  return { event_id, item_id, type, ts: score };
+}

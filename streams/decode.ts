@@ -1,0 +1,31 @@
+import type { ConsumedRecord } from '../clients/kafka/consumer.js';
+import type { TopicRole } from '../clients/kafka/topics.js';
+import { behaviourContract, describeErrors, itemContract, userContract } from '../schemas/index.js';
+
+/** The contract that validates each topic's records. */
+export const CONTRACTS = {
+  behaviour: behaviourContract,
+  items: itemContract,
+  users: userContract,
+} as const;
+
+export type DecodableRole = keyof typeof CONTRACTS;
+
+export type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/** Parses and validates one record with its topic's contract; the reason names what is wrong. */
+export function decodeRecord(role: TopicRole, record: ConsumedRecord): Decoded {
+  const contract = CONTRACTS[role as DecodableRole];
+  if (!contract) return { ok: false, reason: `no contract for topic role ${role}` };
+  if (!record.value || record.value.length === 0) return { ok: false, reason: 'empty record value' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record.value.toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  const r = contract.validate(parsed);
+  return r.ok
+    ? { ok: true, value: r.value }
+    : { ok: false, reason: `invalid ${contract.name}: ${describeErrors(r.errors)}` };
+}

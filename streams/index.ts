@@ -1,0 +1,12 @@
+import type { Config } from '../config/index.js';
+import { historyProcessor } from './processors/history.js';
+import { itemsProcessor } from './processors/items.js';
+import { sequenceProcessor } from './processors/sequence.js';
+import type { StreamProcessor } from './runtime.js';
+
+/** The processors `towerflow stream NAME` can run. */
+export const PROCESSORS: Record<string, (cfg: Config) => StreamProcessor> = {
+  history: historyProcessor,
+  sequence: sequenceProcessor,
+  items: itemsProcessor,
+};

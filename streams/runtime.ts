@@ -1,0 +1,228 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { ensureTopics, groupLag } from '../clients/kafka/admin.js';
+import { type BatchControl, type ConsumedRecord, startBatchConsumer } from '../clients/kafka/consumer.js';
+import { createKafka } from '../clients/kafka/kafkajs.js';
+import { IdempotentProducer } from '../clients/kafka/rdkafka.js';
+import { projectTopics, type TopicRole, topicNames } from '../clients/kafka/topics.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../runtime/logger.js';
+import { createRegistry, serveMetrics } from '../runtime/metrics.js';
+import { onShutdown } from '../runtime/shutdown.js';
+import { announceTarget } from '../runtime/targets.js';
+import { decodeRecord } from './decode.js';
+import { deadLetter } from './dlq.js';
+
+/** Processor names, in the order that fixes their metrics port (STREAM_METRICS_PORT_BASE + index). */
+export const PROCESSOR_NAMES = ['history', 'sequence', 'items', 'embeddings'] as const;
+export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
+
+/** One partition's valid records, in offset order. */
+export interface PartitionBatch {
+  role: TopicRole;
+  topic: string;
+  partition: number;
+  /** Offset of the last record of the Kafka batch (valid or dead-lettered). */
+  lastOffset: number;
+  records: { offset: number; value: unknown }[];
+}
+
+export interface StreamProcessor {
+  name: ProcessorName;
+  /** Topics consumed, by role. */
+  roles: TopicRole[];
+  /** Partitions handled at once (each is still processed in order). */
+  concurrency?: number;
+  /** Creates tables or loads state; runs before consuming. */
+  setup(): Promise<void>;
+  /** Writes a batch; must be idempotent (a crash re-delivers everything after the last commit). Returns rows written. */
+  write(batch: PartitionBatch): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const groupIdOf = (cfg: Pick<Config, 'kafkaClientId'>, name: ProcessorName): string =>
+  `${cfg.kafkaClientId}-${name}`;
+
+function streamMetrics(name: ProcessorName) {
+  const registry = createRegistry(`stream-${name}`);
+  const labels = ['processor', 'topic'] as const;
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'towerflow_stream_consumed_total',
+      help: 'Records consumed',
+      labelNames: labels,
+      registers: [registry],
+    }),
+    written: new Counter({
+      name: 'towerflow_stream_written_total',
+      help: 'Records written to the stores',
+      labelNames: labels,
+      registers: [registry],
+    }),
+    dlq: new Counter({
+      name: 'towerflow_stream_dlq_total',
+      help: 'Records sent to the dead-letter topic',
+      labelNames: labels,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'towerflow_stream_errors_total',
+      help: 'Failed store writes (retried) and other errors',
+      labelNames: ['processor', 'kind'],
+      registers: [registry],
+    }),
+    writeSeconds: new Histogram({
+      name: 'towerflow_stream_batch_write_seconds',
+      help: 'Store write time per partition batch',
+      labelNames: ['processor'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'towerflow_stream_batch_records',
+      help: 'Records per partition batch',
+      labelNames: ['processor'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: 'towerflow_stream_consumer_lag',
+      help: 'Records not yet committed by the group, per partition',
+      labelNames: ['processor', 'topic', 'partition'],
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * Runs a processor as a consumer-group member until SIGTERM/SIGINT: decodes each record with its
+ * topic's contract, dead-letters what fails (with the reason and source offset) and goes on,
+ * writes the rest (retrying while a store is down, never skipping), then commits.
+ */
+export async function runStream(cfg: Config, processor: StreamProcessor, log: Logger): Promise<void> {
+  const name = processor.name;
+  const names = topicNames(cfg);
+  const roleOf = new Map(processor.roles.map((r) => [names[r], r]));
+  const groupId = groupIdOf(cfg, name);
+  const m = streamMetrics(name);
+  let healthy = true;
+  let lastError: string | undefined;
+
+  await ensureTopics(cfg, projectTopics(cfg)).catch((e: Error) =>
+    log.warn({ err: e.message }, 'could not create missing topics (create them on the cluster)'),
+  );
+  await processor.setup();
+  const dlqProducer = new IdempotentProducer(cfg);
+  await dlqProducer.connect();
+
+  async function writeWithRetry(batch: PartitionBatch, control: BatchControl): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const end = m.writeSeconds.startTimer({ processor: name });
+      try {
+        const n = await processor.write(batch);
+        end();
+        healthy = true;
+        return n;
+      } catch (e) {
+        m.errors.inc({ processor: name, kind: 'write' });
+        lastError = (e as Error).message;
+        healthy = false;
+        log.warn(
+          { err: lastError, attempt, topic: batch.topic, partition: batch.partition },
+          'write failed; retrying',
+        );
+        // stopping: give up without committing, the batch is re-delivered after restart
+        if (!control.isRunning()) throw e;
+        await sleep(Math.min(100 * 2 ** attempt, 5000));
+        await control.heartbeat().catch(() => {});
+      }
+    }
+  }
+
+  async function handle(records: ConsumedRecord[], control: BatchControl): Promise<void> {
+    const first = records[0];
+    if (!first) return;
+    const role = roleOf.get(first.topic);
+    if (!role) throw new Error(`record from unexpected topic ${first.topic}`);
+    const labels = { processor: name, topic: first.topic };
+    m.consumed.inc(labels, records.length);
+    m.batchSize.observe({ processor: name }, records.length);
+    const valid: PartitionBatch['records'] = [];
+    const dead = [];
+    for (const r of records) {
+      const d = decodeRecord(role, r);
+      if (d.ok) valid.push({ offset: Number(r.offset), value: d.value });
+      else dead.push(deadLetter(name, r, d.reason));
+    }
+    if (dead.length > 0) {
+      // acknowledged by Kafka before the offsets move: a dead letter is never lost
+      await dlqProducer.sendAll(names.dlq, dead);
+      m.dlq.inc(labels, dead.length);
+      log.warn(
+        { count: dead.length, topic: first.topic, partition: first.partition, first: dead[0]?.headers },
+        'dead-lettered',
+      );
+    }
+    const written = await writeWithRetry(
+      {
+        role,
+        topic: first.topic,
+        partition: first.partition,
+        lastOffset: Number(records[records.length - 1]?.offset),
+        records: valid,
+      },
+      control,
+    );
+    m.written.inc(labels, written);
+  }
+
+  const consumer = await startBatchConsumer(cfg, {
+    groupId,
+    topics: [...roleOf.keys()],
+    handle,
+    consumer: {},
+    partitionsConsumedConcurrently: processor.concurrency ?? 1,
+  });
+  consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {
+    healthy = false;
+    lastError = String(ev.payload.error);
+    log.error({ err: lastError }, 'consumer crashed');
+  });
+
+  // Lag from the group's committed offsets against each partition's end, also while idle.
+  const admin = createKafka(cfg).admin();
+  await admin.connect();
+  const pollLag = async () => {
+    for (const topic of roleOf.keys())
+      for (const [partition, lag] of await groupLag(admin, groupId, topic))
+        m.lag.set({ processor: name, topic, partition: String(partition) }, lag);
+  };
+  const lagTimer = setInterval(
+    () => pollLag().catch((e) => log.debug({ err: e.message }, 'lag poll failed')),
+    2000,
+  );
+
+  const port = cfg.streamMetricsPortBase + PROCESSOR_NAMES.indexOf(name);
+  const server = await serveMetrics(m.registry, cfg.bindHost, port, () => ({
+    ok: healthy,
+    processor: name,
+    groupId,
+    lastError,
+  }));
+  const withdraw = announceTarget(cfg, `stream-${name}`, `${cfg.bindHost}:${port}`);
+  log.info(
+    { groupId, topics: [...roleOf.keys()], metrics: `http://${cfg.bindHost}:${port}/metrics` },
+    'consuming',
+  );
+
+  onShutdown(log, async () => {
+    clearInterval(lagTimer);
+    await consumer.stop(); // finishes and commits the batch in hand
+    await admin.disconnect().catch(() => {});
+    await dlqProducer.disconnect();
+    await processor.close();
+    withdraw();
+    await server.close();
+  });
+}
