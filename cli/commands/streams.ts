@@ -140,3 +140,12 @@ export function replayCommand(): Command {
       },
     );
 }
+
+export function openapiCommand(): Command {
+  return new Command('openapi')
+    .description('print the OpenAPI document of the ingest API (committed as docs/openapi/ingest.json)')
+    .action(async () => {
+      const { ingestOpenApi } = await import('../../ingest/openapi.js');
+      process.stdout.write(`${JSON.stringify(ingestOpenApi(), null, 2)}\n`);
+    });
+}

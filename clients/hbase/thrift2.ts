@@ -241,6 +241,13 @@ export class HBaseClient {
     return res.map(fromResult);
   }
 
+  /** Whether each row exists (one round trip; the server answers from bloom filters and block indexes). */
+  async existsMany(table: string, rows: Bytes[]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    const gets = rows.map((row) => new T.TGet({ row: buf(row) }));
+    return this.lane().call((c) => c.existsAll(this.qualified(table), gets));
+  }
+
   /** Rows in key order from `start` (inclusive) to `stop` (exclusive), fetched `batch` at a time. */
   async *scan(table: string, opts: ScanOptions = {}): AsyncGenerator<HRow> {
     const batch = Math.max(1, Math.min(opts.batch ?? 1000, 10_000));

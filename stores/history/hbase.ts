@@ -35,6 +35,13 @@ export class HBaseHistoryStore implements HistoryStore {
     );
   }
 
+  exists(events: HistoryEvent[]): Promise<boolean[]> {
+    return this.hbase.existsMany(
+      this.table,
+      events.map((e) => historyRowKey(this.saltBuckets, e.user_id, e.ts, e.event_id)),
+    );
+  }
+
   async latest(userId: string, n: number): Promise<HistoryEvent[]> {
     if (n <= 0) return [];
     const { start, stop } = userRange(this.saltBuckets, userId);

@@ -9,6 +9,8 @@ export interface HistoryStore {
   ensure(): Promise<void>;
   /** Writes events; writing an event again (same user, ts and event id) changes nothing. */
   write(events: HistoryEvent[]): Promise<void>;
+  /** Whether each event is already stored. */
+  exists(events: HistoryEvent[]): Promise<boolean[]>;
   /** A user's `n` latest events, oldest first (order of stores/order.ts). */
   latest(userId: string, n: number): Promise<HistoryEvent[]>;
   /** A user's events with ts ≥ `sinceTs`, oldest first. */

@@ -2,28 +2,23 @@ import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
-import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
+import type { PartitionBatch, StreamProcessor } from '../runtime.js';
 
-/** behaviour.events → Redis: recent sequence per user, popularity counters, user-vector cache invalidation. */
+/** behaviour.events → Redis: each user's recent sequence, and invalidation of their cached user vector. */
 export function sequenceProcessor(cfg: Config): StreamProcessor {
   const redis = createRedis(cfg);
   const store = new RedisSequenceStore(redis, {
     length: cfg.sequenceLength,
     ttlSeconds: cfg.sequenceTtlSeconds,
   });
-  const group = groupIdOf(cfg, 'sequence');
   return {
     name: 'sequence',
     roles: ['behaviour'],
     concurrency: 2,
     setup: () => redis.connect(),
     async write(batch: PartitionBatch) {
-      const r = await store.apply(
-        { group, topic: batch.topic, partition: batch.partition },
-        batch.records.map((x) => ({ offset: x.offset, event: x.value as BehaviourEvent })),
-        batch.lastOffset,
-      );
-      return r.applied;
+      await store.apply(batch.records.map((x) => x.value as BehaviourEvent));
+      return batch.records.length;
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

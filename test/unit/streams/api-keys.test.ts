@@ -1,0 +1,131 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generatedKeyFile, makeKeyChecker, presentedKey, resolveApiKeys } from '../../../ingest/api-keys.js';
+
+describe('makeKeyChecker', () => {
+  const check = makeKeyChecker(['secret-one']);
+
+  it('accepts the configured key', () => {
+    expect(check('secret-one')).toBe(true);
+  });
+
+  it.each([
+    ['a wrong key', 'secret-two'],
+    ['a prefix', 'secret-on'],
+    ['a longer key', 'secret-one!'],
+    ['a different case', 'SECRET-ONE'],
+    ['an empty key', ''],
+    ['no key', undefined],
+  ])('rejects %s', (_, presented) => {
+    expect(check(presented)).toBe(false);
+  });
+
+  it('rejects keys longer than 512 chars, even a configured one', () => {
+    const long = 'k'.repeat(513);
+    expect(makeKeyChecker([long])(long)).toBe(false);
+    const max = 'k'.repeat(512);
+    expect(makeKeyChecker([max])(max)).toBe(true);
+  });
+
+  it('accepts any of several keys', () => {
+    const multi = makeKeyChecker(['k1', 'k2', 'k3']);
+    expect(multi('k1')).toBe(true);
+    expect(multi('k2')).toBe(true);
+    expect(multi('k3')).toBe(true);
+    expect(multi('k4')).toBe(false);
+  });
+
+  it('accepts nothing without keys', () => {
+    const none = makeKeyChecker([]);
+    expect(none('anything')).toBe(false);
+    expect(none('')).toBe(false);
+  });
+});
+
+describe('presentedKey', () => {
+  it('reads a Bearer token', () => {
+    expect(presentedKey({ authorization: 'Bearer abc' })).toBe('abc');
+    expect(presentedKey({ authorization: 'Bearer   abc  ' })).toBe('abc');
+  });
+
+  it('reads X-Api-Key', () => {
+    expect(presentedKey({ 'x-api-key': 'xyz' })).toBe('xyz');
+    expect(presentedKey({ 'x-api-key': ' xyz ' })).toBe('xyz');
+  });
+
+  it('prefers the Bearer token over X-Api-Key', () => {
+    expect(presentedKey({ authorization: 'Bearer abc', 'x-api-key': 'xyz' })).toBe('abc');
+  });
+
+  it('falls back to X-Api-Key when Authorization is another scheme', () => {
+    expect(presentedKey({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'xyz' })).toBe('xyz');
+    expect(presentedKey({ authorization: 'Basic dXNlcjpwYXNz' })).toBeUndefined();
+  });
+
+  it('is undefined without a usable header', () => {
+    expect(presentedKey({})).toBeUndefined();
+    expect(presentedKey({ 'x-api-key': ['a', 'b'] })).toBeUndefined();
+    expect(presentedKey({ authorization: undefined })).toBeUndefined();
+  });
+
+  it('works with the checker end to end', () => {
+    const check = makeKeyChecker(['k-123']);
+    expect(check(presentedKey({ authorization: 'Bearer k-123' }))).toBe(true);
+    expect(check(presentedKey({ 'x-api-key': 'k-123' }))).toBe(true);
+    expect(check(presentedKey({ authorization: 'Bearer ' }))).toBe(false);
+    expect(check(presentedKey({}))).toBe(false);
+  });
+});
+
+describe('resolveApiKeys', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'towerflow-api-keys-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('returns the configured keys and writes no file', () => {
+    const homeDir = join(dir, 'home');
+    expect(resolveApiKeys({ ingestApiKeys: ['a', 'b'], homeDir })).toEqual(['a', 'b']);
+    expect(existsSync(generatedKeyFile({ homeDir }))).toBe(false);
+    expect(existsSync(homeDir)).toBe(false);
+  });
+
+  it('generates one key into a mode-600 file when none is configured', () => {
+    const homeDir = join(dir, 'nested', 'home');
+    const keys = resolveApiKeys({ ingestApiKeys: [], homeDir });
+    const file = generatedKeyFile({ homeDir });
+    expect(file).toBe(join(homeDir, 'ingest-api-key'));
+    expect(keys).toHaveLength(1);
+    const [key] = keys as [string];
+    expect(key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(readFileSync(file, 'utf8')).toBe(`${key}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('returns the same key on the next call', () => {
+    const homeDir = join(dir, 'home');
+    const first = resolveApiKeys({ ingestApiKeys: [], homeDir });
+    const second = resolveApiKeys({ ingestApiKeys: [], homeDir });
+    expect(second).toEqual(first);
+  });
+
+  it('generates different keys in different homes', () => {
+    const a = resolveApiKeys({ ingestApiKeys: [], homeDir: join(dir, 'a') });
+    const b = resolveApiKeys({ ingestApiKeys: [], homeDir: join(dir, 'b') });
+    expect(a).not.toEqual(b);
+  });
+
+  it('reads an existing key file, trimmed', () => {
+    const homeDir = join(dir, 'home');
+    resolveApiKeys({ ingestApiKeys: [], homeDir });
+    writeFileSync(generatedKeyFile({ homeDir }), '  my-key \n');
+    expect(resolveApiKeys({ ingestApiKeys: [], homeDir })).toEqual(['my-key']);
+  });
+});
