@@ -7,7 +7,13 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { infraCommand } from './commands/infra.js';
 import { evalCommand, trainCommand } from './commands/model.js';
-import { appsCommand, ingestCommand, openapiCommand, replayCommand, streamCommand } from './commands/streams.js';
+import {
+  appsCommand,
+  ingestCommand,
+  openapiCommand,
+  replayCommand,
+  streamCommand,
+} from './commands/streams.js';
 
 const program = new Command()
   .name('towerflow')

@@ -183,6 +183,12 @@ export const SETTINGS = {
     default: '9401',
     doc: 'Stream processors serve `/metrics` and `/healthz` on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
   },
+  streamConcurrency: {
+    env: 'STREAM_PARTITION_CONCURRENCY',
+    kind: 'int',
+    default: '6',
+    doc: 'Partitions a stream processor handles at once (each partition stays in order); up to the topic’s partition count is useful.',
+  },
   historySaltBuckets: {
     env: 'HISTORY_SALT_BUCKETS',
     kind: 'int',

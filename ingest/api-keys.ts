@@ -42,7 +42,8 @@ export function makeKeyChecker(keys: string[]): (presented: string | undefined) 
 /** The key from `Authorization: Bearer KEY` or `X-Api-Key: KEY`. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  // the auth scheme is case-insensitive (RFC 9110 §11.1)
+  if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim();
   const x = headers['x-api-key'];
   return typeof x === 'string' ? x.trim() : undefined;
 }

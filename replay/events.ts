@@ -24,6 +24,27 @@ export function featureName(column: string): string {
   return (n || 'f').slice(0, 64);
 }
 
+/** Event types must be lowercase words: `Add-To-Cart` → `add_to_cart`. */
+export function eventType(raw: string): string {
+  const t = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^[^a-z]+/, '');
+  return (t || 'event').slice(0, 32);
+}
+
+/** Contract limits of feature maps (schemas/ids.ts): keep the first 64 names, clip values. */
+const MAX_FEATURES = 64;
+function setFeature(out: Record<string, unknown>, column: string, value: string | number | string[]): void {
+  const name = featureName(column);
+  if (name in out || Object.keys(out).length >= MAX_FEATURES) return;
+  out[name] = Array.isArray(value)
+    ? value.slice(0, 64).map((v) => v.slice(0, 256))
+    : typeof value === 'string'
+      ? value.slice(0, 1024)
+      : value;
+}
+
 const toMs = (unixSeconds: number): number => Math.round(unixSeconds * 1000);
 
 /** Interactions in timestamp order (stable: ties keep file order), as behaviour events. */
@@ -38,7 +59,7 @@ export function behaviourEvents(
       event_id: `${tag}-${x.row}`,
       user_id: x.user,
       item_id: x.item,
-      type: x.type ?? (x.value !== undefined ? 'rating' : 'view'),
+      type: x.type !== undefined ? eventType(x.type) : x.value !== undefined ? 'rating' : 'view',
       ts: toMs(x.ts),
     };
     if (x.value !== undefined) e.value = x.value;
@@ -51,9 +72,9 @@ export function itemEvents(ds: Dataset, ts: number): ItemEvent[] {
   const tag = datasetTag(ds.name);
   return [...ds.items.values()].map((it) => {
     const features: NonNullable<ItemEvent['features']> = {};
-    for (const [k, vs] of Object.entries(it.categorical)) features[featureName(k)] = vs.slice(0, 64);
-    for (const [k, v] of Object.entries(it.numeric)) features[featureName(k)] = v;
-    if (it.text !== undefined) features.title = it.text.slice(0, 1024);
+    if (it.text !== undefined) setFeature(features, 'title', it.text);
+    for (const [k, vs] of Object.entries(it.categorical)) setFeature(features, k, vs);
+    for (const [k, v] of Object.entries(it.numeric)) setFeature(features, k, v);
     return { event_id: `${tag}-item-${it.id}`.slice(0, 128), op: 'upsert', item_id: it.id, ts, features };
   });
 }
@@ -66,7 +87,7 @@ export function userEvents(ds: Dataset, ts: number): UserProfileEvent[] {
     const entries = Object.entries(u.categorical);
     if (entries.length === 0) continue;
     const profile: UserProfileEvent['profile'] = {};
-    for (const [k, v] of entries) profile[featureName(k)] = v;
+    for (const [k, v] of entries) setFeature(profile, k, v);
     out.push({ event_id: `${tag}-user-${u.id}`.slice(0, 128), user_id: u.id, ts, profile });
   }
   return out;

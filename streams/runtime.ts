@@ -31,8 +31,6 @@ export interface StreamProcessor {
   name: ProcessorName;
   /** Topics consumed, by role. */
   roles: TopicRole[];
-  /** Partitions handled at once (each is still processed in order). */
-  concurrency?: number;
   /** Creates tables or loads state; runs before consuming. */
   setup(): Promise<void>;
   /** Writes a batch; must be idempotent (a crash re-delivers everything after the last commit). Returns rows written. */
@@ -182,7 +180,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     topics: [...roleOf.keys()],
     handle,
     consumer: {},
-    partitionsConsumedConcurrently: processor.concurrency ?? 1,
+    partitionsConsumedConcurrently: cfg.streamConcurrency,
   });
   consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {
     healthy = false;

@@ -77,6 +77,21 @@ export function groupMembers(pgid: number): number[] {
   return out;
 }
 
+/** CPU seconds (user + system) used so far by a daemon's whole process group. */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const pid of groupMembers(pgid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
 /** Resident memory in bytes of a daemon's whole process group. */
 export function groupRssBytes(pgid: number): number {
   let kb = 0;

@@ -22,13 +22,18 @@ export function fnv1a(text: string): number {
 }
 
 export function saltOf(userId: string, buckets: number): string {
+  checkBuckets(buckets);
   return (fnv1a(userId) % buckets).toString(16).padStart(2, '0');
 }
 
 /** Region split points for `buckets` salt buckets (buckets − 1 keys). */
-export function saltSplits(buckets: number): string[] {
+function checkBuckets(buckets: number): void {
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > 256)
-    throw new RangeError(`salt buckets must be 1..256, got ${buckets}`);
+    throw new RangeError(`salt buckets (HISTORY_SALT_BUCKETS) must be 1..256, got ${buckets}`);
+}
+
+export function saltSplits(buckets: number): string[] {
+  checkBuckets(buckets);
   return Array.from({ length: buckets - 1 }, (_, i) => (i + 1).toString(16).padStart(2, '0'));
 }
 
@@ -53,8 +58,15 @@ export function userRange(
 }
 
 export function parseHistoryRowKey(key: string): { userId: string; ts: number; eventId: string } {
-  const [, userId, rev, eventId] = key.split('|');
-  if (userId === undefined || rev === undefined || eventId === undefined)
+  const parts = key.split('|');
+  const [, userId, rev, eventId] = parts;
+  if (
+    parts.length !== 4 ||
+    userId === undefined ||
+    eventId === undefined ||
+    rev === undefined ||
+    !/^\d{13}$/.test(rev)
+  )
     throw new Error(`not a history row key: ${JSON.stringify(key)}`);
   return { userId, ts: MAX_TS - Number(rev), eventId };
 }

@@ -21,31 +21,27 @@ export const DEFAULT_POPULARITY: PopularitySettings = {
 // script: a batch re-delivered after a crash finds its offsets at or below the fence and counts
 // nothing twice. The caller passes only events that are new to the history (see the history
 // processor), which keeps a producer's duplicate (same event id, new offset) from counting twice.
-// KEYS: fence, then per event: hour, day; last: all-time. ARGV: new fence, hour TTL, day TTL,
-// then per event: offset, item.
+// Counts are summed per (key, item) before the call, so a popular item costs one ZINCRBY per
+// batch, not one per event. The script applies only if the fence still holds the value the
+// caller filtered against (compare-and-set), else returns -1 and the caller re-reads it.
+// KEYS: fence, then the counter keys. ARGV: expected fence, new fence, then per counter key:
+// TTL (0: none), m, then m pairs (increment, item).
 const COUNT_SCRIPT = `
-local fence = tonumber(redis.call('GET', KEYS[1]) or '-1')
-local all = KEYS[#KEYS]
-local counted = 0
-local count = (#ARGV - 3) / 2
-for i = 0, count - 1 do
-  local k, a = 2 + 2 * i, 4 + 2 * i
-  if tonumber(ARGV[a]) > fence then
-    local item = ARGV[a + 1]
-    redis.call('ZINCRBY', KEYS[k], 1, item)
-    redis.call('EXPIRE', KEYS[k], ARGV[2])
-    redis.call('ZINCRBY', KEYS[k + 1], 1, item)
-    redis.call('EXPIRE', KEYS[k + 1], ARGV[3])
-    redis.call('ZINCRBY', all, 1, item)
-    counted = counted + 1
+local fence = redis.call('GET', KEYS[1]) or '-1'
+if fence ~= ARGV[1] then return -1 end
+local a = 3
+for k = 2, #KEYS do
+  local ttl, m = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  for j = 1, m do
+    redis.call('ZINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
+    a = a + 2
   end
+  if ttl > 0 then redis.call('EXPIRE', KEYS[k], ttl) end
 end
-if tonumber(ARGV[1]) > fence then redis.call('SET', KEYS[1], ARGV[1]) end
-return counted
+if tonumber(ARGV[2]) > tonumber(fence) then redis.call('SET', KEYS[1], ARGV[2]) end
+return 0
 `;
-
-/** Events per script call: bounds how long one call holds Redis' single thread. */
-const CHUNK = 500;
 
 /** Popularity counters per time window in Redis (DESIGN.md §4), exactly once per event. */
 export class RedisPopularityStore {
@@ -63,23 +59,31 @@ export class RedisPopularityStore {
     lastOffset: number,
   ): Promise<number> {
     const fk = fenceKey(fence.group, fence.topic, fence.partition);
-    let counted = 0;
-    let i = 0;
-    do {
-      const chunk = events.slice(i, i + CHUNK);
-      i += CHUNK;
-      const last = i >= events.length ? lastOffset : (chunk[chunk.length - 1] as CountedEvent).offset;
-      const keys: string[] = [fk];
-      const args: (string | number)[] = [last, this.settings.hourTtlSeconds, this.settings.dayTtlSeconds];
-      for (const e of chunk) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = (await this.redis.get(fk)) ?? '-1';
+      const fresh = events.filter((e) => e.offset > Number(current));
+      const counters = new Map<string, { ttl: number; items: Map<string, number> }>();
+      const bump = (key: string, ttl: number, item: string) => {
+        const c = counters.get(key) ?? { ttl, items: new Map<string, number>() };
+        counters.set(key, c);
+        c.items.set(item, (c.items.get(item) ?? 0) + 1);
+      };
+      for (const e of fresh) {
         const pop = popularityKeys(e.ts);
-        keys.push(pop.hour, pop.day);
-        args.push(e.offset, e.item_id);
+        bump(pop.hour, this.settings.hourTtlSeconds, e.item_id);
+        bump(pop.day, this.settings.dayTtlSeconds, e.item_id);
+        bump(pop.all, 0, e.item_id);
       }
-      keys.push(popularityKeys(0).all);
-      counted += Number(await this.redis.countPopularity(keys.length, ...keys, ...args));
-    } while (i < events.length);
-    return counted;
+      const keys = [fk, ...counters.keys()];
+      const args: (string | number)[] = [current, Math.max(lastOffset, Number(current))];
+      for (const c of counters.values()) {
+        args.push(c.ttl, c.items.size);
+        for (const [item, n] of c.items) args.push(n, item);
+      }
+      const r = Number(await this.redis.countPopularity(keys.length, ...keys, ...args));
+      if (r === 0) return fresh.length;
+    }
+    throw new Error(`popularity fence ${fk} kept changing: is another consumer writing this partition?`);
   }
 
   /** Most popular items of a popularity key (keys.ts), with counts. */

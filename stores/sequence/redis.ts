@@ -1,5 +1,6 @@
 import type { Redis } from '../../clients/redis.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { latestN } from '../order.js';
 import {
   parseSequenceMember,
   type SequenceEntry,
@@ -14,28 +15,26 @@ export interface SequenceSettings {
   ttlSeconds: number;
 }
 
-// One atomic script per chunk of events: add each event to its user's ZSET, then trim every
-// touched user to the latest N, renew the TTL and drop the cached user vector. The result is the
-// top N (by ts, then event id) of the set of events ever applied, so applying an event again
-// (crash re-delivery or a producer's duplicate) changes nothing: no fence needed.
-// KEYS: per event: seq, uvec. ARGV: N, TTL, then per event: ts, member.
+// One atomic script per chunk of events, grouped by user: ZADD the user's events, trim to the
+// latest N, renew the TTL, drop the cached user vector. The result is the top N (by ts, then
+// event id) of the set of events ever applied, so applying an event again (crash re-delivery
+// or a producer's duplicate) changes nothing: no fence needed.
+// KEYS: per user: seq, uvec. ARGV: N, TTL, then per user: m, then m pairs (ts, member).
 const APPLY_SCRIPT = `
 local n = tonumber(ARGV[1])
-local touched = {}
+local a = 3
 for i = 1, #KEYS, 2 do
-  local a = 3 + (i - 1)
-  redis.call('ZADD', KEYS[i], ARGV[a], ARGV[a + 1])
-  touched[KEYS[i]] = KEYS[i + 1]
-end
-for seq, uvec in pairs(touched) do
-  redis.call('ZREMRANGEBYRANK', seq, 0, -(n + 1))
-  redis.call('EXPIRE', seq, ARGV[2])
-  redis.call('DEL', uvec)
+  local m = tonumber(ARGV[a])
+  redis.call('ZADD', KEYS[i], unpack(ARGV, a + 1, a + 2 * m))
+  a = a + 1 + 2 * m
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(n + 1))
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+  redis.call('DEL', KEYS[i + 1])
 end
 return #KEYS / 2
 `;
 
-/** Events per script call: bounds how long one call holds Redis' single thread. */
+/** Users per script call: bounds how long one call holds Redis' single thread. */
 const CHUNK = 500;
 
 /** Each user's latest events in Redis (DESIGN.md §4), for online features. */
@@ -48,12 +47,22 @@ export class RedisSequenceStore {
   }
 
   async apply(events: BehaviourEvent[]): Promise<void> {
-    for (let i = 0; i < events.length; i += CHUNK) {
+    const byUser = new Map<string, BehaviourEvent[]>();
+    for (const e of events) {
+      const list = byUser.get(e.user_id);
+      if (list) list.push(e);
+      else byUser.set(e.user_id, [e]);
+    }
+    const users = [...byUser];
+    for (let i = 0; i < users.length; i += CHUNK) {
       const keys: string[] = [];
       const args: (string | number)[] = [this.settings.length, this.settings.ttlSeconds];
-      for (const e of events.slice(i, i + CHUNK)) {
-        keys.push(sequenceKey(e.user_id), userVectorKey(e.user_id));
-        args.push(e.ts, sequenceMember(e));
+      for (const [user, list] of users.slice(i, i + CHUNK)) {
+        keys.push(sequenceKey(user), userVectorKey(user));
+        // only the latest N can survive the trim: send no more
+        const kept = list.length > this.settings.length ? latestN(list, this.settings.length) : list;
+        args.push(kept.length);
+        for (const e of kept) args.push(e.ts, sequenceMember(e));
       }
       await this.redis.applySequence(keys.length, ...keys, ...args);
     }

@@ -26,7 +26,6 @@ export function historyProcessor(cfg: Config): StreamProcessor {
   return {
     name: 'history',
     roles: ['behaviour'],
-    concurrency: 2,
     async setup() {
       await redis.connect();
       await store.ensure();

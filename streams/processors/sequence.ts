@@ -14,7 +14,6 @@ export function sequenceProcessor(cfg: Config): StreamProcessor {
   return {
     name: 'sequence',
     roles: ['behaviour'],
-    concurrency: 2,
     setup: () => redis.connect(),
     async write(batch: PartitionBatch) {
       await store.apply(batch.records.map((x) => x.value as BehaviourEvent));

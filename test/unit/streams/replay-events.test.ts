@@ -89,6 +89,17 @@ describe('behaviourEvents', () => {
     for (const e of byId.values()) expect(Number.isInteger(e.ts)).toBe(true);
   });
 
+  it('rounds fractional milliseconds to whole ones', () => {
+    const fractional = dataset('f', [
+      { user: 'u1', item: 'i1', ts: 1.001, row: 0 }, // 1000.9999999999999 ms in floating point
+      { user: 'u1', item: 'i1', ts: 1_700_000_000.0004, row: 1 },
+      { user: 'u1', item: 'i1', ts: 1_700_000_000.0016, row: 2 },
+    ]);
+    const events = behaviourEvents(fractional);
+    expect(events.map((e) => e.ts)).toEqual([1001, 1_700_000_000_000, 1_700_000_000_002]);
+    for (const e of events) expect(behaviourContract.validate({ ...e }).ok).toBe(true);
+  });
+
   it('keeps the given type, else "rating" with a value, else "view"', () => {
     const byId = new Map(behaviourEvents(ds).map((e) => [e.event_id, e]));
     expect(byId.get('demo-set-0')).toEqual({

@@ -1,0 +1,283 @@
+// End-to-end ingest: HTTP batches → ingest API → Kafka → history (HBase + popularity in Redis)
+// and sequence (Redis) processors, all real and local.
+//  1. latency at a fixed rate (default 5,000 events/s): for sampled events, time from the 202 to
+//     visible in both HBase (row exists) and Redis (member of the user's sequence); then the
+//     time for the lag to return to zero after the load stops.
+//  2. sustained: post N events as fast as the API takes them; events/s = N / time until both
+//     consumer groups have committed everything; CPU seconds per process tell the bottleneck.
+// Usage: towerflow bench ingest [--events 600000] [--rate 5000] [--seconds 30] [--batch 1000] [--json]
+
+import path from 'node:path';
+import { HBaseClient } from '../clients/hbase/thrift2.js';
+import { createRedis } from '../clients/redis.js';
+import { loadConfig } from '../config/index.js';
+import { appPaths } from '../infra/local/apps.js';
+import { IsolatedStack } from '../infra/local/isolated-stack.js';
+import { groupCpuSeconds, readPid } from '../infra/local/process.js';
+import type { BehaviourEvent } from '../schemas/behaviour.js';
+import { HBaseHistoryStore } from '../stores/history/hbase.js';
+import { sequenceKey, sequenceMember } from '../stores/sequence/keys.js';
+import {
+  benchArgs,
+  fmt,
+  hostInfo,
+  intOption,
+  mulberry32,
+  now,
+  progress,
+  Report,
+  sleep,
+  summarize,
+} from './lib.js';
+
+const args = benchArgs(['events', 'rate', 'seconds', 'batch', 'concurrency', 'users', 'items']);
+const N = intOption(args, 'events', 600_000);
+const RATE = intOption(args, 'rate', 5000);
+const SECONDS = intOption(args, 'seconds', 30);
+const BATCH = intOption(args, 'batch', 1000);
+const CONCURRENCY = intOption(args, 'concurrency', 4);
+const USERS = intOption(args, 'users', 50_000);
+const ITEMS = intOption(args, 'items', 100_000);
+const report = new Report('ingest', args.json);
+
+const stack = new IsolatedStack({
+  redisDb: 3,
+  portOffset: 5,
+  extraEnv: {
+    INGEST_MAX_BATCH: String(Math.max(BATCH, 2000)),
+    INGEST_MAX_BODY_BYTES: String(8 << 20),
+    LOG_LEVEL: 'warn',
+  },
+});
+const APPS = ['ingest', 'stream-history', 'stream-sequence'];
+
+// ---- events ----------------------------------------------------------------------------------
+
+const random = mulberry32(42);
+let seq = 0;
+/** Users uniform, items Zipf-like (popular items get most events), ts = now. */
+function makeEvent(): BehaviourEvent {
+  const i = seq++;
+  return {
+    event_id: `b${i.toString(36)}`,
+    user_id: `u${Math.floor(random() * USERS)}`,
+    item_id: `i${Math.floor(ITEMS * random() ** 3)}`,
+    type: 'click',
+    ts: Date.now(),
+  };
+}
+
+async function post(events: BehaviourEvent[]): Promise<void> {
+  const res = await fetch(`${stack.ingestUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+    body: JSON.stringify({ events }),
+  });
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 300)}`);
+}
+
+// ---- CPU accounting per process ------------------------------------------------------------
+
+function cpuSnapshot(): Map<string, number> {
+  const out = new Map<string, number>();
+  const cfg = loadConfig();
+  for (const app of APPS) {
+    const pid = readPid(appPaths(stack.cfg, app).pidFile);
+    if (pid) out.set(app, groupCpuSeconds(pid));
+  }
+  for (const svc of ['kafka', 'hbase', 'hbase-thrift', 'redis']) {
+    const pid = readPid(path.join(cfg.homeDir, 'run', `${svc}.pid`));
+    if (pid) out.set(svc, groupCpuSeconds(pid));
+  }
+  out.set('bench (HTTP client)', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6);
+  return out;
+}
+
+const cpuDelta = (a: Map<string, number>, b: Map<string, number>) =>
+  [...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).sort((x, y) => y[1] - x[1]);
+
+// ---- phase 1: sustained throughput ---------------------------------------------------------
+
+async function sustained() {
+  const batches = Math.ceil(N / BATCH);
+  const cpu0 = cpuSnapshot();
+  const t0 = now();
+  let next = 0;
+  let sent = 0;
+  const stopTicker = setInterval(
+    () => progress(`sustained: ${sent.toLocaleString('en-US')}/${N.toLocaleString('en-US')} accepted`),
+    3000,
+  );
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let b = next++; b < batches; b = next++) {
+        const n = Math.min(BATCH, N - b * BATCH);
+        await post(Array.from({ length: n }, makeEvent));
+        sent += n;
+      }
+    }),
+  );
+  const acceptedS = (now() - t0) / 1000;
+  clearInterval(stopTicker);
+  progress(`sustained: all accepted in ${acceptedS.toFixed(1)} s; waiting for the processors`);
+  const lags = { history: 0, sequence: 0 };
+  const done = { history: Number.NaN, sequence: Number.NaN };
+  for (;;) {
+    for (const p of ['history', 'sequence'] as const) {
+      if (!Number.isNaN(done[p])) continue;
+      lags[p] = await stack.lag(p);
+      if (lags[p] === 0) done[p] = (now() - t0) / 1000;
+    }
+    if (!Number.isNaN(done.history) && !Number.isNaN(done.sequence)) break;
+    if ((now() - t0) / 1000 > 900)
+      throw new Error(`processors still lagging after 900 s: ${JSON.stringify(lags)}`);
+    await sleep(100);
+  }
+  const endToEnd = Math.max(done.history, done.sequence);
+  const cpu = cpuDelta(cpu0, cpuSnapshot());
+  return { acceptedS, endToEnd, done, cpu };
+}
+
+// ---- phase 2: visibility latency at a fixed rate -------------------------------------------
+
+async function latencyAtRate() {
+  const hbase = HBaseClient.fromConfig(stack.cfg);
+  const redis = createRedis(stack.cfg);
+  await redis.connect();
+  const history = new HBaseHistoryStore(hbase, stack.cfg.historySaltBuckets);
+  const perBatch = Math.max(1, Math.round(RATE / 50)); // a request every 20 ms
+  const intervalMs = (perBatch / RATE) * 1000;
+  const total = Math.round((SECONDS * 1000) / intervalMs);
+  const visibleMs: number[] = [];
+  const hbaseMs: number[] = [];
+  const redisMs: number[] = [];
+  const probes: Promise<void>[] = [];
+  let failed = 0;
+
+  async function probe(e: BehaviourEvent, acceptedAt: number): Promise<void> {
+    const member = sequenceMember(e);
+    let inHbase = false;
+    let inRedis = false;
+    const deadline = acceptedAt + 30_000;
+    while (!(inHbase && inRedis)) {
+      if (now() > deadline) {
+        failed++;
+        return;
+      }
+      if (!inRedis) {
+        inRedis = (await redis.zscore(sequenceKey(e.user_id), member)) !== null;
+        if (inRedis) redisMs.push(now() - acceptedAt);
+      }
+      if (!inHbase) {
+        inHbase = (await history.exists([e]))[0] === true;
+        if (inHbase) hbaseMs.push(now() - acceptedAt);
+      }
+      if (!(inHbase && inRedis)) await sleep(5);
+    }
+    visibleMs.push(now() - acceptedAt);
+  }
+
+  const t0 = now();
+  const inflight = new Set<Promise<void>>();
+  for (let b = 0; b < total; b++) {
+    const due = t0 + b * intervalMs;
+    const wait = due - now();
+    if (wait > 0) await sleep(wait);
+    const events = Array.from({ length: perBatch }, makeEvent);
+    const p = post(events).then(() => {
+      // probe one event of every fifth request (10/s at 5,000 events/s)
+      if (b % 5 === 0) probes.push(probe(events[events.length - 1] as BehaviourEvent, now()));
+    });
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+    if (inflight.size > 64) await Promise.race(inflight);
+    if (b % 250 === 0) progress(`rate ${RATE}/s: ${b}/${total} requests`);
+  }
+  await Promise.all(inflight);
+  const loadEnd = now();
+  const achieved = (total * perBatch) / ((loadEnd - t0) / 1000);
+  let lagZeroS = Number.NaN;
+  for (;;) {
+    const l = (await stack.lag('history')) + (await stack.lag('sequence'));
+    if (l === 0) {
+      lagZeroS = (now() - loadEnd) / 1000;
+      break;
+    }
+    if (now() - loadEnd > 120_000) break;
+    await sleep(50);
+  }
+  await Promise.all(probes);
+  hbase.close();
+  await redis.quit();
+  return {
+    achieved,
+    visible: summarize(visibleMs),
+    hbase: summarize(hbaseMs),
+    redis: summarize(redisMs),
+    failed,
+    lagZeroS,
+  };
+}
+
+// ---- run -------------------------------------------------------------------------------------
+
+progress('starting ingest API and processors (isolated topics, namespace and Redis db)');
+await stack.up(APPS.map((a) => a.replace('stream-', '')));
+try {
+  // warm up connections, JIT and topic metadata
+  for (let i = 0; i < 5; i++) await post(Array.from({ length: 200 }, makeEvent));
+  await sleep(2000);
+  // latency first, on a quiet system: the sustained phase leaves HBase flushing and compacting
+  const lat = await latencyAtRate();
+  await sleep(2000);
+  const s = await sustained();
+  const eventsPerS = N / s.endToEnd;
+  const cpuTotal = s.cpu.reduce((a, [, v]) => a + v, 0);
+  const bottleneck = s.cpu[0]?.[0] ?? '?';
+  report.table(
+    `Sustained ingest of ${N.toLocaleString('en-US')} events (batches of ${BATCH}, ${CONCURRENCY} in flight)`,
+    ['stage', 'seconds', 'events/s'],
+    [
+      ['HTTP 202 (Kafka acks=all)', s.acceptedS, N / s.acceptedS],
+      ['history committed (HBase + popularity)', s.done.history, N / s.done.history],
+      ['sequence committed (Redis)', s.done.sequence, N / s.done.sequence],
+      ['end to end', s.endToEnd, eventsPerS],
+    ],
+  );
+  report.table(
+    `CPU seconds during the sustained phase (${fmt(s.endToEnd, 1)} s wall on ${(await hostInfo()).cpus} cores)`,
+    ['process', 'cpu s', 'share'],
+    s.cpu.map(([k, v]) => [k, v, `${((100 * v) / cpuTotal).toFixed(0)}%`]),
+  );
+  report.table(
+    `At ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (achieved ${fmt(lat.achieved, 0)}/s)`,
+    ['measure', 'value'],
+    [
+      ['probes visible in HBase and Redis', lat.visible.n],
+      ['probes not visible within 30 s', lat.failed],
+      ['p50 202 → visible in both (ms)', lat.visible.p50_ms],
+      ['p99 202 → visible in both (ms)', lat.visible.p99_ms],
+      ['p50 / p99 → in HBase (ms)', `${fmt(lat.hbase.p50_ms, 0)} / ${fmt(lat.hbase.p99_ms, 0)}`],
+      ['p50 / p99 → in Redis (ms)', `${fmt(lat.redis.p50_ms, 0)} / ${fmt(lat.redis.p99_ms, 0)}`],
+      ['max (ms)', lat.visible.max_ms],
+      ['lag back to 0 after load (s)', lat.lagZeroS],
+    ],
+  );
+  report.note(
+    `bottleneck by CPU: ${bottleneck} (${((100 * (s.cpu[0]?.[1] ?? 0)) / cpuTotal).toFixed(0)}% of all CPU seconds)`,
+  );
+  report.finish({
+    events_per_s: Math.round(eventsPerS),
+    http_accept_per_s: Math.round(N / s.acceptedS),
+    p99_visible_ms: lat.visible.p99_ms,
+    p50_visible_ms: lat.visible.p50_ms,
+    rate_per_s: Math.round(lat.achieved),
+    lag_zero_after_s: lat.lagZeroS,
+    bottleneck,
+    cpu_seconds: Object.fromEntries(s.cpu),
+    host: await hostInfo(),
+  });
+} finally {
+  await stack.close();
+}
