@@ -43,6 +43,9 @@ if tonumber(ARGV[2]) > tonumber(fence) then redis.call('SET', KEYS[1], ARGV[2]) 
 return 0
 `;
 
+/** Events per script call (≤ 6 arguments each): bounds the call's size and how long it holds Redis. */
+const CHUNK = 2000;
+
 /** Popularity counters per time window in Redis (DESIGN.md §4), exactly once per event. */
 export class RedisPopularityStore {
   constructor(
@@ -59,6 +62,18 @@ export class RedisPopularityStore {
     lastOffset: number,
   ): Promise<number> {
     const fk = fenceKey(fence.group, fence.topic, fence.partition);
+    let counted = 0;
+    // chunks in offset order, each atomically counted with the fence moved to its last offset:
+    // a crash between chunks re-counts nothing
+    for (let i = 0; i === 0 || i < events.length; i += CHUNK) {
+      const chunk = events.slice(i, i + CHUNK);
+      const last = i + CHUNK >= events.length ? lastOffset : (chunk[chunk.length - 1] as CountedEvent).offset;
+      counted += await this.countChunk(fk, chunk, last);
+    }
+    return counted;
+  }
+
+  private async countChunk(fk: string, events: CountedEvent[], lastOffset: number): Promise<number> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = (await this.redis.get(fk)) ?? '-1';
       const fresh = events.filter((e) => e.offset > Number(current));

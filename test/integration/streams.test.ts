@@ -10,6 +10,7 @@ import { IsolatedStack } from '../../infra/local/isolated-stack.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { latestN } from '../../stores/order.js';
+import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { popularityKeys } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
@@ -222,6 +223,24 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
     expect(reasons).toMatch(/not JSON/);
     expect(reasons).toMatch(/user_id/);
     expect(letters.find((l) => /not JSON/.test(l.reason))?.payload).toBe('this is not json');
+  });
+
+  it('counts popularity of a batch larger than one script call exactly once, across a crash between chunks', async () => {
+    const store = new RedisPopularityStore(s.redis);
+    const fence = { group: `pop-${randomBytes(3).toString('hex')}`, topic: 'bench', partition: 0 };
+    const events = Array.from({ length: 5000 }, (_, i) => ({
+      offset: 1000 + i,
+      item_id: `pop${i % 50}`,
+      ts: 1_700_000_000_000,
+    }));
+    const before = await popularityTotal(s.redis);
+    // a crash after the first 3,000 were counted: the fence moved to their last offset
+    expect(await store.count(fence, events.slice(0, 3000), 3999)).toBe(3000);
+    expect(await store.count(fence, events, 5999)).toBe(2000);
+    expect(await store.count(fence, events, 5999)).toBe(0);
+    expect((await popularityTotal(s.redis)) - before).toBe(5000);
+    const top = await store.top(popularityKeys(1_700_000_000_000).hour, 3);
+    expect(top.map((t) => t.count)).toEqual([100, 100, 100]);
   });
 
   it('stores item and user profiles; an older event delivered late does not overwrite a newer one', async () => {
