@@ -15,23 +15,20 @@ export function datasetTag(name: string): string {
   return (tag || 'dataset').slice(0, 40);
 }
 
-/** Feature names must be lowercase words: `Release Year` → `release_year`. */
-export function featureName(column: string): string {
-  const n = column
+/** A lowercase word (`[a-z][a-z0-9_]*`) from free text: `Add-To-Cart` → `add_to_cart`. */
+function lowercaseWord(raw: string, fallback: string, max: number): string {
+  const w = raw
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
     .replace(/^[^a-z]+/, '');
-  return (n || 'f').slice(0, 64);
+  return (w || fallback).slice(0, max);
 }
 
+/** Feature names must be lowercase words: `Release Year` → `release_year`. */
+export const featureName = (column: string): string => lowercaseWord(column, 'f', 64);
+
 /** Event types must be lowercase words: `Add-To-Cart` → `add_to_cart`. */
-export function eventType(raw: string): string {
-  const t = raw
-    .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, '_')
-    .replace(/^[^a-z]+/, '');
-  return (t || 'event').slice(0, 32);
-}
+export const eventType = (raw: string): string => lowercaseWord(raw, 'event', 32);
 
 /** Contract limits of feature maps (schemas/ids.ts): keep the first 64 names, clip values. */
 const MAX_FEATURES = 64;

@@ -18,6 +18,23 @@ import type { DeadLetter } from '../../streams/dlq.js';
 
 const bin = path.join(projectRoot(), 'bin', 'towerflow.js');
 
+/** The stores of a stack, connected before its tests (Redis database emptied, apps started) and closed after. */
+function useStack(stack: IsolatedStack) {
+  const s = {} as ReturnType<typeof stores>;
+  beforeAll(async () => {
+    Object.assign(s, stores(stack));
+    await s.redis.connect();
+    await s.redis.flushdb();
+    await stack.up();
+  });
+  afterAll(async () => {
+    await stack.close();
+    s.hbase.close();
+    await s.redis.quit();
+  });
+  return s;
+}
+
 function stores(stack: IsolatedStack) {
   const hbase = HBaseClient.fromConfig(stack.cfg);
   const redis = createRedis(stack.cfg);
@@ -62,19 +79,7 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
     portOffset: 1,
     extraEnv: { INGEST_MAX_BATCH: '100', INGEST_MAX_BODY_BYTES: '65536', SEQUENCE_LENGTH: '5' },
   });
-  let s: ReturnType<typeof stores>;
-
-  beforeAll(async () => {
-    s = stores(stack);
-    await s.redis.connect();
-    await s.redis.flushdb();
-    await stack.up();
-  });
-  afterAll(async () => {
-    await stack.close();
-    s.hbase.close();
-    await s.redis.quit();
-  });
+  const s = useStack(stack);
 
   it('answers 401 without a valid API key, and serves health and OpenAPI without one', async () => {
     const none = await stack.post('/v1/events', ev(1, 'u1', 1000), { authorization: '' });
@@ -308,18 +313,7 @@ describe('ingest API while Kafka is unreachable', () => {
 
 describe('crash recovery (kill -9 in the middle of a 100k-event replay)', () => {
   const stack = new IsolatedStack({ redisDb: 6, portOffset: 2 });
-  let s: ReturnType<typeof stores>;
-  beforeAll(async () => {
-    s = stores(stack);
-    await s.redis.connect();
-    await s.redis.flushdb();
-    await stack.up();
-  });
-  afterAll(async () => {
-    await stack.close();
-    s.hbase.close();
-    await s.redis.quit();
-  });
+  const s = useStack(stack);
 
   it('ends with one HBase row per distinct event and every Redis sequence equal to HBase', async () => {
     const dataset = path.join(projectRoot(), 'datasets', 'ml-latest-small');

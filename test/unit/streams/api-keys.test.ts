@@ -129,3 +129,11 @@ describe('resolveApiKeys', () => {
     expect(resolveApiKeys({ ingestApiKeys: [], homeDir })).toEqual(['my-key']);
   });
 });
+
+describe('presentedKey scheme', () => {
+  it('accepts the Bearer scheme in any case (RFC 9110)', () => {
+    expect(presentedKey({ authorization: 'bearer k1' })).toBe('k1');
+    expect(presentedKey({ authorization: 'BEARER k1' })).toBe('k1');
+    expect(presentedKey({ authorization: 'Basic k1' })).toBeUndefined();
+  });
+});

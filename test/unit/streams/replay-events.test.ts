@@ -233,3 +233,26 @@ describe('userEvents', () => {
     }
   });
 });
+
+describe('contract limits of replayed data', () => {
+  it('normalises free-text event types into lowercase words the contract accepts', () => {
+    const d = dataset('t', [
+      { user: 'u1', item: 'i1', ts: 1, type: 'Add-To-Cart', row: 0 },
+      { user: 'u1', item: 'i1', ts: 2, type: '42', row: 1 },
+    ]);
+    const events = behaviourEvents(d);
+    expect(events.map((e) => e.type)).toEqual(['add_to_cart', 'event']);
+    for (const e of events) expect(behaviourContract.validate(e).ok).toBe(true);
+  });
+
+  it('clips item features to the contract: 64 names, 256-char list values, first name wins', () => {
+    const categorical: Record<string, string[]> = { 'Release Year': ['x'.repeat(300)] };
+    for (let i = 0; i < 70; i++) categorical[`c${i}`] = ['v'];
+    const item: ItemRecord = { id: 'i1', categorical, numeric: { release_year: 1999 } };
+    const d = dataset('t', [{ user: 'u1', item: 'i1', ts: 1, row: 0 }], [item]);
+    const [e] = itemEvents(d, 0);
+    expect(Object.keys(e?.features ?? {})).toHaveLength(64);
+    expect(e?.features?.release_year).toEqual(['x'.repeat(256)]);
+    expect(itemContract.validate(e).ok).toBe(true);
+  });
+});

@@ -200,3 +200,12 @@ describe('parseHistoryRowKey', () => {
     expect(() => parseHistoryRowKey(key)).toThrow(/not a history row key/);
   });
 });
+
+describe('row key guards', () => {
+  it('rejects malformed keys and bucket counts instead of returning NaN', () => {
+    expect(() => parseHistoryRowKey('00|u|notanumber|e')).toThrow();
+    expect(() => parseHistoryRowKey('00|u|0000000000001|e|extra')).toThrow();
+    expect(() => saltOf('u', 0)).toThrow(RangeError);
+    expect(() => saltOf('u', 1000)).toThrow(RangeError);
+  });
+});
