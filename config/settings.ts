@@ -213,6 +213,12 @@ export const SETTINGS = {
     default: '9090',
     doc: 'Port of the local Prometheus (local infra only).',
   },
+  prometheusTargetsDir: {
+    env: 'PROMETHEUS_TARGETS_DIR',
+    kind: 'string',
+    default: '',
+    doc: 'Folder where each process writes its file_sd target file for Prometheus; empty means `$TOWERFLOW_HOME/run/targets` (what the local Prometheus reads).',
+  },
   prometheusUrl: {
     env: 'PROMETHEUS_URL',
     kind: 'string',

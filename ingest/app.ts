@@ -82,6 +82,12 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
     registers: [registry],
   });
 
+  for (const r of INGEST_ROUTES) {
+    accepted.inc({ topic: topics[r.role] }, 0);
+    for (const reason of ['invalid', 'batch_too_large', 'kafka_unavailable'])
+      rejected.inc({ route: r.path, reason }, 0);
+  }
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     requests.inc({ route, status: String(reply.statusCode) });

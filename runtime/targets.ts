@@ -4,17 +4,20 @@ import type { Config } from '../config/index.js';
 
 /**
  * Announces a process's /metrics endpoint to the local Prometheus, which reads file_sd target
- * files from `$TOWERFLOW_HOME/run/targets/`. Returns a function that withdraws it.
+ * files from `$TOWERFLOW_HOME/run/targets/` (or PROMETHEUS_TARGETS_DIR). Returns a function that withdraws it.
  */
 export function announceTarget(
-  cfg: Pick<Config, 'homeDir'>,
+  cfg: Pick<Config, 'homeDir' | 'prometheusTargetsDir'>,
   name: string,
   address: string,
   labels: Record<string, string> = {},
 ): () => void {
-  const dir = path.join(cfg.homeDir, 'run', 'targets');
+  const dir = cfg.prometheusTargetsDir
+    ? path.resolve(cfg.homeDir, cfg.prometheusTargetsDir)
+    : path.join(cfg.homeDir, 'run', 'targets');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}.json`);
+  // one file per process and address, so that several stacks can share one Prometheus
+  const file = path.join(dir, `${name}-${address.replace(/[^A-Za-z0-9.]/g, '_')}.json`);
   writeFileSync(file, `${JSON.stringify([{ targets: [address], labels: { process: name, ...labels } }])}\n`);
   return () => rmSync(file, { force: true });
 }

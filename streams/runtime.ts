@@ -111,6 +111,13 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     log.warn({ err: e.message }, 'could not create missing topics (create them on the cluster)'),
   );
   await processor.setup();
+  // series exist from the start (at 0), so dashboards and alerts see "none" rather than "no data"
+  m.errors.inc({ processor: name, kind: 'write' }, 0);
+  for (const topic of roleOf.keys()) {
+    m.dlq.inc({ processor: name, topic }, 0);
+    m.consumed.inc({ processor: name, topic }, 0);
+    m.written.inc({ processor: name, topic }, 0);
+  }
   const dlqProducer = new IdempotentProducer(cfg);
   await dlqProducer.connect();
 

@@ -347,7 +347,13 @@ export class HBaseClient {
   async ensureNamespace(name = this.namespace): Promise<boolean> {
     const names: string[] = await this.lane().call((c) => c.listNamespaces());
     if (names.includes(name)) return false;
-    await this.lane().call((c) => c.createNamespace(new T.TNamespaceDescriptor({ name })));
+    try {
+      await this.lane().call((c) => c.createNamespace(new T.TNamespaceDescriptor({ name })));
+    } catch (e) {
+      // another process created it meanwhile
+      if (/NamespaceExistException/.test((e as Error).message)) return false;
+      throw e;
+    }
     return true;
   }
 
@@ -373,7 +379,12 @@ export class HBaseClient {
           }),
       ),
     });
-    await this.lane().call((c) => c.createTable(desc, splits.map(buf)));
+    try {
+      await this.lane().call((c) => c.createTable(desc, splits.map(buf)));
+    } catch (e) {
+      if (/TableExistsException/.test((e as Error).message)) return false;
+      throw e;
+    }
     return true;
   }
 

@@ -34,6 +34,8 @@ export class IsolatedStack {
       INGEST_PORT: String(18080 + opts.portOffset),
       STREAM_METRICS_PORT_BASE: String(19401 + opts.portOffset * 10),
       INGEST_API_KEYS: this.apiKey,
+      // announce the processes to the local Prometheus, which reads the default home's targets
+      PROMETHEUS_TARGETS_DIR: path.join(loadConfig().homeDir, 'run', 'targets'),
       LOG_LEVEL: 'info',
       ...opts.extraEnv,
     };
