@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { InfraError } from '../infra/local/process.js';
 import { DatasetError } from '../model/data/types.js';
+import { batchCommand } from './commands/batch.js';
 import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
@@ -31,6 +32,7 @@ program.addCommand(streamCommand());
 program.addCommand(replayCommand());
 program.addCommand(appsCommand());
 program.addCommand(openapiCommand());
+program.addCommand(batchCommand());
 
 try {
   await program.parseAsync(process.argv);
@@ -39,7 +41,18 @@ try {
     process.stderr.write(`towerflow: ${e.message}\n`);
     process.exit(1);
   }
-  if (e instanceof Error && (e.name === 'IngestError' || e.name === 'KeyError')) {
+  if (
+    e instanceof Error &&
+    [
+      'IngestError',
+      'KeyError',
+      'GateRefusedError',
+      'TrainingDivergedError',
+      'LockBusyError',
+      'HBaseError',
+      'MilvusError',
+    ].includes(e.name)
+  ) {
     process.stderr.write(`towerflow: ${e.message}\n`);
     process.exit(1);
   }

@@ -207,6 +207,48 @@ export const SETTINGS = {
     default: '2592000',
     doc: 'A user’s Redis sequence expires this long after their last event (HBase keeps the full history).',
   },
+  modelRegistryDir: {
+    env: 'MODEL_REGISTRY_DIR',
+    kind: 'string',
+    default: '',
+    doc: 'Folder of model versions and the live pointer; empty means `$TOWERFLOW_HOME/models`. Shared storage when batch and serving run on different hosts.',
+  },
+  milvusAlias: {
+    env: 'MILVUS_ALIAS',
+    kind: 'string',
+    default: 'towerflow_items',
+    doc: 'Milvus alias that points at the live model version’s item collection; also the prefix of each version’s collection name (letters, digits, underscores).',
+  },
+  batchWindowDays: {
+    env: 'BATCH_WINDOW_DAYS',
+    kind: 'int',
+    default: '30',
+    doc: 'Days of history (ending with `--date`) the daily job trains on.',
+  },
+  batchEpochs: {
+    env: 'BATCH_EPOCHS',
+    kind: 'int',
+    default: '1',
+    doc: 'Training epochs of the daily job (warm-started from the live version).',
+  },
+  batchGateTolerance: {
+    env: 'BATCH_GATE_TOLERANCE',
+    kind: 'string',
+    default: '0.01',
+    doc: 'Largest drop of HR@50 (new vs live, same held-out slice) the gate accepts before refusing to publish without `--force`.',
+  },
+  batchKeepVersions: {
+    env: 'BATCH_KEEP_VERSIONS',
+    kind: 'int',
+    default: '3',
+    doc: 'Published versions kept (the live one and the previous ones `batch rollback` can return to); older collections and folders are removed.',
+  },
+  batchSchedule: {
+    env: 'BATCH_SCHEDULE',
+    kind: 'string',
+    default: '0 3 * * *',
+    doc: 'Cron expression (UTC) on which `towerflow batch schedule` runs the job.',
+  },
   prometheusPort: {
     env: 'PROMETHEUS_PORT',
     kind: 'int',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Admin } from 'kafkajs';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
+import { ItemVectors } from '../../clients/milvus/client.js';
 import { groupLag } from '../../clients/kafka/admin.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
@@ -34,6 +35,7 @@ export class IsolatedStack {
       INGEST_PORT: String(18080 + opts.portOffset),
       STREAM_METRICS_PORT_BASE: String(19401 + opts.portOffset * 10),
       INGEST_API_KEYS: this.apiKey,
+      MILVUS_ALIAS: `tf_${id}`,
       // announce the processes to the local Prometheus, which reads the default home's targets
       PROMETHEUS_TARGETS_DIR: path.join(loadConfig().homeDir, 'run', 'targets'),
       LOG_LEVEL: 'info',
@@ -125,5 +127,15 @@ export class IsolatedStack {
     const hbase = HBaseClient.fromConfig(this.cfg);
     for (const t of [HISTORY_TABLE, ITEMS_TABLE, USERS_TABLE]) await hbase.dropTable(t).catch(() => {});
     hbase.close();
+    // the stack's alias and every collection named after it (one per published version)
+    const milvus = ItemVectors.fromConfig(this.cfg);
+    try {
+      await milvus.dropAlias(this.cfg.milvusAlias).catch(() => {});
+      const res = (await milvus.client.showCollections()) as { data?: { name: string }[] };
+      for (const c of res.data ?? [])
+        if (c.name.startsWith(`${this.cfg.milvusAlias}_`)) await milvus.dropCollection(c.name).catch(() => {});
+    } finally {
+      await milvus.close();
+    }
   }
 }

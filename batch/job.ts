@@ -1,0 +1,273 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HBaseClient } from '../clients/hbase/thrift2.js';
+import type { ItemVectors } from '../clients/milvus/client.js';
+import type { Redis } from '../clients/redis.js';
+import type { Config } from '../config/index.js';
+import { evaluatePopularity } from '../model/eval/popularity.js';
+import { leaveLastOut } from '../model/eval/protocol.js';
+import { disposeFitted } from '../model/evaluate.js';
+import { fitTwoTower } from '../model/pipeline.js';
+import type { StepInfo, TrainConfig } from '../model/train.js';
+import { ModelVersion, saveVersion } from '../model/version.js';
+import { HBaseHistoryStore } from '../stores/history/hbase.js';
+import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { decide, evaluateVersion, type GateDecision } from './gate.js';
+import { assertConverged } from './guards.js';
+
+export { TrainingDivergedError } from './guards.js';
+
+import { withLock } from './lock.js';
+import { buildCollection } from './publish.js';
+import { collectionOf, type LivePointer, ModelRegistry } from './registry.js';
+import { readWindow, type WindowStats, windowRange } from './window.js';
+
+export class GateRefusedError extends Error {
+  override name = 'GateRefusedError';
+}
+
+export interface BatchOptions {
+  /** Last day of the window, YYYY-MM-DD (default: yesterday, UTC). */
+  date?: string;
+  force?: boolean;
+  windowDays?: number;
+  epochs?: number;
+  /** Overrides of the training configuration (tests, experiments). */
+  train?: Partial<TrainConfig>;
+  say?: (msg: string) => void;
+  onStep?: (s: StepInfo) => void;
+}
+
+export interface BatchReport {
+  version: string;
+  collection: string;
+  published: boolean;
+  window: { from: string; to: string } & WindowStats;
+  gate: GateDecision;
+  metrics: Record<string, Record<string, number>>;
+  steps: Record<string, number>;
+  training: { samples: number; samplesPerSecond: number; finalLoss: number; initFrom?: string };
+  vectors: { rows: number; perSecond: number; indexSeconds: number };
+  aliasSwitchMs: number;
+  retired: { userStateKeys: number; versions: string[] };
+}
+
+export interface BatchDeps {
+  cfg: Config;
+  hbase: HBaseClient;
+  redis: Redis;
+  milvus: ItemVectors;
+}
+
+/** Channel on which processes that hold a model version hear that another one went live. */
+export const MODEL_CHANNEL = 'tf:model:events';
+const LOCK_KEY = 'tf:lock:batch';
+
+const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The daily full update (DESIGN.md §1), one lock-holder at a time: window from HBase → train
+ * (warm start from the live version) → gate against the live version on the window's
+ * held-out last interactions → item vectors into a new collection → alias and live pointer
+ * switched → per-user state of the old version retired → old versions trimmed.
+ * Every failure before the switch leaves the live version serving.
+ */
+export async function runBatch(deps: BatchDeps, o: BatchOptions = {}): Promise<BatchReport> {
+  return withLock(deps.redis, LOCK_KEY, 120_000, () => runLocked(deps, o));
+}
+
+async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptions): Promise<BatchReport> {
+  const say = o.say ?? (() => {});
+  const steps: Record<string, number> = {};
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    say(`${name}…`);
+    const out = await fn();
+    steps[name] = Number(((performance.now() - t0) / 1000).toFixed(2));
+    say(`${name}: ${steps[name]} s`);
+    return out;
+  };
+  const registry = new ModelRegistry(cfg, redis);
+  const date = o.date ?? yesterday();
+  const range = windowRange(date, o.windowDays ?? cfg.batchWindowDays);
+
+  const { ds, stats } = await step('read window', () =>
+    readWindow(
+      new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
+      new HBaseProfileStore(hbase),
+      range,
+      `hbase ${new Date(range.from).toISOString().slice(0, 10)}..${date}`,
+      (n) => say(`  read ${n.toLocaleString('en-US')} events`),
+    ),
+  );
+  if (stats.events === 0)
+    throw new Error(
+      `no behaviour events in the window ${new Date(range.from).toISOString()} .. ${new Date(range.to).toISOString()}`,
+    );
+  say(`  ${stats.events.toLocaleString('en-US')} events, ${stats.users} users, ${stats.items} items`);
+  const split = leaveLastOut(ds);
+  const live = await registry.live();
+  const liveDir = live ? registry.versionDir(live.version) : undefined;
+  const version = await registry.newVersion();
+  const dir = registry.versionDir(version);
+
+  const fitted = await step('train', () =>
+    fitTwoTower(ds, split.train, {
+      train: { epochs: o.epochs ?? cfg.batchEpochs },
+      initFrom: liveDir,
+      onStep: o.onStep,
+    }),
+  );
+  const r = fitted.result;
+  const finalLoss = r.losses.at(-1)?.loss ?? Number.NaN;
+  try {
+    assertConverged(r.losses);
+    await step('save', () =>
+      saveVersion(dir, fitted.model, fitted.vocab, fitted.features, {
+        version,
+        createdAt: new Date().toISOString(),
+        dataset: ds.name,
+        initFrom: live?.version,
+        training: {
+          samples: r.samples,
+          seconds: r.seconds,
+          samplesPerSecond: r.samplesPerSecond,
+          epochs: fitted.trainConfig.epochs,
+          finalLoss,
+        },
+        window: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats },
+      }),
+    );
+  } finally {
+    disposeFitted(fitted);
+  }
+
+  const candidate = await ModelVersion.load(dir);
+  let gate: GateDecision;
+  const metrics: Record<string, Record<string, number>> = {};
+  let published = false;
+  try {
+    await step('gate', async () => {
+      metrics.candidate = evaluateVersion(candidate, ds, split).metrics;
+      if (liveDir) {
+        const current = await ModelVersion.load(liveDir).catch(() => undefined);
+        if (current) {
+          metrics.live = evaluateVersion(current, ds, split).metrics;
+          current.dispose();
+        }
+      }
+      metrics.popularity = evaluatePopularity(ds, split).metrics;
+    });
+    gate = decide(
+      metrics.candidate?.['HR@50'] ?? Number.NaN,
+      metrics.live?.['HR@50'],
+      Number(cfg.batchGateTolerance),
+    );
+    await writeMetadataExtra(dir, { gate, metrics });
+    say(`gate: ${gate.pass ? 'pass' : 'FAIL'}: ${gate.reason}`);
+    if (!gate.pass && !o.force)
+      throw new GateRefusedError(
+        `${gate.reason}; not published (use --force to publish anyway); the live version keeps serving`,
+      );
+
+    const corpus = [...ds.items.values()];
+    const collection = collectionOf(cfg.milvusAlias, version);
+    const vectors = await step('item vectors', async () => candidate.itemVectors(corpus));
+    assertConverged([], vectors);
+    const built = await step('milvus collection', () =>
+      buildCollection(milvus, collection, corpus, vectors, candidate.dim, (n) =>
+        n % 50_000 === 0 ? say(`  inserted ${n.toLocaleString('en-US')}`) : undefined,
+      ),
+    );
+
+    const pointer: LivePointer = {
+      version,
+      collection,
+      dim: candidate.dim,
+      publishedAt: new Date().toISOString(),
+    };
+    const t0 = performance.now();
+    await step('switch', async () => {
+      await milvus.switchAlias(cfg.milvusAlias, collection);
+      await registry.publish(pointer);
+      await redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'published', ...pointer }));
+    });
+    const aliasSwitchMs = performance.now() - t0;
+    published = true;
+
+    const retired = await step('retire', () => retire(cfg, registry, redis, milvus, say));
+    return {
+      version,
+      collection,
+      published,
+      window: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats },
+      gate,
+      metrics,
+      steps,
+      training: {
+        samples: r.samples,
+        samplesPerSecond: r.samplesPerSecond,
+        finalLoss,
+        initFrom: live?.version,
+      },
+      vectors: {
+        rows: built.rows,
+        perSecond: built.rows / built.insertSeconds,
+        indexSeconds: built.indexSeconds,
+      },
+      aliasSwitchMs,
+      retired,
+    };
+  } finally {
+    candidate.dispose();
+    if (!published) await registry.removeVersionDir(version).catch(() => {});
+  }
+}
+
+async function writeMetadataExtra(dir: string, extra: Record<string, unknown>): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const file = path.join(dir, 'metadata.json');
+  const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify({ ...meta, ...extra }, null, 2));
+  const { rename } = await import('node:fs/promises');
+  await rename(tmp, file);
+}
+
+/**
+ * After a full update: per-user state of the previous version (cached user vectors, incremental
+ * ID-embedding rows) is dropped, and versions beyond BATCH_KEEP_VERSIONS lose their collection
+ * and folder.
+ */
+export async function retire(
+  cfg: Config,
+  registry: ModelRegistry,
+  redis: Redis,
+  milvus: ItemVectors,
+  say: (m: string) => void,
+): Promise<{ userStateKeys: number; versions: string[] }> {
+  let userStateKeys = 0;
+  for (const pattern of ['tf:uvec:*', 'tf:emb:*']) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) userStateKeys += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  const versions: string[] = [];
+  for (const p of await registry.trim(cfg.batchKeepVersions)) {
+    await milvus
+      .dropCollection(p.collection)
+      .catch((e: Error) => say(`  could not drop ${p.collection}: ${e.message}`));
+    await registry.removeVersionDir(p.version);
+    versions.push(p.version);
+  }
+  // folders no pointer references: versions rolled back from (and their collections)
+  for (const orphan of await registry.orphans()) {
+    await milvus.dropCollection(collectionOf(cfg.milvusAlias, orphan)).catch(() => {});
+    await registry.removeVersionDir(orphan);
+    versions.push(orphan);
+  }
+  return { userStateKeys, versions };
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from '../clients/redis.js';
+
+export class LockBusyError extends Error {
+  override name = 'LockBusyError';
+}
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
+/**
+ * A Redis lease: held while the holder renews it, gone `ttlMs` after a holder crashes, released
+ * only by the holder (token check), so two jobs never run at once and a dead one never blocks.
+ */
+export async function withLock<T>(
+  redis: Redis,
+  key: string,
+  ttlMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
+  if (ok !== 'OK') {
+    const holder = await redis.get(key);
+    const ttl = await redis.pttl(key);
+    throw new LockBusyError(
+      `another run holds ${key} (${holder}); it expires in ${Math.max(0, ttl)} ms unless renewed`,
+    );
+  }
+  const timer = setInterval(
+    () => {
+      redis.eval(RENEW, 1, key, token, ttlMs).catch(() => {});
+    },
+    Math.max(1000, ttlMs / 3),
+  );
+  timer.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+    await redis.eval(RELEASE, 1, key, token).catch(() => {});
+  }
+}

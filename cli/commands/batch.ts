@@ -1,0 +1,130 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config/index.js';
+
+const positiveInt = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(v);
+};
+
+interface RunOpts {
+  date?: string;
+  force?: boolean;
+  windowDays?: number;
+  epochs?: number;
+  json?: boolean;
+}
+
+async function deps() {
+  const cfg = loadConfig();
+  const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
+  const { createRedis } = await import('../../clients/redis.js');
+  const { ItemVectors } = await import('../../clients/milvus/client.js');
+  const redis = createRedis(cfg);
+  await redis.connect();
+  const hbase = HBaseClient.fromConfig(cfg);
+  const milvus = ItemVectors.fromConfig(cfg);
+  return {
+    cfg,
+    hbase,
+    redis,
+    milvus,
+    async close() {
+      hbase.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await milvus.close();
+    },
+  };
+}
+
+async function runOnce(o: RunOpts, say: (m: string) => void) {
+  const { runBatch } = await import('../../batch/job.js');
+  const d = await deps();
+  try {
+    return await runBatch(d, {
+      ...o,
+      say,
+      onStep: (s) => {
+        if (s.step % 50 === 0)
+          say(
+            `  train step ${s.step} (epoch ${s.epoch + 1}) loss ${s.loss.toFixed(3)}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s`,
+          );
+      },
+    });
+  } finally {
+    await d.close();
+  }
+}
+
+export function batchCommand(): Command {
+  const batch = new Command('batch').description(
+    'the daily full update: retrain from HBase, gate, publish item vectors to Milvus',
+  );
+  const withRunOptions = (c: Command) =>
+    c
+      .option('--date <YYYY-MM-DD>', 'last day of the training window (default: yesterday, UTC)')
+      .option('--window-days <n>', 'days of history to train on (default: BATCH_WINDOW_DAYS)', positiveInt)
+      .option('--epochs <n>', 'training epochs (default: BATCH_EPOCHS)', positiveInt)
+      .option('--force', 'publish even if the gate refuses');
+  withRunOptions(batch.command('run').description('run the job once now'))
+    .option('--json', 'print the report as one JSON object on stdout')
+    .action(async (o: RunOpts) => {
+      const say = (m: string) => process.stderr.write(`batch: ${m}\n`);
+      const r = await runOnce(o, say);
+      if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else
+        process.stdout.write(
+          `published ${r.version} (collection ${r.collection}, ${r.vectors.rows.toLocaleString('en-US')} items)\n` +
+            `gate: ${r.gate.reason}\n` +
+            `steps (s): ${Object.entries(r.steps)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}\n`,
+        );
+    });
+  withRunOptions(
+    batch.command('schedule').description('run the job on BATCH_SCHEDULE (cron, UTC) until SIGTERM'),
+  ).action(async (o: RunOpts) => {
+    const cfg = loadConfig();
+    const { createLogger } = await import('../../runtime/logger.js');
+    const { runScheduler } = await import('../../batch/schedule.js');
+    const log = createLogger(cfg, 'batch');
+    await runScheduler(cfg, log, () => runOnce(o, (m) => log.info(m)));
+  });
+  batch
+    .command('rollback')
+    .description('make the previous published version live again (alias and live pointer)')
+    .action(async () => {
+      const { ModelRegistry } = await import('../../batch/registry.js');
+      const { MODEL_CHANNEL } = await import('../../batch/job.js');
+      const d = await deps();
+      try {
+        const registry = new ModelRegistry(d.cfg, d.redis);
+        const back = await registry.rollback();
+        if (!back) throw new InvalidArgumentError('no previous version to roll back to');
+        await d.milvus.switchAlias(d.cfg.milvusAlias, back.collection);
+        await d.redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'rolled-back', ...back }));
+        process.stdout.write(`live: ${back.version} (collection ${back.collection})\n`);
+      } finally {
+        await d.close();
+      }
+    });
+  batch
+    .command('status')
+    .description('the live version and the ones rollback can return to')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const { ModelRegistry } = await import('../../batch/registry.js');
+      const d = await deps();
+      try {
+        const registry = new ModelRegistry(d.cfg, d.redis);
+        const st = {
+          live: await registry.live(),
+          previous: (await registry.state()).previous,
+          dir: registry.dir,
+        };
+        process.stdout.write(o.json ? `${JSON.stringify(st)}\n` : `${JSON.stringify(st, null, 2)}\n`);
+      } finally {
+        await d.close();
+      }
+    });
+  return batch;
+}

@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
+import { LockBusyError } from '../../batch/lock.js';
+import { collectionOf, LIVE_REDIS_KEY, ModelRegistry } from '../../batch/registry.js';
+import { HBaseClient } from '../../clients/hbase/thrift2.js';
+import { ItemVectors } from '../../clients/milvus/client.js';
+import { createRedis } from '../../clients/redis.js';
+import { type Config, loadConfig, projectRoot } from '../../config/index.js';
+import { IsolatedStack } from '../../infra/local/isolated-stack.js';
+import { loadDataset } from '../../model/data/load.js';
+import { IngestClient } from '../../replay/client.js';
+import { replay } from '../../replay/run.js';
+
+// The daily job on real HBase, Redis, Milvus and TensorFlow: ml-latest-small (first 30k events)
+// replayed through the ingest API and the processors, then trained, gated and published.
+const DATE = '2018-09-30';
+const WINDOW = 9000;
+
+describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
+  const stack = new IsolatedStack({ redisDb: 8, portOffset: 4 });
+  const cfg = stack.cfg;
+  const redis = createRedis(cfg);
+  const hbase = HBaseClient.fromConfig(cfg);
+  const milvus = ItemVectors.fromConfig(cfg);
+  const deps = { cfg, hbase, redis, milvus };
+  const registry = new ModelRegistry(cfg, redis);
+  const run = (o: Parameters<typeof runBatch>[1] = {}) =>
+    runBatch(deps, { date: DATE, windowDays: WINDOW, ...o });
+
+  beforeAll(async () => {
+    await redis.connect();
+    await redis.flushdb();
+    await stack.up(['ingest', 'history', 'items']);
+    const ds = await loadDataset(path.join(projectRoot(), 'datasets', 'ml-latest-small'));
+    const client = new IngestClient({ baseUrl: stack.ingestUrl, apiKey: stack.apiKey });
+    await replay(ds, client, { batch: 1000, concurrency: 4, limit: 30_000 });
+    await stack.waitForZeroLag(['history']);
+    await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
+  }, 300_000);
+  afterAll(async () => {
+    hbase.close();
+    await milvus.close();
+    await redis.quit();
+    await stack.close();
+  });
+
+  it('first run: trains on the window, publishes a collection, the alias and the live pointer', async () => {
+    await redis.set('tf:uvec:u1', 'stale vector of no version');
+    const heard: string[] = [];
+    const sub = redis.duplicate();
+    await sub.subscribe(MODEL_CHANNEL);
+    sub.on('message', (_c, m) => heard.push(m));
+    const r = await run();
+    expect(r.published).toBe(true);
+    expect(r.window.events).toBe(30_000);
+    expect(r.gate).toMatchObject({ pass: true, live: undefined });
+    expect(r.metrics.candidate?.['HR@50']).toBeGreaterThan(r.metrics.popularity?.['HR@50'] ?? 1);
+    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(collectionOf(cfg.milvusAlias, r.version));
+    expect(await milvus.count(r.collection)).toBe(r.vectors.rows);
+    expect(JSON.parse((await redis.get(LIVE_REDIS_KEY)) ?? '{}')).toMatchObject({
+      version: r.version,
+      collection: r.collection,
+    });
+    expect(existsSync(path.join(registry.versionDir(r.version), 'weights.bin'))).toBe(true);
+    expect(await redis.exists('tf:uvec:u1')).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(heard.map((m) => JSON.parse(m).version)).toContain(r.version);
+    await sub.quit();
+  });
+
+  it('second run warm-starts from the live version, gates against it, and rollback returns to it', async () => {
+    const first = await registry.live();
+    const r = await run();
+    expect(r.training.initFrom).toBe(first?.version);
+    expect(r.metrics.live?.['HR@50']).toBeGreaterThan(0);
+    expect((await registry.live())?.version).toBe(r.version);
+    expect((await registry.state()).previous[0]?.version).toBe(first?.version);
+
+    const back = await registry.rollback();
+    await milvus.switchAlias(cfg.milvusAlias, back?.collection as string);
+    expect(back?.version).toBe(first?.version);
+    expect((await registry.live())?.version).toBe(first?.version);
+    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(first?.collection);
+  });
+
+  it('refuses to publish on a gate regression (live keeps serving, nothing left behind) unless forced', async () => {
+    const before = await registry.live();
+    const orphansBefore = await registry.orphans(); // the version rolled back from, retired by the next publish
+    const strict = { ...cfg, batchGateTolerance: '-1' } as Config; // must beat live by 1.0 HR@50: impossible
+    const failed = runBatch({ ...deps, cfg: strict }, { date: DATE, windowDays: WINDOW });
+    await expect(failed).rejects.toThrow(GateRefusedError);
+    await expect(failed).rejects.toThrow(/below live/);
+    expect(await registry.live()).toEqual(before);
+    expect(await registry.orphans()).toEqual(orphansBefore);
+    const forced = await runBatch({ ...deps, cfg: strict }, { date: DATE, windowDays: WINDOW, force: true });
+    expect(forced.gate.pass).toBe(false);
+    expect((await registry.live())?.version).toBe(forced.version);
+    expect(forced.retired.versions).toEqual(orphansBefore);
+    for (const v of orphansBefore)
+      expect(await milvus.hasCollection(collectionOf(cfg.milvusAlias, v))).toBe(false);
+  });
+
+  it('drops the half-built collection when Milvus fails mid-publish; the live version keeps serving', async () => {
+    const before = await registry.live();
+    class FailingIndex extends ItemVectors {
+      created: string[] = [];
+      override async createCollection(spec: Parameters<ItemVectors['createCollection']>[0]) {
+        this.created.push(spec.name);
+        return super.createCollection(spec);
+      }
+      // the fault: Milvus refuses the index after the rows went in
+      override async createHnswIndex(): Promise<void> {
+        throw new Error('injected: index build failed');
+      }
+    }
+    const failing = new FailingIndex(milvus.client);
+    await expect(runBatch({ ...deps, milvus: failing }, { date: DATE, windowDays: WINDOW })).rejects.toThrow(
+      /injected/,
+    );
+    expect(failing.created).toHaveLength(1);
+    expect(await milvus.hasCollection(failing.created[0] as string)).toBe(false);
+    expect(await registry.live()).toEqual(before);
+    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(before?.collection);
+  });
+
+  it('fails with a clear error when HBase is unreachable; the live version keeps serving', async () => {
+    const before = await registry.live();
+    const deadHbase = new HBaseClient('127.0.0.1', 1, 1, cfg.hbaseNamespace);
+    await expect(runBatch({ ...deps, hbase: deadHbase }, { date: DATE, windowDays: WINDOW })).rejects.toThrow(
+      /HBase Thrift2 gateway 127.0.0.1:1 unreachable/,
+    );
+    deadHbase.close();
+    expect(await registry.live()).toEqual(before);
+    expect(await registry.orphans()).toEqual([]);
+  });
+
+  it('never runs twice at once; a crashed holder’s lock expires', async () => {
+    await redis.set('tf:lock:batch', 'another-host-123', 'PX', 60_000);
+    await expect(run()).rejects.toThrow(LockBusyError);
+    await redis.set('tf:lock:batch', 'crashed-host-456', 'PX', 300); // a holder that stopped renewing
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await run()).published).toBe(true);
+    expect(await redis.exists('tf:lock:batch')).toBe(0);
+  });
+
+  it('keeps BATCH_KEEP_VERSIONS published versions and removes older collections and folders', async () => {
+    const st = await registry.state();
+    expect(1 + st.previous.length).toBeLessThanOrEqual(loadConfig().batchKeepVersions);
+    for (const p of st.previous) expect(await milvus.hasCollection(p.collection)).toBe(true);
+  });
+});
