@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Admin } from 'kafkajs';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { groupLag } from '../../clients/kafka/admin.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
+import { ItemVectors } from '../../clients/milvus/client.js';
 import { type Config, loadConfig } from '../../config/index.js';
 import { HISTORY_TABLE } from '../../stores/history/hbase.js';
 import { ITEMS_TABLE, USERS_TABLE } from '../../stores/profiles/hbase.js';
@@ -133,7 +133,8 @@ export class IsolatedStack {
       await milvus.dropAlias(this.cfg.milvusAlias).catch(() => {});
       const res = (await milvus.client.showCollections()) as { data?: { name: string }[] };
       for (const c of res.data ?? [])
-        if (c.name.startsWith(`${this.cfg.milvusAlias}_`)) await milvus.dropCollection(c.name).catch(() => {});
+        if (c.name.startsWith(`${this.cfg.milvusAlias}_`))
+          await milvus.dropCollection(c.name).catch(() => {});
     } finally {
       await milvus.close();
     }
