@@ -122,7 +122,9 @@ export class IsolatedStack {
   async close(): Promise<void> {
     await this.down();
     const admin = await this.kafkaAdmin();
-    await admin.deleteTopics({ topics: Object.values(this.topics) }).catch(() => {});
+    const existing = new Set(await admin.listTopics());
+    const mine = Object.values(this.topics).filter((t) => existing.has(t));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => {});
     await admin.disconnect();
     const hbase = HBaseClient.fromConfig(this.cfg);
     for (const t of [HISTORY_TABLE, ITEMS_TABLE, USERS_TABLE]) await hbase.dropTable(t).catch(() => {});
