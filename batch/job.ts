@@ -4,8 +4,9 @@ import type { HBaseClient } from '../clients/hbase/thrift2.js';
 import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
+import { seededRandom, shuffleInPlace } from '../model/data/random.js';
 import { evaluatePopularity } from '../model/eval/popularity.js';
-import { leaveLastOut } from '../model/eval/protocol.js';
+import { type LeaveLastOutSplit, leaveLastOut } from '../model/eval/protocol.js';
 import { disposeFitted } from '../model/evaluate.js';
 import { fitTwoTower } from '../model/pipeline.js';
 import type { StepInfo, TrainConfig } from '../model/train.js';
@@ -43,6 +44,8 @@ export interface BatchReport {
   collection: string;
   published: boolean;
   window: { from: string; to: string } & WindowStats;
+  /** Held-out users the gate evaluated. */
+  gateUsers: number;
   gate: GateDecision;
   metrics: Record<string, Record<string, number>>;
   steps: Record<string, number>;
@@ -106,6 +109,7 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
     );
   say(`  ${stats.events.toLocaleString('en-US')} events, ${stats.users} users, ${stats.items} items`);
   const split = leaveLastOut(ds);
+  const gateSplit = sampleTestUsers(split, cfg.batchGateUsers);
   const live = await registry.live();
   const liveDir = live ? registry.versionDir(live.version) : undefined;
   const version = await registry.newVersion();
@@ -148,15 +152,15 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
   let published = false;
   try {
     await step('gate', async () => {
-      metrics.candidate = evaluateVersion(candidate, ds, split).metrics;
+      metrics.candidate = evaluateVersion(candidate, ds, gateSplit).metrics;
       if (liveDir) {
         const current = await ModelVersion.load(liveDir).catch(() => undefined);
         if (current) {
-          metrics.live = evaluateVersion(current, ds, split).metrics;
+          metrics.live = evaluateVersion(current, ds, gateSplit).metrics;
           current.dispose();
         }
       }
-      metrics.popularity = evaluatePopularity(ds, split).metrics;
+      metrics.popularity = evaluatePopularity(ds, gateSplit).metrics;
     });
     gate = decide(
       metrics.candidate?.['HR@50'] ?? Number.NaN,
@@ -201,6 +205,7 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
       collection,
       published,
       window: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats },
+      gateUsers: gateSplit.test.length,
       gate,
       metrics,
       steps,
@@ -222,6 +227,15 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
     candidate.dispose();
     if (!published) await registry.removeVersionDir(version).catch(() => {});
   }
+}
+
+/** At most `n` test cases, a seeded sample (same users for every model compared). */
+function sampleTestUsers(split: LeaveLastOutSplit, n: number): LeaveLastOutSplit {
+  if (split.test.length <= n) return split;
+  const order = Array.from({ length: split.test.length }, (_, i) => i);
+  shuffleInPlace(order, seededRandom(20_240_131));
+  const keep = order.slice(0, n).sort((a, b) => a - b);
+  return { ...split, test: keep.map((i) => split.test[i] as LeaveLastOutSplit['test'][number]) };
 }
 
 async function writeMetadataExtra(dir: string, extra: Record<string, unknown>): Promise<void> {

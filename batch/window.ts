@@ -63,7 +63,7 @@ export async function readWindow(
 
   const interactions: Interaction[] = [];
   let bare = 0;
-  for await (const e of history.scanTime(range.from, range.to)) {
+  for (const e of await history.collectTime(range.from, range.to, 4, onProgress)) {
     if (removed.has(e.item_id)) continue;
     if (!items.has(e.item_id)) {
       items.set(e.item_id, { id: e.item_id, categorical: {}, numeric: {} });
@@ -79,7 +79,6 @@ export async function readWindow(
     };
     if (e.value !== undefined) x.value = e.value;
     interactions.push(x);
-    if (interactions.length % 100_000 === 0) onProgress?.(interactions.length);
   }
   // storage order is by salt and user; the protocol and samples want time order with a stable tie-break
   interactions.sort((a, b) => a.ts - b.ts || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));

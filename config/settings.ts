@@ -237,6 +237,12 @@ export const SETTINGS = {
     default: '0.01',
     doc: 'Largest drop of HR@50 (new vs live, same held-out slice) the gate accepts before refusing to publish without `--force`.',
   },
+  batchGateUsers: {
+    env: 'BATCH_GATE_USERS',
+    kind: 'int',
+    default: '5000',
+    doc: 'Held-out users the gate evaluates (a seeded sample when the window has more; both versions see the same users).',
+  },
   batchKeepVersions: {
     env: 'BATCH_KEEP_VERSIONS',
     kind: 'int',

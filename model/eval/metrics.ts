@@ -92,8 +92,10 @@ export function rankTopK(scores: Float32Array, k: number, exclude: ReadonlySet<n
     }
   };
   for (let index = 0; index < scores.length; index++) {
-    if (Number.isNaN(scores[index]) || exclude.has(index)) continue;
+    if (Number.isNaN(scores[index])) continue;
+    // the exclusion lookup only for scores that would enter the heap: most never do
     if (size < k) {
+      if (exclude.has(index)) continue;
       // sift up
       let i = size++;
       heap[i] = index;
@@ -105,7 +107,7 @@ export function rankTopK(scores: Float32Array, k: number, exclude: ReadonlySet<n
         heap[parent] = tmp;
         i = parent;
       }
-    } else if (worse(heap[0] as number, index)) {
+    } else if (worse(heap[0] as number, index) && !exclude.has(index)) {
       heap[0] = index;
       siftDown(0);
     }

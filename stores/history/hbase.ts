@@ -62,6 +62,39 @@ export class HBaseHistoryStore implements HistoryStore {
     return rows.sort(compareEvents);
   }
 
+  /**
+   * Every event with fromTs ≤ ts < toTs, the salt buckets scanned `parallel` at a time (one
+   * scanner per connection of the pool); order is by bucket completion, not time.
+   */
+  async collectTime(
+    fromTs: number,
+    toTs: number,
+    parallel = 4,
+    onProgress?: (n: number) => void,
+  ): Promise<HistoryEvent[]> {
+    const buckets = saltSplits(this.saltBuckets);
+    const ranges = [undefined, ...buckets].map((start, i) => ({ start, stop: buckets[i] }));
+    const out: HistoryEvent[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.max(1, parallel) }, async () => {
+        for (let i = next++; i < ranges.length; i = next++) {
+          const r = ranges[i] as { start?: string; stop?: string };
+          for await (const row of this.hbase.scan(this.table, {
+            start: r.start,
+            stop: r.stop,
+            timeRange: { min: fromTs, max: toTs },
+            batch: 5000,
+          })) {
+            out.push(decode(row));
+            if (out.length % 100_000 === 0) onProgress?.(out.length);
+          }
+        }
+      }),
+    );
+    return out;
+  }
+
   async *scanTime(fromTs: number, toTs: number): AsyncGenerator<HistoryEvent> {
     for await (const r of this.hbase.scan(this.table, { timeRange: { min: fromTs, max: toTs }, batch: 5000 }))
       yield decode(r);

@@ -15,6 +15,13 @@ export interface HistoryStore {
   latest(userId: string, n: number): Promise<HistoryEvent[]>;
   /** A user's events with ts ≥ `sinceTs`, oldest first. */
   since(userId: string, sinceTs: number): Promise<HistoryEvent[]>;
+  /** Every event with fromTs ≤ ts < toTs, read in parallel; no particular order. */
+  collectTime(
+    fromTs: number,
+    toTs: number,
+    parallel?: number,
+    onProgress?: (n: number) => void,
+  ): Promise<HistoryEvent[]>;
   /** Every event with fromTs ≤ ts < toTs, in storage order (salt, user, newest first). */
   scanTime(fromTs: number, toTs: number): AsyncGenerator<HistoryEvent>;
 }
