@@ -49,9 +49,14 @@ export async function runScheduler(cfg: Config, log: Logger, job: () => Promise<
   });
   for (const result of ['published', 'refused', 'failed']) runs.inc({ result }, 0);
   let running = false;
+  let current: Promise<void> | undefined;
   let lastError: string | undefined;
 
-  const cron = new Cron(cfg.batchSchedule, { timezone: 'UTC', protect: true }, async () => {
+  const cron = new Cron(cfg.batchSchedule, { timezone: 'UTC', protect: true }, () => {
+    current = runOnce();
+    return current;
+  });
+  async function runOnce(): Promise<void> {
     running = true;
     log.info('batch run starting');
     try {
@@ -75,7 +80,7 @@ export async function runScheduler(cfg: Config, log: Logger, job: () => Promise<
     } finally {
       running = false;
     }
-  });
+  }
   const port = schedulerPort(cfg);
   const server = await serveMetrics(registry, cfg.bindHost, port, () => ({
     ok: true,
@@ -87,6 +92,9 @@ export async function runScheduler(cfg: Config, log: Logger, job: () => Promise<
   log.info({ schedule: cfg.batchSchedule, next: cron.nextRun()?.toISOString() }, 'batch scheduler waiting');
   onShutdown(log, async () => {
     cron.stop();
+    // a run in progress finishes (publishes or cleans up) before the process exits
+    if (running) log.info('waiting for the run in progress');
+    await current;
     withdraw();
     await server.close();
   });
