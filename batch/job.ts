@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HBaseClient } from '../clients/hbase/thrift2.js';
@@ -111,13 +112,19 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
   const split = leaveLastOut(ds);
   const gateSplit = sampleTestUsers(split, cfg.batchGateUsers);
   const live = await registry.live();
-  const liveDir = live ? registry.versionDir(live.version) : undefined;
+  let liveDir = live ? registry.versionDir(live.version) : undefined;
+  if (liveDir && !existsSync(path.join(liveDir, 'weights.bin'))) {
+    say(
+      `  live version ${live?.version} has no folder in ${registry.dir}: training from scratch, gating without it`,
+    );
+    liveDir = undefined;
+  }
   const version = await registry.newVersion();
   const dir = registry.versionDir(version);
 
   const fitted = await step('train', () =>
     fitTwoTower(ds, split.train, {
-      train: { epochs: o.epochs ?? cfg.batchEpochs },
+      train: { epochs: o.epochs ?? cfg.batchEpochs, ...o.train },
       initFrom: liveDir,
       onStep: o.onStep,
     }),
