@@ -79,6 +79,20 @@ const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
   bool: DataType.Bool,
 };
 
+/**
+ * An insert/upsert request. SDK 3.0's retry interceptor JSON-stringifies every request for a
+ * debug log whatever the log level: for 5,000 × 64-d rows that was a quarter of the client's
+ * CPU (bench publish profile). The SDK copies the request's own properties into the gRPC
+ * message, so a `toJSON` here makes that log line a summary; protobuf encoding ignores it.
+ */
+function writeRequest(name: string, rows: ItemRow[]): AnyResult {
+  return {
+    collection_name: name,
+    data: rows,
+    toJSON: () => ({ collection_name: name, rows: rows.length }),
+  };
+}
+
 /** The operations the system needs, each checked; one collection per model version. */
 export class ItemVectors {
   constructor(readonly client: MilvusClient) {}
@@ -152,19 +166,13 @@ export class ItemVectors {
 
   async insert(name: string, rows: ItemRow[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const res = checkStatus(
-      `insert ${name}`,
-      await this.client.insert({ collection_name: name, data: rows as AnyResult }),
-    );
+    const res = checkStatus(`insert ${name}`, await this.client.insert(writeRequest(name, rows)));
     return Number(res.insert_cnt ?? rows.length);
   }
 
   async upsert(name: string, rows: ItemRow[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const res = checkStatus(
-      `upsert ${name}`,
-      await this.client.upsert({ collection_name: name, data: rows as AnyResult }),
-    );
+    const res = checkStatus(`upsert ${name}`, await this.client.upsert(writeRequest(name, rows)));
     return Number(res.upsert_cnt ?? rows.length);
   }
 
