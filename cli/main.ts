@@ -13,6 +13,7 @@ import {
   ingestCommand,
   openapiCommand,
   replayCommand,
+  serveCommand,
   streamCommand,
 } from './commands/streams.js';
 
@@ -33,6 +34,7 @@ program.addCommand(replayCommand());
 program.addCommand(appsCommand());
 program.addCommand(openapiCommand());
 program.addCommand(batchCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -177,6 +177,24 @@ export const SETTINGS = {
     default: '5000',
     doc: 'How long the ingest API waits for Kafka to acknowledge a request’s events before answering 503.',
   },
+  recallPort: {
+    env: 'RECALL_PORT',
+    kind: 'int',
+    default: '8081',
+    doc: 'Port of the recall API (`towerflow serve`).',
+  },
+  recallMaxK: {
+    env: 'RECALL_MAX_K',
+    kind: 'int',
+    default: '500',
+    doc: 'Largest `k` a recall request may ask for.',
+  },
+  userVectorTtlSeconds: {
+    env: 'USER_VECTOR_TTL_SECONDS',
+    kind: 'int',
+    default: '300',
+    doc: 'How long a computed user vector stays cached in Redis (dropped earlier when the user has new behaviour).',
+  },
   streamMetricsPortBase: {
     env: 'STREAM_METRICS_PORT_BASE',
     kind: 'int',

@@ -149,3 +149,12 @@ export function openapiCommand(): Command {
       process.stdout.write(`${JSON.stringify(ingestOpenApi(), null, 2)}\n`);
     });
 }
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the recall API (GET /v1/recall?user_id=U&k=K) until SIGTERM')
+    .action(async () => {
+      const { runServe } = await import('../../serving/main.js');
+      await runServe(loadConfig());
+    });
+}

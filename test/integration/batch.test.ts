@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
 import { LockBusyError } from '../../batch/lock.js';
@@ -12,6 +13,9 @@ import { IsolatedStack } from '../../infra/local/isolated-stack.js';
 import { loadDataset } from '../../model/data/load.js';
 import { IngestClient } from '../../replay/client.js';
 import { replay } from '../../replay/run.js';
+import { createLogger } from '../../runtime/logger.js';
+import { buildRecallApp } from '../../serving/app.js';
+import { recallDeps } from '../../serving/main.js';
 
 // The daily job on real HBase, Redis, Milvus and TensorFlow: ml-latest-small (first 30k events)
 // replayed through the ingest API and the processors, then trained, gated and published.
@@ -32,7 +36,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   beforeAll(async () => {
     await redis.connect();
     await redis.flushdb();
-    await stack.up(['ingest', 'history', 'items']);
+    await stack.up(['ingest', 'history', 'sequence', 'items']);
     const ds = await loadDataset(path.join(projectRoot(), 'datasets', 'ml-latest-small'));
     const client = new IngestClient({ baseUrl: stack.ingestUrl, apiKey: stack.apiKey });
     await replay(ds, client, { batch: 1000, concurrency: 4, limit: 30_000 });
@@ -143,6 +147,62 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await run()).published).toBe(true);
     expect(await redis.exists('tf:lock:batch')).toBe(0);
+  });
+
+  it('serves recall with the live version: personal top-k without seen items, filters, cold start, 400s', async () => {
+    await stack.waitForZeroLag(['sequence']);
+    const deps = await recallDeps(cfg);
+    const app = buildRecallApp(cfg, createLogger({ logLevel: 'silent' }, 'test'), deps, new Registry());
+    try {
+      const live = await registry.live();
+      const get = async (qs: string) => {
+        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}` });
+        return { status: res.statusCode, body: res.json() };
+      };
+      const r = await get('user_id=1&k=10');
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({
+        user_id: '1',
+        model_version: live?.version,
+        source: 'personal',
+        degraded: false,
+      });
+      expect(r.body.items).toHaveLength(10);
+      const seen = new Set((await deps.sequence.recent('1')).map((e) => e.item_id));
+      expect(seen.size).toBeGreaterThan(0);
+      for (const it of r.body.items) expect(seen.has(it.item_id)).toBe(false);
+      const scores = r.body.items.map((i: { score: number }) => i.score);
+      expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+
+      const comedy = await get('user_id=1&k=5&category=Comedy');
+      expect(comedy.body.items.length).toBeGreaterThan(0);
+      for (const it of comedy.body.items)
+        expect((await deps.profiles.getItem(it.item_id))?.features.genres).toEqual(
+          expect.arrayContaining(['Comedy']),
+        );
+
+      const cold = await get('user_id=nobody-here&k=3');
+      expect(cold.body).toMatchObject({ source: 'popular', model_version: live?.version });
+      expect(cold.body.items).toHaveLength(3);
+
+      for (const [qs, field] of [
+        ['user_id=1&k=0', 'k'],
+        ['user_id=1&k=100000', 'k'],
+        ['user_id=a%20b', 'user_id'],
+        ['k=3', 'user_id'],
+        ['user_id=1&category=x%22%20or%20item_id%20!%3D%20%22', 'category'],
+        ['user_id=1&category=Comedy%5D%20or%20true', 'category'],
+        ['user_id=1&published_after=yesterday', 'published_after'],
+        ['user_id=1&debug=1', 'debug'],
+      ]) {
+        const bad = await get(qs as string);
+        expect({ qs, status: bad.status }).toEqual({ qs, status: 400 });
+        expect(bad.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+      }
+    } finally {
+      await app.close();
+      await deps.close();
+    }
   });
 
   it('keeps BATCH_KEEP_VERSIONS published versions and removes older collections and folders', async () => {

@@ -1,0 +1,60 @@
+import { type LivePointer, ModelRegistry } from '../batch/registry.js';
+import type { Redis } from '../clients/redis.js';
+import type { Config } from '../config/index.js';
+import { ModelVersion } from '../model/version.js';
+
+/** A live pointer with the towers of exactly that version. */
+export interface Live {
+  pointer: LivePointer;
+  model: ModelVersion;
+}
+
+/**
+ * The model versions a serving process holds. Each request reads the live pointer once and
+ * uses the towers of that version with that version's collection, so a publish in the middle of
+ * a request can never pair one version's user tower with another's item vectors. Versions load
+ * on first use (concurrent requests share the load) and the two most recent stay in memory.
+ */
+export class LiveModels {
+  private readonly registry: ModelRegistry;
+  private readonly loaded = new Map<string, Promise<ModelVersion>>();
+
+  constructor(cfg: Config, redis: Redis) {
+    this.registry = new ModelRegistry(cfg, redis);
+  }
+
+  /** The live version, or undefined before the first publish. */
+  async current(): Promise<Live | undefined> {
+    const pointer = await this.registry.live();
+    if (!pointer) return undefined;
+    return { pointer, model: await this.model(pointer.version) };
+  }
+
+  /** Loads ahead (on a publish message) so the first request of a new version does not pay for it. */
+  preload(version: string): void {
+    this.model(version).catch(() => {});
+  }
+
+  private model(version: string): Promise<ModelVersion> {
+    let p = this.loaded.get(version);
+    if (!p) {
+      p = ModelVersion.load(this.registry.versionDir(version));
+      p.catch(() => this.loaded.delete(version));
+      this.loaded.set(version, p);
+      // keep the newest two: the live one and the one requests in flight may still hold
+      while (this.loaded.size > 2) {
+        const oldest = this.loaded.keys().next().value as string;
+        const old = this.loaded.get(oldest);
+        this.loaded.delete(oldest);
+        // disposed a little later: a request that read the old pointer may still be using it
+        setTimeout(() => old?.then((m) => m.dispose()).catch(() => {}), 30_000).unref();
+      }
+    }
+    return p;
+  }
+
+  dispose(): void {
+    for (const p of this.loaded.values()) p.then((m) => m.dispose()).catch(() => {});
+    this.loaded.clear();
+  }
+}

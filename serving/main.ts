@@ -1,0 +1,70 @@
+import { MODEL_CHANNEL } from '../batch/job.js';
+import { HBaseClient } from '../clients/hbase/thrift2.js';
+import { ItemVectors } from '../clients/milvus/client.js';
+import { createRedis } from '../clients/redis.js';
+import type { Config } from '../config/index.js';
+import { createLogger } from '../runtime/logger.js';
+import { createRegistry } from '../runtime/metrics.js';
+import { onShutdown } from '../runtime/shutdown.js';
+import { announceTarget } from '../runtime/targets.js';
+import { HBaseHistoryStore } from '../stores/history/hbase.js';
+import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { RedisSequenceStore } from '../stores/sequence/redis.js';
+import { buildRecallApp } from './app.js';
+import { LiveModels } from './live-model.js';
+import type { RecallDeps } from './recall.js';
+
+/** The recall API's dependencies from the configuration. */
+export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): Promise<void> }> {
+  const redis = createRedis(cfg);
+  await redis.connect().catch(() => {}); // Redis down at start: requests degrade, ioredis reconnects
+  const hbase = HBaseClient.fromConfig(cfg);
+  const milvus = ItemVectors.fromConfig(cfg);
+  const models = new LiveModels(cfg, redis);
+  return {
+    redis,
+    sequence: new RedisSequenceStore(redis, {
+      length: cfg.sequenceLength,
+      ttlSeconds: cfg.sequenceTtlSeconds,
+    }),
+    history: new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
+    profiles: new HBaseProfileStore(hbase),
+    milvus,
+    models,
+    sequenceLength: cfg.sequenceLength,
+    userVectorTtlSeconds: cfg.userVectorTtlSeconds,
+    async close() {
+      models.dispose();
+      hbase.close();
+      await milvus.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** `towerflow serve`: the recall API until SIGTERM; preloads each newly published version. */
+export async function runServe(cfg: Config): Promise<void> {
+  const log = createLogger(cfg, 'serve');
+  const deps = await recallDeps(cfg);
+  const sub = deps.redis.duplicate();
+  await sub
+    .subscribe(MODEL_CHANNEL)
+    .catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
+  sub.on('message', (_channel, message) => {
+    const version = (JSON.parse(message) as { version?: string }).version;
+    if (version) deps.models.preload(version);
+  });
+  const app = buildRecallApp(cfg, log, deps, createRegistry('serve'));
+  await app.listen({ host: cfg.bindHost, port: cfg.recallPort });
+  const withdraw = announceTarget(cfg, 'serve', `${cfg.bindHost}:${cfg.recallPort}`);
+  log.info(
+    { url: `http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=1&k=10` },
+    'recall API listening',
+  );
+  onShutdown(log, async () => {
+    await app.close();
+    await sub.quit().catch(() => {});
+    await deps.close();
+    withdraw();
+  });
+}
