@@ -167,6 +167,23 @@ export function demoCommand(): Command {
           }
         });
 
+        await timed(steps, 'recall', async () => {
+          const user = [...ds.users.keys()][0] ?? '1';
+          const url = `http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${encodeURIComponent(user)}&k=5`;
+          const res = await fetch(url);
+          const body = (await res.json()) as {
+            source: string;
+            model_version: string;
+            items: { item_id: string }[];
+          };
+          if (res.status !== 200 || body.items.length === 0)
+            throw new Error(`recall answered ${res.status}: ${JSON.stringify(body)}`);
+          const titles = await Promise.all(
+            body.items.map(async (i) => (await profiles.getItem(i.item_id))?.features.title ?? i.item_id),
+          );
+          return `GET ${url} → ${body.source} via ${body.model_version}: ${titles.join('; ')}`;
+        });
+
         await timed(steps, 'prometheus', async () => {
           const deadline = Date.now() + 30_000;
           for (;;) {
@@ -194,6 +211,7 @@ export function demoCommand(): Command {
           'Try:\n' +
           `  curl -H "Authorization: Bearer $(cat ${path.relative(cfg.root, path.join(cfg.homeDir, 'ingest-api-key'))})" -H 'content-type: application/json' \\\n` +
           `    -d '{"event_id":"try-1","user_id":"1","item_id":"1","type":"click","ts":${Date.now()}}' ${base}:${cfg.ingestPort}/v1/events\n` +
+          `  ${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10   ${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10&category=Comedy\n` +
           `  ${base}:${cfg.ingestPort}/openapi.json   ${base}:${cfg.ingestPort}/metrics   ${base}:${cfg.streamMetricsPortBase}/metrics\n` +
           `  Prometheus: ${cfg.prometheusUrl}/graph?g0.expr=rate(towerflow_stream_written_total%5B1m%5D)\n` +
           'Status: node bin/towerflow.js apps status; node bin/towerflow.js infra status\n' +
