@@ -9,7 +9,11 @@ import type { ModelVersion, UserQuery } from '../model/version.js';
  * DESIGN.md §6 for an already trained version: every test case's user vector from its history
  * before the held-out row, the full corpus ranked exactly, training items excluded.
  */
-export function evaluateVersion(mv: ModelVersion, ds: Dataset, split: LeaveLastOutSplit): EvaluationResult {
+export async function evaluateVersion(
+  mv: ModelVersion,
+  ds: Dataset,
+  split: LeaveLastOutSplit,
+): Promise<EvaluationResult> {
   const corpus = [...ds.items.values()];
   const ids = corpus.map((r) => r.id);
   const rowOf = new Map(ids.map((id, i) => [id, i]));
@@ -21,6 +25,8 @@ export function evaluateVersion(mv: ModelVersion, ds: Dataset, split: LeaveLastO
   const batch = 256;
   try {
     for (let s = 0; s < split.test.length; s += batch) {
+      // let timers run between batches (the job's lease renewal, metrics)
+      await new Promise((r) => setImmediate(r));
       const cases = split.test.slice(s, s + batch);
       const queries: UserQuery[] = cases.map((c) => ({
         userId: c.user,

@@ -19,7 +19,7 @@ import { assertConverged } from './guards.js';
 
 export { TrainingDivergedError } from './guards.js';
 
-import { withLock } from './lock.js';
+import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
 import { collectionOf, type LivePointer, ModelRegistry } from './registry.js';
 import { readWindow, type WindowStats, windowRange } from './window.js';
@@ -53,7 +53,7 @@ export interface BatchReport {
   training: { samples: number; samplesPerSecond: number; finalLoss: number; initFrom?: string };
   vectors: { rows: number; perSecond: number; indexSeconds: number };
   aliasSwitchMs: number;
-  retired: { userStateKeys: number; versions: string[] };
+  retired: { userStateKeys: number; versions: string[]; error?: string };
 }
 
 export interface BatchDeps {
@@ -77,10 +77,14 @@ const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().
  * Every failure before the switch leaves the live version serving.
  */
 export async function runBatch(deps: BatchDeps, o: BatchOptions = {}): Promise<BatchReport> {
-  return withLock(deps.redis, LOCK_KEY, 120_000, () => runLocked(deps, o));
+  return withLock(deps.redis, LOCK_KEY, 120_000, (lease) => runLocked(deps, o, lease));
 }
 
-async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptions): Promise<BatchReport> {
+async function runLocked(
+  { cfg, hbase, redis, milvus }: BatchDeps,
+  o: BatchOptions,
+  lease: Lease,
+): Promise<BatchReport> {
   const say = o.say ?? (() => {});
   const steps: Record<string, number> = {};
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -159,11 +163,11 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
   let published = false;
   try {
     await step('gate', async () => {
-      metrics.candidate = evaluateVersion(candidate, ds, gateSplit).metrics;
+      metrics.candidate = (await evaluateVersion(candidate, ds, gateSplit)).metrics;
       if (liveDir) {
         const current = await ModelVersion.load(liveDir).catch(() => undefined);
         if (current) {
-          metrics.live = evaluateVersion(current, ds, gateSplit).metrics;
+          metrics.live = (await evaluateVersion(current, ds, gateSplit)).metrics;
           current.dispose();
         }
       }
@@ -199,14 +203,26 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
     };
     const t0 = performance.now();
     await step('switch', async () => {
+      lease.assertHeld();
       await milvus.switchAlias(cfg.milvusAlias, collection);
-      await registry.publish(pointer);
-      await redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'published', ...pointer }));
+      // the commit point: readers follow this one SET
+      await registry.publish(pointer, (e) =>
+        say(`  registry.json not updated (Redis holds the pointer): ${e.message}`),
+      );
+      published = true;
+      await redis
+        .publish(MODEL_CHANNEL, JSON.stringify({ event: 'published', ...pointer }))
+        .catch((e: Error) => say(`  reload message not sent: ${e.message}`));
     });
     const aliasSwitchMs = performance.now() - t0;
-    published = true;
 
-    const retired = await step('retire', () => retire(cfg, registry, redis, milvus, say));
+    // published: a failure to clean up is reported, not a failed run
+    const retired = await step('retire', () =>
+      retire(cfg, registry, redis, milvus, say).catch((e: Error) => {
+        say(`  retire failed (the new version is live): ${e.message}`);
+        return { userStateKeys: 0, versions: [], error: e.message };
+      }),
+    );
     return {
       version,
       collection,
@@ -232,7 +248,9 @@ async function runLocked({ cfg, hbase, redis, milvus }: BatchDeps, o: BatchOptio
     };
   } finally {
     candidate.dispose();
-    if (!published) await registry.removeVersionDir(version).catch(() => {});
+    // never remove a folder the live pointer names (a failure right after the commit point)
+    if (!published && (await registry.live().catch(() => undefined))?.version !== version)
+      await registry.removeVersionDir(version).catch(() => {});
   }
 }
 

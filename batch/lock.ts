@@ -12,11 +12,16 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
  * A Redis lease: held while the holder renews it, gone `ttlMs` after a holder crashes, released
  * only by the holder (token check), so two jobs never run at once and a dead one never blocks.
  */
+/** Lets the holder check, before an irreversible step, that the lease is still its own. */
+export interface Lease {
+  assertHeld(): void;
+}
+
 export async function withLock<T>(
   redis: Redis,
   key: string,
   ttlMs: number,
-  fn: () => Promise<T>,
+  fn: (lease: Lease) => Promise<T>,
 ): Promise<T> {
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
@@ -27,15 +32,23 @@ export async function withLock<T>(
       `another run holds ${key} (${holder}); it expires in ${Math.max(0, ttl)} ms unless renewed`,
     );
   }
-  const timer = setInterval(
-    () => {
-      redis.eval(RENEW, 1, key, token, ttlMs).catch(() => {});
-    },
-    Math.max(1000, ttlMs / 3),
-  );
+  let lost: string | undefined;
+  const renew = () =>
+    redis.eval(RENEW, 1, key, token, ttlMs).then(
+      (r) => {
+        if (Number(r) === 0) lost ??= `the lease ${key} expired and may be held by another run`;
+      },
+      () => {}, // retried at the next tick; the lease lasts ttlMs
+    );
+  const timer = setInterval(renew, Math.max(1000, ttlMs / 3));
   timer.unref();
+  const lease: Lease = {
+    assertHeld() {
+      if (lost) throw new LockBusyError(`${lost}; stopping before publishing`);
+    },
+  };
   try {
-    return await fn();
+    return await fn(lease);
   } finally {
     clearInterval(timer);
     await redis.eval(RELEASE, 1, key, token).catch(() => {});

@@ -8,11 +8,25 @@ export const ITEM_SCALARS: FilterableField[] = [
   { name: 'published_at', type: 'int64' },
 ];
 
+/** At most `maxBytes` of UTF-8 (Milvus VarChar lengths count bytes), cut on a code-point boundary. */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > maxBytes) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
+}
+
 /** The scalar values of an item: its first category (or genre) and its publish time (ms, 0 when unknown). */
 export function scalarsOf(r: ItemRecord): { category: string; published_at: number } {
   const cat = r.categorical.category?.[0] ?? r.categorical.genres?.[0] ?? '';
   const published = r.numeric.published_at ?? 0;
-  return { category: cat.slice(0, 256), published_at: Math.trunc(published) };
+  return { category: utf8Prefix(cat, 256), published_at: Math.trunc(published) };
 }
 
 /** Insert calls in flight: the SDK's protobuf encoding and Milvus' proxy overlap. */

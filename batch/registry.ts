@@ -81,14 +81,23 @@ export class ModelRegistry {
     return (await this.state()).live;
   }
 
-  /** Makes `next` live in one Redis SET, then records the previous pointer for rollback. */
-  async publish(next: LivePointer): Promise<RegistryState> {
+  /**
+   * Makes `next` live in one Redis SET (the commit point), then records the previous pointer
+   * for rollback; a failure of that record is passed to `onMirrorError`, not thrown, because
+   * the version is live already.
+   */
+  async publish(next: LivePointer, onMirrorError: (e: Error) => void = () => {}): Promise<RegistryState> {
     const st = await this.state();
     await this.redis.set(LIVE_REDIS_KEY, JSON.stringify(next));
     const previous = st.live && st.live.version !== next.version ? [st.live, ...st.previous] : st.previous;
     const out: RegistryState = { live: next, previous: previous.filter((p) => p.version !== next.version) };
-    await this.writeState(out);
+    await this.writeState(out).catch(onMirrorError);
     return out;
+  }
+
+  /** Whether `name` is a version name (the only names turned into paths). */
+  static isVersionName(name: string): boolean {
+    return VERSION_PATTERN.test(name);
   }
 
   /** Makes the previous version live again; returns it (undefined when there is none). */

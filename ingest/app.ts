@@ -95,7 +95,8 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/')) return;
+    // the matched route, not the raw URL: the router decodes %-escapes (`/%761/events` is /v1/events)
+    if (!req.routeOptions.url?.startsWith('/v1/')) return;
     if (!checkKey(presentedKey(req.headers))) {
       reply
         .code(401)

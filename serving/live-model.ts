@@ -18,6 +18,7 @@ export interface Live {
 export class LiveModels {
   private readonly registry: ModelRegistry;
   private readonly loaded = new Map<string, Promise<ModelVersion>>();
+  private lastPointer: LivePointer | undefined;
 
   constructor(cfg: Config, redis: Redis) {
     this.registry = new ModelRegistry(cfg, redis);
@@ -25,14 +26,24 @@ export class LiveModels {
 
   /** The live version, or undefined before the first publish. */
   async current(): Promise<Live | undefined> {
-    const pointer = await this.registry.live();
+    let pointer: LivePointer | undefined;
+    try {
+      pointer = await this.registry.live();
+      this.lastPointer = pointer;
+    } catch (e) {
+      // Redis unreachable: keep serving the version this process last saw
+      if (!this.lastPointer) throw e;
+      pointer = this.lastPointer;
+    }
     if (!pointer) return undefined;
     return { pointer, model: await this.model(pointer.version) };
   }
 
   /** Loads ahead (on a publish message) so the first request of a new version does not pay for it. */
   preload(version: string): void {
-    this.model(version).catch(() => {});
+    Promise.resolve()
+      .then(() => this.model(version))
+      .catch(() => {});
   }
 
   private model(version: string): Promise<ModelVersion> {

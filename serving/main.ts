@@ -1,4 +1,5 @@
 import { MODEL_CHANNEL } from '../batch/job.js';
+import { ModelRegistry } from '../batch/registry.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
@@ -51,8 +52,13 @@ export async function runServe(cfg: Config): Promise<void> {
     .subscribe(MODEL_CHANNEL)
     .catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
   sub.on('message', (_channel, message) => {
-    const version = (JSON.parse(message) as { version?: string }).version;
-    if (version) deps.models.preload(version);
+    try {
+      const version = (JSON.parse(message) as { version?: unknown }).version;
+      if (typeof version === 'string' && ModelRegistry.isVersionName(version)) deps.models.preload(version);
+      else log.warn({ message: message.slice(0, 200) }, 'ignored a model event without a valid version');
+    } catch {
+      log.warn({ message: message.slice(0, 200) }, 'ignored a model event that is not JSON');
+    }
   });
   const app = buildRecallApp(cfg, log, deps, createRegistry('serve'));
   await app.listen({ host: cfg.bindHost, port: cfg.recallPort });

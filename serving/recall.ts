@@ -94,22 +94,32 @@ export async function recall(d: RecallDeps, req: RecallRequest): Promise<RecallR
       d.onDegraded?.('hbase', e);
       return undefined;
     }),
-    d.models.current(),
+    d.models.current().catch((e) => {
+      d.onDegraded?.('model', e);
+      return undefined;
+    }),
   ]);
   const seen = new Set(history.map((h) => h.itemId));
   const base = { user_id: req.userId, model_version: live?.pointer.version ?? null };
   const hasProfile = profile !== undefined && Object.keys(profile.profile).length > 0;
   if (!live || (history.length === 0 && !hasProfile))
-    return { ...base, source: 'popular', degraded: !live, items: await popular(d, req.k, seen) };
+    return {
+      ...base,
+      source: 'popular',
+      degraded: !live && history.length > 0,
+      items: await popular(d, req.k, seen),
+    };
 
-  let vector = await cachedVector(d, req.userId, live.pointer.version);
+  const newest = history.at(-1);
+  const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'}`;
+  let vector = await cachedVector(d, req.userId, stamp);
   if (!vector) {
     const categorical: Record<string, string> = {};
     for (const [k, v] of Object.entries(profile?.profile ?? {}))
       categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
     const query: UserQuery = { userId: req.userId, profile: categorical, history, ts: Date.now() / 1000 };
     vector = live.model.userVectors([query]);
-    const payload = `${live.pointer.version}\n${Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')}`;
+    const payload = `${stamp}\n${Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')}`;
     await d.redis.set(userVectorKey(req.userId), payload, 'EX', d.userVectorTtlSeconds).catch(() => {});
   }
   try {

@@ -140,7 +140,11 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
         // stopping: give up without committing, the batch is re-delivered after restart
         if (!control.isRunning()) throw e;
         await sleep(Math.min(100 * 2 ** attempt, 5000));
-        await control.heartbeat().catch(() => {});
+        // a rebalance took the partition away: abandon the batch (no commit), the new owner redoes it
+        await control.heartbeat().catch((e: { type?: string }) => {
+          if (['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'].includes(e.type ?? ''))
+            throw e;
+        });
       }
     }
   }

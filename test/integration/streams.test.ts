@@ -88,6 +88,10 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
     expect(none.body.message).toMatch(/API key/);
     const wrong = await stack.post('/v1/events', ev(1, 'u1', 1000), { authorization: 'Bearer nope' });
     expect(wrong.status).toBe(401);
+    // the router decodes %-escapes: an encoded path must not dodge the key check
+    for (const route of ['/%761/events', '/v%31/items', '/v1%2Fusers'])
+      expect((await stack.post(route, ev(1, 'u1', 1000), { authorization: '' })).status).not.toBe(202);
+    expect((await stack.post('/%761/events', ev(1, 'u1', 1000), { authorization: '' })).status).toBe(401);
     const viaHeader = await stack.post('/v1/events', ev(9000, 'u-auth', 1000), {
       authorization: '',
       'x-api-key': stack.apiKey,

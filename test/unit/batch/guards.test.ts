@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../batch/gate.js';
 import { assertConverged, TrainingDivergedError } from '../../../batch/guards.js';
+import { utf8Prefix } from '../../../batch/publish.js';
 import { collectionOf, newVersionName } from '../../../batch/registry.js';
 import { windowRange } from '../../../batch/window.js';
 
@@ -48,5 +49,16 @@ describe('registry names and windows', () => {
     });
     expect(() => windowRange('31/01/2024', 1)).toThrow(/YYYY-MM-DD/);
     expect(() => windowRange('2024-01-31', 0)).toThrow(/positive/);
+  });
+});
+
+describe('utf8Prefix', () => {
+  it('cuts by UTF-8 bytes on a code-point boundary (Milvus VarChar lengths count bytes)', () => {
+    expect(utf8Prefix('Comedy', 256)).toBe('Comedy');
+    const cjk = '喜'.repeat(100); // 300 bytes
+    const cut = utf8Prefix(cjk, 256);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(256);
+    expect(cut).toBe('喜'.repeat(85));
+    expect(utf8Prefix('a😀b', 4)).toBe('a'); // the emoji (4 bytes) does not fit after 'a'
   });
 });
