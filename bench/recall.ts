@@ -1,0 +1,141 @@
+// The recall API under load: a version published by the real daily job over a synthetic
+// catalogue (default 100k items), users' recent sequences in Redis, `towerflow serve` as its
+// own process, and requests at fixed rates with at most 8 in flight.
+// Usage: towerflow bench recall [--items 100000] [--interactions 300000] [--users 20000] [--seconds 15] [--json]
+
+import { runBatch } from '../batch/job.js';
+import { HBaseClient } from '../clients/hbase/thrift2.js';
+import { ItemVectors } from '../clients/milvus/client.js';
+import { createRedis } from '../clients/redis.js';
+import { IsolatedStack } from '../infra/local/isolated-stack.js';
+import { syntheticDataset } from '../model/data/synthetic.js';
+import { behaviourEvents, itemEvents, userEvents } from '../replay/events.js';
+import { HBaseHistoryStore } from '../stores/history/hbase.js';
+import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { RedisSequenceStore } from '../stores/sequence/redis.js';
+import {
+  benchArgs,
+  hostInfo,
+  intOption,
+  mulberry32,
+  now,
+  progress,
+  Report,
+  sleep,
+  summarize,
+} from './lib.js';
+
+const args = benchArgs(['items', 'interactions', 'users', 'seconds']);
+const ITEMS = intOption(args, 'items', 100_000);
+const N = intOption(args, 'interactions', 300_000);
+const USERS = intOption(args, 'users', 20_000);
+const SECONDS = intOption(args, 'seconds', 15);
+const CONCURRENCY = 8;
+const RATES = [100, 200, 400, 800];
+const report = new Report('recall', args.json);
+const DAY = '2026-01-15';
+
+const stack = new IsolatedStack({ redisDb: 10, portOffset: 7 });
+const cfg = stack.cfg;
+const hbase = HBaseClient.fromConfig(cfg);
+const redis = createRedis(cfg);
+const milvus = ItemVectors.fromConfig(cfg);
+
+async function atRate(rate: number, users: string[]) {
+  const random = mulberry32(rate);
+  const latencies: number[] = [];
+  let errors = 0;
+  let inFlight = 0;
+  const total = rate * SECONDS;
+  const t0 = now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - now();
+    if (wait > 0) await sleep(wait);
+    while (inFlight >= CONCURRENCY) await sleep(0.2);
+    const user = users[Math.floor(random() * users.length)] as string;
+    inFlight++;
+    const start = now();
+    pending.push(
+      fetch(`http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${user}&k=50`)
+        .then(async (res) => {
+          await res.arrayBuffer();
+          if (res.status !== 200) errors++;
+          else latencies.push(now() - start);
+        })
+        .catch(() => {
+          errors++;
+        })
+        .finally(() => {
+          inFlight--;
+        }),
+    );
+  }
+  await Promise.all(pending);
+  const seconds = (now() - t0) / 1000;
+  return { rate, achieved: total / seconds, errors, ...summarize(latencies) };
+}
+
+try {
+  await redis.connect();
+  await redis.flushdb();
+  progress(`publishing a version over ${ITEMS.toLocaleString('en-US')} synthetic items with the daily job`);
+  const ds = syntheticDataset({ users: USERS, items: ITEMS, interactions: N, seed: 5 });
+  const dayStart = Date.parse(`${DAY}T00:00:00Z`);
+  const first = ds.interactions[0]?.ts ?? 0;
+  const last = ds.interactions.at(-1)?.ts ?? first + 1;
+  for (const x of ds.interactions) x.ts = dayStart / 1000 + ((x.ts - first) / (last - first + 1)) * 86_399;
+  const history = new HBaseHistoryStore(hbase, cfg.historySaltBuckets);
+  const profiles = new HBaseProfileStore(hbase);
+  await history.ensure();
+  await profiles.ensure();
+  await profiles.applyItems(itemEvents(ds, dayStart));
+  await profiles.applyUsers(userEvents(ds, dayStart));
+  const events = behaviourEvents(ds);
+  const plain = events.map(({ v: _v, ...e }) => e);
+  for (let i = 0; i < plain.length; i += 2000) await history.write(plain.slice(i, i + 2000));
+  const sequence = new RedisSequenceStore(redis, { length: cfg.sequenceLength, ttlSeconds: 86_400 });
+  for (let i = 0; i < events.length; i += 5000) await sequence.apply(events.slice(i, i + 5000));
+  const published = await runBatch(
+    { cfg, hbase, redis, milvus },
+    { date: DAY, windowDays: 1, say: (m) => progress(m) },
+  );
+  await stack.up(['serve']);
+  const users = [...ds.users.keys()];
+  // warm-up: model load, connections, JIT
+  await atRate(50, users);
+  const rows = [];
+  const results = [];
+  for (const rate of RATES) {
+    progress(`${rate} requests/s for ${SECONDS} s, at most ${CONCURRENCY} in flight`);
+    const r = await atRate(rate, users);
+    results.push(r);
+    rows.push([rate, r.achieved, r.n, r.errors, r.p50_ms, r.p99_ms, r.max_ms]);
+  }
+  const at200 = results.find((r) => r.rate === 200);
+  const crossing = results.find((r) => r.p99_ms > 50);
+  report.table(
+    `GET /v1/recall?k=50 over ${ITEMS.toLocaleString('en-US')} items (${published.version}), ${USERS.toLocaleString('en-US')} users with sequences, ≤ ${CONCURRENCY} in flight`,
+    ['target rps', 'achieved', 'ok', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+    rows,
+  );
+  report.note(
+    crossing
+      ? `p99 first exceeds 50 ms at ${crossing.rate} requests/s (achieved ${Math.round(crossing.achieved)})`
+      : `p99 stayed under 50 ms up to ${RATES.at(-1)} requests/s`,
+  );
+  report.finish({
+    items: ITEMS,
+    qps: Math.round(at200?.achieved ?? 0),
+    p50_ms: at200?.p50_ms,
+    p99_ms: at200?.p99_ms,
+    p99_crosses_50ms_at_rps: crossing?.rate ?? null,
+    rates: results,
+    host: await hostInfo(),
+  });
+} finally {
+  hbase.close();
+  await milvus.close();
+  await redis.quit().catch(() => {});
+  await stack.close();
+}
