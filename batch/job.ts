@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HBaseClient } from '../clients/hbase/thrift2.js';
 import type { ItemVectors } from '../clients/milvus/client.js';
@@ -264,12 +264,10 @@ function sampleTestUsers(split: LeaveLastOutSplit, n: number): LeaveLastOutSplit
 }
 
 async function writeMetadataExtra(dir: string, extra: Record<string, unknown>): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
   const file = path.join(dir, 'metadata.json');
   const meta = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   const tmp = `${file}.tmp`;
   await writeFile(tmp, JSON.stringify({ ...meta, ...extra }, null, 2));
-  const { rename } = await import('node:fs/promises');
   await rename(tmp, file);
 }
 

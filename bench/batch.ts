@@ -7,11 +7,8 @@ import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { syntheticDataset } from '../model/data/synthetic.js';
-import { behaviourEvents, itemEvents, userEvents } from '../replay/events.js';
-import { HBaseHistoryStore } from '../stores/history/hbase.js';
-import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { benchArgs, hostInfo, intOption, progress, Report } from './lib.js';
+import { writeSyntheticDay } from './support/synthetic-day.js';
 
 const args = benchArgs(['interactions', 'items', 'users']);
 const N = intOption(args, 'interactions', 1_000_000);
@@ -19,7 +16,6 @@ const ITEMS = intOption(args, 'items', 100_000);
 const USERS = intOption(args, 'users', 50_000);
 const report = new Report('batch', args.json);
 const DAY = '2026-01-15';
-const dayStart = Date.parse(`${DAY}T00:00:00Z`);
 
 const stack = new IsolatedStack({ redisDb: 9, portOffset: 6 });
 const cfg = stack.cfg;
@@ -37,26 +33,13 @@ try {
   progress(
     `generating ${N.toLocaleString('en-US')} interactions over ${ITEMS.toLocaleString('en-US')} items`,
   );
-  const ds = syntheticDataset({ users: USERS, items: ITEMS, interactions: N, seed: 11 });
-  // squeeze the synthetic 90 days into one day, keeping the order
-  const first = ds.interactions[0]?.ts ?? 0;
-  const last = ds.interactions.at(-1)?.ts ?? first + 1;
-  for (const x of ds.interactions) x.ts = dayStart / 1000 + ((x.ts - first) / (last - first + 1)) * 86_399;
-  const history = new HBaseHistoryStore(hbase, cfg.historySaltBuckets);
-  const profiles = new HBaseProfileStore(hbase);
-  await history.ensure();
-  await profiles.ensure();
-  const t0 = performance.now();
-  await profiles.applyItems(itemEvents(ds, dayStart));
-  await profiles.applyUsers(userEvents(ds, dayStart));
-  const events = behaviourEvents(ds).map(({ v: _v, ...e }) => e);
-  for (let i = 0; i < events.length; i += 2000) {
-    await Promise.all(
-      [0, 500, 1000, 1500].map((o) => history.write(events.slice(i + o, Math.min(i + o + 500, i + 2000)))),
-    );
-    if (i % 200_000 === 0) progress(`written ${i.toLocaleString('en-US')} events to HBase`);
-  }
-  const loadS = (performance.now() - t0) / 1000;
+  const { loadSeconds: loadS } = await writeSyntheticDay(cfg, hbase, {
+    day: DAY,
+    users: USERS,
+    items: ITEMS,
+    interactions: N,
+    seed: 11,
+  });
   peakRss = 0; // the job's own peak, not the generator's
   if (global.gc) global.gc();
   const r = await runBatch(

@@ -8,10 +8,6 @@ import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { syntheticDataset } from '../model/data/synthetic.js';
-import { behaviourEvents, itemEvents, userEvents } from '../replay/events.js';
-import { HBaseHistoryStore } from '../stores/history/hbase.js';
-import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import {
   benchArgs,
@@ -24,6 +20,7 @@ import {
   sleep,
   summarize,
 } from './lib.js';
+import { writeSyntheticDay } from './support/synthetic-day.js';
 
 const args = benchArgs(['items', 'interactions', 'users', 'seconds']);
 const ITEMS = intOption(args, 'items', 100_000);
@@ -80,20 +77,13 @@ try {
   await redis.connect();
   await redis.flushdb();
   progress(`publishing a version over ${ITEMS.toLocaleString('en-US')} synthetic items with the daily job`);
-  const ds = syntheticDataset({ users: USERS, items: ITEMS, interactions: N, seed: 5 });
-  const dayStart = Date.parse(`${DAY}T00:00:00Z`);
-  const first = ds.interactions[0]?.ts ?? 0;
-  const last = ds.interactions.at(-1)?.ts ?? first + 1;
-  for (const x of ds.interactions) x.ts = dayStart / 1000 + ((x.ts - first) / (last - first + 1)) * 86_399;
-  const history = new HBaseHistoryStore(hbase, cfg.historySaltBuckets);
-  const profiles = new HBaseProfileStore(hbase);
-  await history.ensure();
-  await profiles.ensure();
-  await profiles.applyItems(itemEvents(ds, dayStart));
-  await profiles.applyUsers(userEvents(ds, dayStart));
-  const events = behaviourEvents(ds);
-  const plain = events.map(({ v: _v, ...e }) => e);
-  for (let i = 0; i < plain.length; i += 2000) await history.write(plain.slice(i, i + 2000));
+  const { ds, events } = await writeSyntheticDay(cfg, hbase, {
+    day: DAY,
+    users: USERS,
+    items: ITEMS,
+    interactions: N,
+    seed: 5,
+  });
   const sequence = new RedisSequenceStore(redis, { length: cfg.sequenceLength, ttlSeconds: 86_400 });
   for (let i = 0; i < events.length; i += 5000) await sequence.apply(events.slice(i, i + 5000));
   const published = await runBatch(

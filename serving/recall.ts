@@ -5,7 +5,7 @@ import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
 import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore } from '../stores/profiles/index.js';
-import { popularityKeys, userVectorKey } from '../stores/sequence/keys.js';
+import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
 import type { LiveModels } from './live-model.js';
 
@@ -70,7 +70,7 @@ async function cachedVector(
 
 async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<RecallResponse['items']> {
   const flat = await d.redis
-    .zrevrange(popularityKeys(0).all, 0, k + exclude.size - 1, 'WITHSCORES')
+    .zrevrange(ALL_TIME_POPULARITY_KEY, 0, k + exclude.size - 1, 'WITHSCORES')
     .catch(() => []);
   const out: RecallResponse['items'] = [];
   for (let i = 0; i < flat.length && out.length < k; i += 2) {

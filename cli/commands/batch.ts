@@ -1,10 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
-
-const positiveInt = (v: string): number => {
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(v);
-};
+import { positiveInt } from '../options.js';
 
 interface RunOpts {
   date?: string;
@@ -62,8 +58,12 @@ export function batchCommand(): Command {
   const withRunOptions = (c: Command) =>
     c
       .option('--date <YYYY-MM-DD>', 'last day of the training window (default: yesterday, UTC)')
-      .option('--window-days <n>', 'days of history to train on (default: BATCH_WINDOW_DAYS)', positiveInt)
-      .option('--epochs <n>', 'training epochs (default: BATCH_EPOCHS)', positiveInt)
+      .option(
+        '--window-days <n>',
+        'days of history to train on (default: BATCH_WINDOW_DAYS)',
+        positiveInt('--window-days'),
+      )
+      .option('--epochs <n>', 'training epochs (default: BATCH_EPOCHS)', positiveInt('--epochs'))
       .option('--force', 'publish even if the gate refuses');
   withRunOptions(batch.command('run').description('run the job once now'))
     .option('--json', 'print the report as one JSON object on stdout')

@@ -41,7 +41,7 @@ export function demoCommand(): Command {
       const { HBaseProfileStore } = await import('../../stores/profiles/hbase.js');
       const { RedisPopularityStore } = await import('../../stores/popularity/redis.js');
       const { RedisSequenceStore } = await import('../../stores/sequence/redis.js');
-      const { popularityKeys } = await import('../../stores/sequence/keys.js');
+      const { ALL_TIME_POPULARITY_KEY } = await import('../../stores/sequence/keys.js');
       const { groupIdOf } = await import('../../streams/runtime.js');
       const { runBatch } = await import('../../batch/job.js');
 
@@ -115,7 +115,7 @@ export function demoCommand(): Command {
           if (mismatched > 0) throw new Error(`${mismatched} users' Redis sequences differ from HBase`);
           return `HBase holds all ${events.length.toLocaleString('en-US')} events; for all ${ds.users.size} users the Redis sequence (last ${cfg.sequenceLength}) equals HBase's latest`;
         });
-        const top = await popularity.top(popularityKeys(0).all, 5);
+        const top = await popularity.top(ALL_TIME_POPULARITY_KEY, 5);
         const titles = await Promise.all(
           top.map(
             async (t) => `${(await profiles.getItem(t.item_id))?.features.title ?? t.item_id} (${t.count})`,

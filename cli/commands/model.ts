@@ -1,22 +1,7 @@
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
-
-function positiveInt(name: string) {
-  return (v: string) => {
-    if (!/^\d+$/.test(v) || Number(v) <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return Number(v);
-  };
-}
-
-function positiveNumber(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-}
+import { positiveInt, positiveNumber } from '../options.js';
 
 interface ModelOpts {
   dataset: string;

@@ -1,15 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
-
-const positiveInt = (v: string): number => {
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(v);
-};
-const positiveNumber = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
+import { positiveInt, positiveNumber } from '../options.js';
 
 export function ingestCommand(): Command {
   return new Command('ingest')
@@ -78,11 +69,11 @@ export function replayCommand(): Command {
   return new Command('replay')
     .description("post a dataset's items, users and interactions (timestamp order) through the ingest API")
     .requiredOption('--dataset <dir>', 'dataset folder (DESIGN.md §5 or MovieLens layout)')
-    .option('--rate <n>', 'cap on events per second', positiveNumber)
-    .option('--speedup <x>', "replay at X times the dataset's own pace", positiveNumber)
-    .option('--batch <n>', 'events per request', positiveInt, 500)
-    .option('--concurrency <n>', 'requests in flight', positiveInt, 4)
-    .option('--limit <n>', 'only the first N interactions', positiveInt)
+    .option('--rate <n>', 'cap on events per second', positiveNumber('--rate'))
+    .option('--speedup <x>', "replay at X times the dataset's own pace", positiveNumber('--speedup'))
+    .option('--batch <n>', 'events per request', positiveInt('--batch'), 500)
+    .option('--concurrency <n>', 'requests in flight', positiveInt('--concurrency'), 4)
+    .option('--limit <n>', 'only the first N interactions', positiveInt('--limit'))
     .option('--url <url>', 'ingest API base URL (default: http://TOWERFLOW_BIND_HOST:INGEST_PORT)')
     .option('--api-key <key>', 'API key (default: first of INGEST_API_KEYS, else the generated key file)')
     .option('--json', 'print the result as one JSON object on stdout')

@@ -8,6 +8,9 @@ export const sequenceKey = (userId: string): string => redisKey('seq', userId);
 /** The serving layer's cached user vector; dropped whenever the user has new behaviour. */
 export const userVectorKey = (userId: string): string => redisKey('uvec', userId);
 
+/** All-time popularity ZSET (item → count). */
+export const ALL_TIME_POPULARITY_KEY = redisKey('pop', 'all');
+
 /** Popularity ZSETs (item → count) by UTC hour and day of the event time, and over all time. */
 export function popularityKeys(ts: number): { hour: string; day: string; all: string } {
   const iso = new Date(ts).toISOString(); // 2024-01-31T17:…
@@ -15,7 +18,7 @@ export function popularityKeys(ts: number): { hour: string; day: string; all: st
   return {
     hour: redisKey('pop', 'h', `${day}${iso.slice(11, 13)}`),
     day: redisKey('pop', 'd', day),
-    all: redisKey('pop', 'all'),
+    all: ALL_TIME_POPULARITY_KEY,
   };
 }
 

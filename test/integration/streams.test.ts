@@ -13,7 +13,7 @@ import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { latestN } from '../../stores/order.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
-import { popularityKeys } from '../../stores/sequence/keys.js';
+import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import type { DeadLetter } from '../../streams/dlq.js';
 
@@ -59,7 +59,7 @@ async function countHistory(history: HBaseHistoryStore): Promise<{ rows: number;
 }
 
 async function popularityTotal(redis: Redis): Promise<number> {
-  const flat = await redis.zrange(popularityKeys(0).all, 0, -1, 'WITHSCORES');
+  const flat = await redis.zrange(ALL_TIME_POPULARITY_KEY, 0, -1, 'WITHSCORES');
   let sum = 0;
   for (let i = 1; i < flat.length; i += 2) sum += Number(flat[i]);
   return sum;
