@@ -16,6 +16,7 @@ import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { decide, evaluateVersion, type GateDecision } from './gate.js';
 import { assertConverged } from './guards.js';
+import { ItemBypass } from './item-bypass.js';
 
 export { TrainingDivergedError } from './guards.js';
 
@@ -53,6 +54,8 @@ export interface BatchReport {
   training: { samples: number; samplesPerSecond: number; finalLoss: number; initFrom?: string };
   vectors: { rows: number; perSecond: number; indexSeconds: number };
   aliasSwitchMs: number;
+  /** Items the bypass changed during the run, re-applied to the new collection after the switch. */
+  caughtUp: { upserted: number; deleted: number; error?: string };
   retired: { userStateKeys: number; versions: string[]; error?: string };
 }
 
@@ -66,6 +69,8 @@ export interface BatchDeps {
 /** Channel on which processes that hold a model version hear that another one went live. */
 export const MODEL_CHANNEL = 'tf:model:events';
 const LOCK_KEY = 'tf:lock:batch';
+/** Margin for the clocks of the items processor and this job. */
+const CLOCK_SKEW_MS = 60_000;
 
 const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
@@ -99,6 +104,8 @@ async function runLocked(
   const date = o.date ?? yesterday();
   const range = windowRange(date, o.windowDays ?? cfg.batchWindowDays);
 
+  // items the bypass changes from here on may be missing from (or stale in) the new collection
+  const itemsReadAt = Date.now();
   const { ds, stats } = await step('read window', () =>
     readWindow(
       new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
@@ -216,6 +223,24 @@ async function runLocked(
     });
     const aliasSwitchMs = performance.now() - t0;
 
+    // items changed while the collection was built: their state now, through the new towers
+    const caughtUp = await step('catch up items', async () => {
+      const bypass = new ItemBypass(milvus, new HBaseProfileStore(hbase), redis);
+      const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
+      let upserted = 0;
+      let deleted = 0;
+      for (let i = 0; i < ids.length; i += 1000) {
+        const r = await bypass.applyTo({ pointer, model: candidate }, ids.slice(i, i + 1000));
+        upserted += r.upserted;
+        deleted += r.deleted;
+      }
+      if (ids.length > 0) say(`  ${upserted} items re-inferred, ${deleted} removed`);
+      return { upserted, deleted };
+    }).catch((e: Error) => {
+      say(`  catch-up failed (the bypass keeps applying new changes): ${e.message}`);
+      return { upserted: 0, deleted: 0, error: e.message };
+    });
+
     // published: a failure to clean up is reported, not a failed run
     const retired = await step('retire', () =>
       retire(cfg, registry, redis, milvus, say).catch((e: Error) => {
@@ -244,6 +269,7 @@ async function runLocked(
         indexSeconds: built.indexSeconds,
       },
       aliasSwitchMs,
+      caughtUp,
       retired,
     };
   } finally {

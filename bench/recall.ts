@@ -1,7 +1,7 @@
 // The recall API under load: a version published by the real daily job over a synthetic
 // catalogue (default 100k items), users' recent sequences in Redis, `towerflow serve` as its
 // own process, and requests at fixed rates with at most 8 in flight.
-// Usage: towerflow bench recall [--items 100000] [--interactions 300000] [--users 20000] [--seconds 15] [--json]
+// Usage: towerflow bench recall [--items 100000] [--interactions 300000] [--users 20000] [--seconds 15] [--rates 100,200,400,800] [--json]
 
 import { runBatch } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
@@ -22,13 +22,17 @@ import {
 } from './lib.js';
 import { writeSyntheticDay } from './support/synthetic-day.js';
 
-const args = benchArgs(['items', 'interactions', 'users', 'seconds']);
+const args = benchArgs(['items', 'interactions', 'users', 'seconds', 'rates']);
 const ITEMS = intOption(args, 'items', 100_000);
 const N = intOption(args, 'interactions', 300_000);
 const USERS = intOption(args, 'users', 20_000);
 const SECONDS = intOption(args, 'seconds', 15);
 const CONCURRENCY = 8;
-const RATES = [100, 200, 400, 800];
+const RATES = (args.options.rates ?? '100,200,400,800').split(',').map((r) => {
+  const n = Number(r);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--rates: whole numbers separated by commas, not ${r}`);
+  return n;
+});
 const report = new Report('recall', args.json);
 const DAY = '2026-01-15';
 
@@ -73,6 +77,21 @@ async function atRate(rate: number, users: string[]) {
   return { rate, achieved: total / seconds, errors, ...summarize(latencies) };
 }
 
+/** Mean time per recall stage, from the serve process's histogram sums and counts. */
+async function stageMeans(): Promise<{ stage: string; count: number; mean_ms: number }[]> {
+  const text = await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text();
+  const value = (series: string, stage: string) => {
+    const m = text.match(
+      new RegExp(`^towerflow_recall_stage_seconds_${series}\\{[^}]*stage="${stage}"[^}]*\\} (\\S+)$`, 'm'),
+    );
+    return m ? Number(m[1]) : 0;
+  };
+  return ['features', 'user_vector', 'milvus', 'popular'].map((stage) => {
+    const count = value('count', stage);
+    return { stage, count, mean_ms: count > 0 ? (value('sum', stage) / count) * 1000 : 0 };
+  });
+}
+
 try {
   await redis.connect();
   await redis.flushdb();
@@ -102,6 +121,12 @@ try {
     results.push(r);
     rows.push([rate, r.achieved, r.n, r.errors, r.p50_ms, r.p99_ms, r.max_ms]);
   }
+  const stages = await stageMeans();
+  report.table(
+    'where the time goes: mean ms per stage over all requests (from towerflow serve /metrics)',
+    ['stage', 'count', 'mean ms'],
+    stages.map((s) => [s.stage, s.count, s.mean_ms]),
+  );
   const at200 = results.find((r) => r.rate === 200);
   const crossing = results.find((r) => r.p99_ms > 50);
   report.table(
@@ -121,6 +146,7 @@ try {
     p99_ms: at200?.p99_ms,
     p99_crosses_50ms_at_rps: crossing?.rate ?? null,
     rates: results,
+    stages,
     host: await hostInfo(),
   });
 } finally {

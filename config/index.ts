@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS, type SettingName, type SettingSpec } from './settings.js';
 
-type ValueOf<S extends SettingSpec> = S['kind'] extends 'int'
+type ValueOf<S extends SettingSpec> = S['kind'] extends 'int' | 'number'
   ? number
   : S['kind'] extends 'list'
     ? string[]
@@ -34,6 +34,12 @@ function parseOne(spec: SettingSpec, raw: string): unknown {
       if (!/^\d+$/.test(raw.trim()))
         throw new ConfigError(`${spec.env} must be a whole number, got "${raw}"`);
       return Number.parseInt(raw, 10);
+    }
+    case 'number': {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n) || n < 0)
+        throw new ConfigError(`${spec.env} must be a non-negative number, got "${raw}"`);
+      return n;
     }
     case 'list': {
       // a list whose default is empty may stay empty (e.g. no configured API keys)

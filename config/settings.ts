@@ -2,7 +2,7 @@
 // environment variable, default and meaning. `towerflow config` prints this table and the
 // README's configuration section is generated from it (`towerflow config --markdown`).
 
-export type SettingKind = 'string' | 'int' | 'enum' | 'list';
+export type SettingKind = 'string' | 'int' | 'number' | 'enum' | 'list';
 
 export interface SettingSpec {
   env: string;
@@ -189,6 +189,18 @@ export const SETTINGS = {
     default: '500',
     doc: 'Largest `k` a recall request may ask for.',
   },
+  recallMilvusTimeoutMs: {
+    env: 'RECALL_MILVUS_TIMEOUT_MS',
+    kind: 'int',
+    default: '1000',
+    doc: 'Deadline of one Milvus search in the recall API; past it the answer is popular items, `degraded`.',
+  },
+  recallPopularityBeta: {
+    env: 'RECALL_POPULARITY_BETA',
+    kind: 'number',
+    default: '0',
+    doc: 'Default popularity correction β: the top 2·k are re-scored `s − β·ln(1 + count)` (all-time count) before cutting to k; 0 turns it off. A request may set `popularity_beta`.',
+  },
   userVectorTtlSeconds: {
     env: 'USER_VECTOR_TTL_SECONDS',
     kind: 'int',
@@ -224,6 +236,48 @@ export const SETTINGS = {
     kind: 'int',
     default: '2592000',
     doc: 'A user’s Redis sequence expires this long after their last event (HBase keeps the full history).',
+  },
+  embeddingsBatchEvents: {
+    env: 'EMBEDDINGS_BATCH_EVENTS',
+    kind: 'int',
+    default: '64',
+    doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users); also the window of `towerflow eval --prequential`.',
+  },
+  embeddingsBatchWaitMs: {
+    env: 'EMBEDDINGS_BATCH_WAIT_MS',
+    kind: 'int',
+    default: '200',
+    doc: 'Longest the ID-embedding updater waits for a micro-batch to fill before updating the rows it has.',
+  },
+  embeddingsLearningRate: {
+    env: 'EMBEDDINGS_LEARNING_RATE',
+    kind: 'number',
+    default: '0.05',
+    doc: 'SGD learning rate of the incremental user-ID row updates (towers and item vectors stay frozen).',
+  },
+  embeddingsSteps: {
+    env: 'EMBEDDINGS_STEPS',
+    kind: 'int',
+    default: '5',
+    doc: 'Gradient steps per micro-batch of the incremental user-ID row updates.',
+  },
+  embeddingsNegatives: {
+    env: 'EMBEDDINGS_NEGATIVES',
+    kind: 'int',
+    default: '256',
+    doc: 'Uniform random negatives (live item vectors) per step of the incremental user-ID row updates.',
+  },
+  embeddingsClipNorm: {
+    env: 'EMBEDDINGS_CLIP_NORM',
+    kind: 'number',
+    default: '1',
+    doc: 'Per-row gradient norm clip of each incremental step: one micro-batch moves a row by at most steps × learning rate × clip.',
+  },
+  embeddingsMaxRowNorm: {
+    env: 'EMBEDDINGS_MAX_ROW_NORM',
+    kind: 'number',
+    default: '0',
+    doc: 'Largest L2 norm an incrementally updated user-ID row may reach (rows are scaled back onto it); 0 means the largest row norm of the live version’s user-ID table.',
   },
   modelRegistryDir: {
     env: 'MODEL_REGISTRY_DIR',

@@ -1,7 +1,8 @@
 import { MODEL_CHANNEL } from '../batch/job.js';
+import { LiveModels } from '../batch/live-models.js';
 import { ModelRegistry } from '../batch/registry.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { ItemVectors } from '../clients/milvus/client.js';
+import { createMilvus, ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { createLogger } from '../runtime/logger.js';
@@ -12,15 +13,16 @@ import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { buildRecallApp } from './app.js';
-import { LiveModels } from './live-model.js';
 import type { RecallDeps } from './recall.js';
 
 /** The recall API's dependencies from the configuration. */
 export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): Promise<void> }> {
-  const redis = createRedis(cfg);
+  // no offline queue: while Redis is down each command fails at once and the request degrades
+  // (features from HBase) instead of waiting for reconnects
+  const redis = createRedis(cfg, { enableOfflineQueue: false });
   await redis.connect().catch(() => {}); // Redis down at start: requests degrade, ioredis reconnects
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
   const models = new LiveModels(cfg, redis);
   return {
     redis,
@@ -47,7 +49,7 @@ export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): P
 export async function runServe(cfg: Config): Promise<void> {
   const log = createLogger(cfg, 'serve');
   const deps = await recallDeps(cfg);
-  const sub = deps.redis.duplicate();
+  const sub = deps.redis.duplicate({ enableOfflineQueue: true });
   await sub
     .subscribe(MODEL_CHANNEL)
     .catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));

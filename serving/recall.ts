@@ -1,3 +1,4 @@
+import type { LiveModels } from '../batch/live-models.js';
 import { ITEM_SCALARS } from '../batch/publish.js';
 import type { ItemVectors } from '../clients/milvus/client.js';
 import { buildFilter, type Condition } from '../clients/milvus/filter.js';
@@ -7,12 +8,13 @@ import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore } from '../stores/profiles/index.js';
 import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
-import type { LiveModels } from './live-model.js';
 
 export interface RecallRequest {
   userId: string;
   k: number;
   conditions: Condition[];
+  /** Popularity correction β (0: off): the top 2k re-scored `s − β·ln(1 + count)`. */
+  popularityBeta: number;
 }
 
 /** Which path produced the items. */
@@ -37,6 +39,22 @@ export interface RecallDeps {
   userVectorTtlSeconds: number;
   /** Reports a dependency failure that was served around (metrics). */
   onDegraded?: (dependency: string, err: unknown) => void;
+  /** Reports how long a stage of one request took (metrics). */
+  onStage?: (stage: RecallStage, seconds: number) => void;
+  /** Reports whether the user vector came from the cache (metrics). */
+  onVectorCache?: (hit: boolean) => void;
+}
+
+/** The stages of a request, timed separately: where the milliseconds go. */
+export type RecallStage = 'features' | 'user_vector' | 'milvus' | 'popular';
+
+async function timed<T>(d: RecallDeps, stage: RecallStage, work: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await work();
+  } finally {
+    d.onStage?.(stage, (performance.now() - t0) / 1000);
+  }
 }
 
 const MAX_SEARCH = 16_384;
@@ -60,7 +78,10 @@ async function cachedVector(
   userId: string,
   version: string,
 ): Promise<Float32Array | undefined> {
-  const raw = await d.redis.get(userVectorKey(userId)).catch(() => null);
+  const raw = await d.redis.get(userVectorKey(userId)).catch((e) => {
+    d.onDegraded?.('redis', e);
+    return null;
+  });
   if (!raw) return undefined;
   const nl = raw.indexOf('\n');
   if (raw.slice(0, nl) !== version) return undefined;
@@ -71,7 +92,10 @@ async function cachedVector(
 async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<RecallResponse['items']> {
   const flat = await d.redis
     .zrevrange(ALL_TIME_POPULARITY_KEY, 0, k + exclude.size - 1, 'WITHSCORES')
-    .catch(() => []);
+    .catch((e) => {
+      d.onDegraded?.('redis', e);
+      return [];
+    });
   const out: RecallResponse['items'] = [];
   for (let i = 0; i < flat.length && out.length < k; i += 2) {
     const id = flat[i] as string;
@@ -81,64 +105,100 @@ async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<
 }
 
 /**
+ * Popularity correction of the candidates: `s − β·ln(1 + count)` with the all-time counts, best
+ * first. ln p(item) = ln count − ln total; the constant ln total changes no order, so it is left
+ * out (the +1 keeps unseen items finite). Without Redis the candidates keep their order.
+ */
+async function rescore(
+  d: RecallDeps,
+  items: RecallResponse['items'],
+  beta: number,
+): Promise<RecallResponse['items']> {
+  if (items.length === 0) return items;
+  let counts: (string | null)[];
+  try {
+    counts = await d.redis.zmscore(ALL_TIME_POPULARITY_KEY, ...items.map((i) => i.item_id));
+  } catch (e) {
+    d.onDegraded?.('redis', e);
+    return items;
+  }
+  return items
+    .map((it, i) => ({ item_id: it.item_id, score: it.score - beta * Math.log1p(Number(counts[i] ?? 0)) }))
+    .sort((a, b) => b.score - a.score);
+}
+
+/**
  * Top-k items for a user: the user tower of the live version over the freshest features (recent
  * sequence, profile), cached per version; Milvus ANN on that version's collection with the
  * request's filters; items the user just consumed removed. No history and no profile: popular
- * items. Milvus down: popular items, `degraded`.
+ * items. Milvus down: popular items. Any dependency served around marks the answer `degraded`.
  */
-export async function recall(d: RecallDeps, req: RecallRequest): Promise<RecallResponse> {
+export async function recall(deps: RecallDeps, req: RecallRequest): Promise<RecallResponse> {
+  let degraded = false;
+  const d: RecallDeps = {
+    ...deps,
+    onDegraded: (dependency, err) => {
+      degraded = true;
+      deps.onDegraded?.(dependency, err);
+    },
+  };
   const filter = req.conditions.length > 0 ? buildFilter(req.conditions, ITEM_SCALARS) : undefined;
-  const [history, profile, live] = await Promise.all([
-    recentHistory(d, req.userId),
-    d.profiles.getUser(req.userId).catch((e) => {
-      d.onDegraded?.('hbase', e);
-      return undefined;
-    }),
-    d.models.current().catch((e) => {
-      d.onDegraded?.('model', e);
-      return undefined;
-    }),
-  ]);
+  const [history, profile, live] = await timed(d, 'features', () =>
+    Promise.all([
+      recentHistory(d, req.userId),
+      d.profiles.getUser(req.userId).catch((e) => {
+        d.onDegraded?.('hbase', e);
+        return undefined;
+      }),
+      d.models.current().catch((e) => {
+        d.onDegraded?.('model', e);
+        return undefined;
+      }),
+    ]),
+  );
   const seen = new Set(history.map((h) => h.itemId));
   const base = { user_id: req.userId, model_version: live?.pointer.version ?? null };
   const hasProfile = profile !== undefined && Object.keys(profile.profile).length > 0;
-  if (!live || (history.length === 0 && !hasProfile))
-    return {
-      ...base,
-      source: 'popular',
-      degraded: !live && history.length > 0,
-      items: await popular(d, req.k, seen),
-    };
+  if (!live || (history.length === 0 && !hasProfile)) {
+    const items = await timed(d, 'popular', () => popular(d, req.k, seen));
+    return { ...base, source: 'popular', degraded, items };
+  }
 
   const newest = history.at(-1);
   const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'}`;
-  let vector = await cachedVector(d, req.userId, stamp);
-  if (!vector) {
+  const vector = await timed(d, 'user_vector', async () => {
+    const cached = await cachedVector(d, req.userId, stamp);
+    d.onVectorCache?.(cached !== undefined);
+    if (cached) return cached;
     const categorical: Record<string, string> = {};
     for (const [k, v] of Object.entries(profile?.profile ?? {}))
       categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
     const query: UserQuery = { userId: req.userId, profile: categorical, history, ts: Date.now() / 1000 };
-    vector = live.model.userVectors([query]);
-    const payload = `${stamp}\n${Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')}`;
-    await d.redis.set(userVectorKey(req.userId), payload, 'EX', d.userVectorTtlSeconds).catch(() => {});
-  }
+    const fresh = live.model.userVectors([query]);
+    const payload = `${stamp}\n${Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength).toString('base64')}`;
+    // not awaited: the answer does not wait for the cache write
+    d.redis.set(userVectorKey(req.userId), payload, 'EX', d.userVectorTtlSeconds).catch(() => {});
+    return fresh;
+  });
   try {
-    const hits = await d.milvus.search(
-      live.pointer.collection,
-      Array.from(vector),
-      Math.min(MAX_SEARCH, req.k + seen.size),
-      {
-        filter,
-        consistency: 'Bounded',
-      },
+    const hits = await timed(d, 'milvus', () =>
+      d.milvus.search(
+        live.pointer.collection,
+        Array.from(vector),
+        Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + seen.size),
+        {
+          filter,
+          consistency: 'Bounded',
+        },
+      ),
     );
-    const items = hits
-      .filter((h) => !seen.has(h.item_id))
-      .slice(0, req.k)
-      .map((h) => ({ item_id: h.item_id, score: h.score }));
-    return { ...base, source: history.length > 0 ? 'personal' : 'profile', degraded: false, items };
+    let items = hits.filter((h) => !seen.has(h.item_id)).map((h) => ({ item_id: h.item_id, score: h.score }));
+    if (req.popularityBeta > 0) items = await rescore(d, items.slice(0, 2 * req.k), req.popularityBeta);
+    items = items.slice(0, req.k);
+    return { ...base, source: history.length > 0 ? 'personal' : 'profile', degraded, items };
   } catch (e) {
     d.onDegraded?.('milvus', e);
-    return { ...base, source: 'popular', degraded: true, items: await popular(d, req.k, seen) };
+    const items = await timed(d, 'popular', () => popular(d, req.k, seen));
+    return { ...base, source: 'popular', degraded, items };
   }
 }

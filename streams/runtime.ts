@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ensureTopics, groupLag } from '../clients/kafka/admin.js';
 import { type BatchControl, type ConsumedRecord, startBatchConsumer } from '../clients/kafka/consumer.js';
 import { createKafka } from '../clients/kafka/kafkajs.js';
@@ -36,6 +36,8 @@ export interface StreamProcessor {
   /** Writes a batch; must be idempotent (a crash re-delivers everything after the last commit). Returns rows written. */
   write(batch: PartitionBatch): Promise<number>;
   close(): Promise<void>;
+  /** Adds the processor's own series to the process's metrics registry. */
+  registerMetrics?(registry: Registry): void;
 }
 
 export const groupIdOf = (cfg: Pick<Config, 'kafkaClientId'>, name: ProcessorName): string =>
@@ -104,6 +106,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   const roleOf = new Map(processor.roles.map((r) => [names[r], r]));
   const groupId = groupIdOf(cfg, name);
   const m = streamMetrics(name);
+  processor.registerMetrics?.(m.registry);
   let healthy = true;
   let lastError: string | undefined;
 

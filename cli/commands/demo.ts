@@ -13,14 +13,15 @@ async function timed(steps: Step[], step: string, fn: () => Promise<string>): Pr
 }
 
 /**
- * The main job, as far as the system goes today: services and processes up, MovieLens replayed
- * through the ingest API into Kafka, HBase and Redis, checked, a freshness probe, and the daily
- * job trained on the replayed history and published to Milvus.
+ * The main job: services and processes up; MovieLens replayed through the ingest API into Kafka,
+ * HBase and Redis (all but each user's last interaction) and checked; the daily job trained on
+ * that history and published to Milvus; every user's last interaction predicted through
+ * GET /v1/recall (HR@K/NDCG@K next to popularity); a freshness probe through the recall API.
  */
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
-      'run the system end to end on local real services: ingest a dataset through Kafka into HBase and Redis',
+      'run the system end to end on local real services: ingest, stream processing, the daily job, recall quality through the API, freshness',
     )
     .option('--dataset <dir>', 'dataset to replay', 'datasets/ml-latest-small')
     .action(async (o: { dataset: string }) => {
@@ -44,6 +45,9 @@ export function demoCommand(): Command {
       const { ALL_TIME_POPULARITY_KEY } = await import('../../stores/sequence/keys.js');
       const { groupIdOf } = await import('../../streams/runtime.js');
       const { runBatch } = await import('../../batch/job.js');
+      const { leaveLastOut } = await import('../../model/eval/protocol.js');
+      const { evaluatePopularity } = await import('../../model/eval/popularity.js');
+      const { evaluateThroughApi } = await import('../../serving/evaluate-api.js');
 
       const ctx = makeContext();
       const cfg = ctx.cfg;
@@ -60,10 +64,13 @@ export function demoCommand(): Command {
 
       const apiKey = resolveApiKeys(cfg)[0] as string;
       const client = new IngestClient({ baseUrl: `http://${cfg.bindHost}:${cfg.ingestPort}`, apiKey });
-      const ds = await loadDataset(path.resolve(cfg.root, o.dataset));
+      const full = await loadDataset(path.resolve(cfg.root, o.dataset));
+      // DESIGN.md §6: each user's last interaction is held out; the system sees everything else
+      const split = leaveLastOut(full);
+      const ds = { ...full, interactions: split.train };
       await timed(steps, 'replay', async () => {
         const r = await replay(ds, client, { batch: 1000, concurrency: 4 });
-        return `${r.items} items, ${r.users} user profiles and ${r.events.toLocaleString('en-US')} events posted in time order (${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s accepted)`;
+        return `${r.items} items, ${r.users} user profiles and ${r.events.toLocaleString('en-US')} events (all but each user's last of ${full.interactions.length.toLocaleString('en-US')}) posted in time order (${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s accepted)`;
       });
 
       const admin = createKafka(cfg).admin();
@@ -123,28 +130,6 @@ export function demoCommand(): Command {
         );
         process.stderr.write(`demo: most popular items: ${titles.join('; ')}\n`);
 
-        await timed(steps, 'freshness', async () => {
-          const user = [...ds.users.keys()][0] ?? 'demo-user';
-          const item = [...ds.items.keys()][0] ?? 'demo-item';
-          const e = {
-            event_id: `demo-${Date.now()}`,
-            user_id: user,
-            item_id: item,
-            type: 'click',
-            ts: Date.now(),
-          };
-          await client.post('/v1/events', [e]);
-          const accepted = performance.now();
-          for (;;) {
-            const inRedis = (await sequence.recent(user)).some((x) => x.event_id === e.event_id);
-            const inHbase = (await history.exists([e]))[0] === true;
-            if (inRedis && inHbase) break;
-            if (performance.now() - accepted > 30_000) throw new Error('probe event not visible after 30 s');
-            await new Promise((r) => setTimeout(r, 5));
-          }
-          return `a new event of user ${user} was in HBase and Redis ${(performance.now() - accepted).toFixed(0)} ms after the 202`;
-        });
-
         await timed(steps, 'daily job', async () => {
           const milvus = ItemVectors.fromConfig(cfg);
           try {
@@ -167,21 +152,65 @@ export function demoCommand(): Command {
           }
         });
 
-        await timed(steps, 'recall', async () => {
-          const user = [...ds.users.keys()][0] ?? '1';
-          const url = `http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${encodeURIComponent(user)}&k=5`;
-          const res = await fetch(url);
-          const body = (await res.json()) as {
-            source: string;
-            model_version: string;
-            items: { item_id: string }[];
-          };
-          if (res.status !== 200 || body.items.length === 0)
-            throw new Error(`recall answered ${res.status}: ${JSON.stringify(body)}`);
-          const titles = await Promise.all(
-            body.items.map(async (i) => (await profiles.getItem(i.item_id))?.features.title ?? i.item_id),
+        const recallBase = `http://${cfg.bindHost}:${cfg.recallPort}`;
+        await timed(steps, 'recall quality', async () => {
+          const api = await evaluateThroughApi(recallBase, split, {
+            maxK: cfg.recallMaxK,
+            onProgress: (n) =>
+              n % 100 === 0 ? process.stderr.write(`  ${n}/${split.test.length} users\n`) : undefined,
+          });
+          const pop = evaluatePopularity(full, split);
+          const row = (name: string, m: Record<string, number>) =>
+            `  ${name.padEnd(26)}${['HR@10', 'HR@20', 'HR@50', 'HR@100', 'NDCG@10', 'NDCG@50'].map((k) => (m[k] ?? 0).toFixed(4).padStart(9)).join('')}`;
+          process.stderr.write(
+            `\n  each user's held-out last interaction, ${api.users} users (DESIGN.md §6; training items excluded)\n` +
+              `  ${''.padEnd(26)}${['HR@10', 'HR@20', 'HR@50', 'HR@100', 'NDCG@10', 'NDCG@50'].map((k) => k.padStart(9)).join('')}\n` +
+              `${row('two-tower via /v1/recall', api.metrics)}\n${row('popularity', pop.metrics)}\n\n`,
           );
-          return `GET ${url} → ${body.source} via ${body.model_version}: ${titles.join('; ')}`;
+          const mix = Object.entries(api.sources)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ');
+          return `HR@50 through GET /v1/recall ${api.metrics['HR@50'].toFixed(3)} vs popularity ${pop.metrics['HR@50'].toFixed(3)}; NDCG@10 ${api.metrics['NDCG@10'].toFixed(3)} vs ${pop.metrics['NDCG@10'].toFixed(3)} (${api.users} users; ${mix}; ${api.versions.join(', ')}; request p50 ${api.latencyMs.p50.toFixed(0)} ms, p99 ${api.latencyMs.p99.toFixed(0)} ms)`;
+        });
+
+        await timed(steps, 'freshness', async () => {
+          const user = split.test[0]?.user ?? [...ds.users.keys()][0] ?? '1';
+          const url = `${recallBase}/v1/recall?user_id=${encodeURIComponent(user)}&k=10`;
+          const ask = async () =>
+            ((await (await fetch(url)).json()) as { items: { item_id: string }[] }).items;
+          const before = await ask();
+          const titles = await Promise.all(
+            before
+              .slice(0, 3)
+              .map(async (i) => (await profiles.getItem(i.item_id))?.features.title ?? i.item_id),
+          );
+          process.stderr.write(`  GET ${url} → ${titles.join('; ')}, …\n`);
+          // the user consumes the top recommendation: it leaves the list and the user vector moves
+          const e = {
+            event_id: `demo-probe-${Date.now()}`,
+            user_id: user,
+            item_id: before[0]?.item_id ?? [...ds.items.keys()][0] ?? '1',
+            type: 'click',
+            ts: Date.now(),
+          };
+          await client.post('/v1/events', [e]);
+          const accepted = performance.now();
+          let stored: number | undefined;
+          let changed: number | undefined;
+          while (stored === undefined || changed === undefined) {
+            const now = () => performance.now() - accepted;
+            if (stored === undefined) {
+              const inRedis = (await sequence.recent(user)).some((x) => x.event_id === e.event_id);
+              if (inRedis && (await history.exists([e]))[0] === true) stored = now();
+            }
+            if (changed === undefined) {
+              const after = await ask();
+              if (after.map((i) => i.item_id).join() !== before.map((i) => i.item_id).join()) changed = now();
+            }
+            if (now() > 30_000) throw new Error('the probe event changed nothing after 30 s');
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          return `user ${user} clicked their top item: in HBase and Redis ${stored.toFixed(0)} ms after the 202, recall answer changed after ${changed.toFixed(0)} ms`;
         });
 
         await timed(steps, 'prometheus', async () => {

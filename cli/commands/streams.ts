@@ -134,10 +134,14 @@ export function replayCommand(): Command {
 
 export function openapiCommand(): Command {
   return new Command('openapi')
-    .description('print the OpenAPI document of the ingest API (committed as docs/openapi/ingest.json)')
-    .action(async () => {
-      const { ingestOpenApi } = await import('../../ingest/openapi.js');
-      process.stdout.write(`${JSON.stringify(ingestOpenApi(), null, 2)}\n`);
+    .description('print the OpenAPI document of an API (committed as docs/openapi/NAME.json)')
+    .argument('[api]', 'ingest | recall', 'ingest')
+    .action(async (api: string) => {
+      let doc: object;
+      if (api === 'ingest') doc = (await import('../../ingest/openapi.js')).ingestOpenApi();
+      else if (api === 'recall') doc = (await import('../../serving/openapi.js')).recallOpenApi();
+      else throw new InvalidArgumentError(`unknown API ${api}; one of ingest, recall`);
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     });
 }
 

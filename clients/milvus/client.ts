@@ -29,7 +29,7 @@ export function createMilvus(
   cfg: Pick<Config, 'milvusAddress' | 'milvusToken'>,
   timeoutMs = 60_000,
 ): MilvusClient {
-  return new MilvusClient({
+  const client = new MilvusClient({
     address: cfg.milvusAddress,
     token: cfg.milvusToken || undefined,
     timeout: timeoutMs,
@@ -39,6 +39,11 @@ export function createMilvus(
     // a long unary call (index build) sends no data: Python gRPC servers (milvus-lite) GOAWAY on frequent pings
     channelOptions: { 'grpc.keepalive_time_ms': 300_000 },
   } as ConstructorParameters<typeof MilvusClient>[0]);
+  // The SDK's connect handshake runs in the background and nothing awaits it when Milvus is down
+  // at start: observed here so that it cannot crash the process as an unhandled rejection.
+  // Data calls do not wait for it and work once Milvus is reachable.
+  (client as unknown as { connectPromise?: Promise<unknown> }).connectPromise?.catch(() => {});
+  return client;
 }
 
 export interface ItemCollectionSpec {

@@ -53,6 +53,15 @@ export class HBaseProfileStore implements ProfileStore {
     return r ? decode<ItemState>(r) : undefined;
   }
 
+  async getItems(itemIds: string[]): Promise<(ItemState | undefined)[]> {
+    if (itemIds.length === 0) return [];
+    const rows = await this.hbase.getMany(
+      ITEMS_TABLE,
+      itemIds.map((id) => assertId('item_id', id)),
+    );
+    return rows.map((r) => (r ? decode<ItemState>(r) : undefined));
+  }
+
   async getUser(userId: string): Promise<UserProfile | undefined> {
     const r = await this.hbase.get(USERS_TABLE, assertId('user_id', userId));
     return r ? decode<UserProfile>(r) : undefined;

@@ -23,6 +23,8 @@ export interface ProfileStore {
   applyItems(events: ItemEvent[]): Promise<void>;
   applyUsers(events: UserProfileEvent[]): Promise<void>;
   getItem(itemId: string): Promise<ItemState | undefined>;
+  /** Several items in one round trip, in the order asked. */
+  getItems(itemIds: string[]): Promise<(ItemState | undefined)[]>;
   getUser(userId: string): Promise<UserProfile | undefined>;
   scanItems(): AsyncGenerator<ItemState>;
   scanUsers(): AsyncGenerator<UserProfile>;

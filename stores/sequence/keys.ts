@@ -8,6 +8,12 @@ export const sequenceKey = (userId: string): string => redisKey('seq', userId);
 /** The serving layer's cached user vector; dropped whenever the user has new behaviour. */
 export const userVectorKey = (userId: string): string => redisKey('uvec', userId);
 
+/**
+ * ZSET of items whose profile the items processor applied (item → wall-clock ms): the daily
+ * job re-infers those changed while it was building a collection, after its switch.
+ */
+export const ITEMS_CHANGED_KEY = redisKey('items', 'changed');
+
 /** All-time popularity ZSET (item → count). */
 export const ALL_TIME_POPULARITY_KEY = redisKey('pop', 'all');
 

@@ -1,26 +1,71 @@
+import { Counter, type Registry } from 'prom-client';
+import { ItemBypass } from '../../batch/item-bypass.js';
+import { LiveModels } from '../../batch/live-models.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
+import { ItemVectors } from '../../clients/milvus/client.js';
+import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { ItemEvent } from '../../schemas/item.js';
 import type { UserProfileEvent } from '../../schemas/user.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { userVectorKey } from '../../stores/sequence/keys.js';
 import type { PartitionBatch, StreamProcessor } from '../runtime.js';
 
-/** item.events and user.events → HBase profiles (last write by event time wins). */
+/**
+ * item.events and user.events → HBase profiles (last write by event time wins); then the item
+ * bypass re-infers changed items into the live Milvus collection, and a changed user profile
+ * drops that user's cached vector. Any failure fails the batch, which the runtime retries before
+ * committing: every step is idempotent.
+ */
 export function itemsProcessor(cfg: Config): StreamProcessor {
   const hbase = HBaseClient.fromConfig(cfg);
   const store = new HBaseProfileStore(hbase);
+  const redis = createRedis(cfg);
+  const milvus = ItemVectors.fromConfig(cfg);
+  const models = new LiveModels(cfg, redis);
+  const bypass = new ItemBypass(milvus, store, redis);
+  let bypassed: Counter<'op'> | undefined;
   return {
     name: 'items',
     roles: ['items', 'users'],
-    setup: () => store.ensure(),
+    async setup() {
+      await store.ensure();
+      await redis.connect();
+    },
+    registerMetrics(registry: Registry) {
+      bypassed = new Counter({
+        name: 'towerflow_item_bypass_total',
+        help: 'Items re-inferred into (upsert) or deleted from (delete) the live collection',
+        labelNames: ['op'],
+        registers: [registry],
+      });
+      for (const op of ['upsert', 'delete']) bypassed.inc({ op }, 0);
+    },
     async write(batch: PartitionBatch) {
       const values = batch.records.map((r) => r.value);
-      if (batch.role === 'items') await store.applyItems(values as ItemEvent[]);
-      else await store.applyUsers(values as UserProfileEvent[]);
+      if (batch.role === 'items') {
+        const events = values as ItemEvent[];
+        await store.applyItems(events);
+        const ids = [...new Set(events.map((e) => e.item_id))];
+        await bypass.record(ids);
+        const live = await models.current();
+        if (live) {
+          const r = await bypass.applyTo(live, ids);
+          bypassed?.inc({ op: 'upsert' }, r.upserted);
+          bypassed?.inc({ op: 'delete' }, r.deleted);
+        }
+      } else {
+        const events = values as UserProfileEvent[];
+        await store.applyUsers(events);
+        await redis.del(...new Set(events.map((e) => userVectorKey(e.user_id))));
+      }
       return values.length;
     },
     async close() {
+      models.dispose();
       hbase.close();
+      await milvus.close();
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

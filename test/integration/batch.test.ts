@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
@@ -7,20 +9,28 @@ import { LockBusyError } from '../../batch/lock.js';
 import { collectionOf, LIVE_REDIS_KEY, ModelRegistry } from '../../batch/registry.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
+import { idsFilter } from '../../clients/milvus/filter.js';
 import { createRedis } from '../../clients/redis.js';
 import { type Config, loadConfig, projectRoot } from '../../config/index.js';
 import { IsolatedStack } from '../../infra/local/isolated-stack.js';
 import { loadDataset } from '../../model/data/load.js';
+import { ModelVersion } from '../../model/version.js';
 import { IngestClient } from '../../replay/client.js';
 import { replay } from '../../replay/run.js';
 import { createLogger } from '../../runtime/logger.js';
 import { buildRecallApp } from '../../serving/app.js';
 import { recallDeps } from '../../serving/main.js';
+import type { RecallDeps, RecallResponse } from '../../serving/recall.js';
+import { ALL_TIME_POPULARITY_KEY } from '../../stores/sequence/keys.js';
+import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+
+type RecallBody = RecallResponse & { errors?: { field: string }[] };
 
 // The daily job on real HBase, Redis, Milvus and TensorFlow: ml-latest-small (first 30k events)
 // replayed through the ingest API and the processors, then trained, gated and published.
 const DATE = '2018-09-30';
 const WINDOW = 9000;
+const execFileAsync = promisify(execFile);
 
 describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   const stack = new IsolatedStack({ redisDb: 8, portOffset: 4 });
@@ -202,6 +212,176 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     } finally {
       await app.close();
       await deps.close();
+    }
+  });
+
+  /** A recall app over `c` (in process, real dependencies), closed after `fn`. */
+  async function withRecall<T>(
+    c: Config,
+    fn: (get: (qs: string) => Promise<{ status: number; body: RecallBody }>, d: RecallDeps) => Promise<T>,
+  ): Promise<T> {
+    const d = await recallDeps(c);
+    const app = buildRecallApp(c, createLogger({ logLevel: 'silent' }, 'test'), d, new Registry());
+    try {
+      return await fn(async (qs) => {
+        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}` });
+        return { status: res.statusCode, body: res.json() as RecallBody };
+      }, d);
+    } finally {
+      await app.close();
+      await d.close();
+    }
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const t0 = Date.now();
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('item bypass: a new item is recallable within seconds of its event, and a removed one leaves', async () => {
+    const client = new IngestClient({ baseUrl: stack.ingestUrl, apiKey: stack.apiKey });
+    const live = await registry.live();
+    const item = {
+      v: 1,
+      op: 'upsert',
+      event_id: 'bypass-new-1',
+      item_id: 'brand-new-item-1',
+      ts: Date.now(),
+      features: { genres: ['Bypasstest'], title: 'A brand new film (2026)' },
+    };
+    await withRecall(cfg, async (get) => {
+      expect((await get('user_id=1&k=5&category=Bypasstest')).body.items).toEqual([]);
+      const t0 = Date.now();
+      await client.post('/v1/items', [item]);
+      const hit = await until('the new item in recall', async () => {
+        const r = await get('user_id=1&k=5&category=Bypasstest');
+        return r.body.items.find((i) => i.item_id === item.item_id) ? r.body : undefined;
+      });
+      const seconds = (Date.now() - t0) / 1000;
+      expect(hit).toMatchObject({ source: 'personal', model_version: live?.version });
+      expect(seconds).toBeLessThan(30);
+      const [row] = await milvus.query(live?.collection as string, idsFilter('item_id', [item.item_id]), [
+        'item_id',
+        'category',
+      ]);
+      expect(row).toMatchObject({ item_id: item.item_id, category: 'Bypasstest' });
+
+      await client.post('/v1/items', [
+        { v: 1, op: 'remove', event_id: 'bypass-rm-1', item_id: item.item_id, ts: Date.now() },
+      ]);
+      await until('the removed item gone from recall', async () => {
+        const r = await get('user_id=1&k=5&category=Bypasstest');
+        return r.body.items.length === 0 ? true : undefined;
+      });
+    });
+  });
+
+  it('popularity correction re-scores the top 2k by s − β·ln(1 + count)', async () => {
+    await withRecall(cfg, async (get, d) => {
+      const plain = (await get('user_id=1&k=20')).body.items;
+      const wide = new Map((await get('user_id=1&k=40')).body.items.map((i) => [i.item_id, i.score]));
+      const corrected = (await get('user_id=1&k=20&popularity_beta=0.5')).body.items;
+      expect(corrected).toHaveLength(20);
+      expect(corrected.map((i) => i.item_id)).not.toEqual(plain.map((i) => i.item_id));
+      const counts = await d.redis.zmscore(ALL_TIME_POPULARITY_KEY, ...corrected.map((i) => i.item_id));
+      corrected.forEach((it, j) => {
+        const s = wide.get(it.item_id);
+        expect(s, `${it.item_id} comes from the top 2k`).toBeDefined();
+        expect(it.score).toBeCloseTo((s as number) - 0.5 * Math.log1p(Number(counts[j] ?? 0)), 4);
+      });
+      const scores = corrected.map((i) => i.score);
+      expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    });
+  });
+
+  it('degrades instead of failing: Milvus unreachable → popular items; Redis unreachable → features from HBase', async () => {
+    const live = await registry.live();
+    await withRecall({ ...cfg, milvusAddress: '127.0.0.1:1' }, async (get) => {
+      const r = await get('user_id=1&k=5');
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ source: 'popular', degraded: true, model_version: live?.version });
+      expect(r.body.items).toHaveLength(5);
+    });
+    const personal = await withRecall(cfg, async (get) => (await get('user_id=1&k=5')).body);
+    await withRecall({ ...cfg, redisUrl: 'redis://127.0.0.1:1/0' }, async (get) => {
+      const r = await get('user_id=1&k=5');
+      expect(r.status).toBe(200);
+      // the live version from the registry file, the history from HBase, the same vector
+      expect(r.body).toMatchObject({ source: 'personal', degraded: true, model_version: live?.version });
+      expect(r.body.items.map((i) => i.item_id)).toEqual(personal.items.map((i) => i.item_id));
+    });
+  });
+
+  it('a publish under load switches versions without errors and never mixes towers and collections', async () => {
+    const before = await registry.live();
+    const users = Array.from({ length: 12 }, (_, i) => String(i + 1));
+    const answers: { user: string; status: number; body: RecallBody }[] = [];
+    await withRecall(cfg, async (get) => {
+      let done = false;
+      // the job as its own process, as in production (its training would block this event loop)
+      const job = execFileAsync(
+        process.execPath,
+        [path.join(projectRoot(), 'bin', 'towerflow.js'), 'batch', 'run', '--date', DATE, '--force'],
+        { env: { ...stack.env, BATCH_WINDOW_DAYS: String(WINDOW) }, maxBuffer: 64 << 20 },
+      ).finally(() => {
+        done = true;
+      });
+      const load = Array.from({ length: 4 }, async (_, w) => {
+        for (let i = w; !done || i < w + 40; i += 4) {
+          const user = users[i % users.length] as string;
+          const r = await get(`user_id=${user}&k=10`);
+          answers.push({ user, ...r });
+        }
+      });
+      await job;
+      await Promise.all(load);
+    });
+    const published = await registry.live();
+    expect(published?.version).not.toBe(before?.version);
+    expect(answers.filter((a) => a.status !== 200 || a.body.degraded).slice(0, 3)).toEqual([]);
+    const versions = new Set(answers.map((a) => a.body.model_version));
+    expect(versions).toEqual(new Set([before?.version, published?.version]));
+    // each answer's scores are its version's user tower against its version's item vectors
+    const models = new Map<string, ModelVersion>();
+    const seqs = new RedisSequenceStore(redis, {
+      length: cfg.sequenceLength,
+      ttlSeconds: cfg.sequenceTtlSeconds,
+    });
+    try {
+      for (const v of versions)
+        models.set(v as string, await ModelVersion.load(registry.versionDir(v as string)));
+      const personal = answers.filter((a) => a.body.source === 'personal');
+      const sample = [...versions].flatMap((v) =>
+        personal.filter((a) => a.body.model_version === v).slice(-6),
+      );
+      expect(new Set(sample.map((a) => a.body.model_version))).toEqual(versions);
+      for (const a of sample) {
+        const history = (await seqs.recent(a.user)).map((e) => ({ itemId: e.item_id, ts: e.ts / 1000 }));
+        const query = { userId: a.user, history, ts: Date.now() / 1000 };
+        const ids = a.body.items.map((i) => i.item_id);
+        const dot = async (v: string) => {
+          const u = (models.get(v) as ModelVersion).userVectors([query]);
+          const rows = await milvus.query(collectionOf(cfg.milvusAlias, v), idsFilter('item_id', ids), [
+            'item_id',
+            'vector',
+          ]);
+          const byId = new Map(rows.map((r) => [String(r.item_id), r.vector as number[]]));
+          return ids.map((id) => (byId.get(id) ?? []).reduce((s, x, j) => s + x * (u[j] ?? 0), 0));
+        };
+        const own = a.body.model_version as string;
+        const other = [...versions].find((v) => v !== own) as string;
+        const expected = await dot(own);
+        for (const [j, it] of a.body.items.entries()) expect(it.score).toBeCloseTo(expected[j] as number, 3);
+        const mixed = await dot(other);
+        expect(mixed.some((x, j) => Math.abs(x - (a.body.items[j]?.score ?? 0)) > 1e-2)).toBe(true);
+      }
+    } finally {
+      for (const m of models.values()) m.dispose();
     }
   });
 

@@ -1,7 +1,7 @@
-import { type LivePointer, ModelRegistry } from '../batch/registry.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { ModelVersion } from '../model/version.js';
+import { type LivePointer, ModelRegistry } from './registry.js';
 
 /** A live pointer with the towers of exactly that version. */
 export interface Live {
@@ -31,9 +31,9 @@ export class LiveModels {
       pointer = await this.registry.live();
       this.lastPointer = pointer;
     } catch (e) {
-      // Redis unreachable: keep serving the version this process last saw
-      if (!this.lastPointer) throw e;
-      pointer = this.lastPointer;
+      // Redis unreachable: the version this process last saw, else the registry file's mirror
+      pointer = this.lastPointer ?? (await this.registry.state().catch(() => ({ live: undefined }))).live;
+      if (!pointer) throw e;
     }
     if (!pointer) return undefined;
     return { pointer, model: await this.model(pointer.version) };

@@ -1,0 +1,109 @@
+import { RECALL_PARAMS } from './query.js';
+
+// The recall API's OpenAPI 3.1 document, built from the parameter table the parser uses. The
+// committed copy (docs/openapi/recall.json) is checked against this by a unit test.
+
+const problem = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'bad_request' },
+    message: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          field: { type: 'string', description: 'The query parameter.' },
+          message: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
+const recallResponse = {
+  type: 'object',
+  required: ['user_id', 'model_version', 'source', 'degraded', 'items'],
+  properties: {
+    user_id: { type: 'string' },
+    model_version: {
+      type: ['string', 'null'],
+      description:
+        'The version whose user tower and item collection served this answer (null before the first publish).',
+    },
+    source: {
+      type: 'string',
+      enum: ['personal', 'profile', 'popular'],
+      description:
+        'personal: user tower over recent behaviour; profile: a user without behaviour, from profile and context; popular: no usable features, no model, or Milvus down.',
+    },
+    degraded: { type: 'boolean', description: 'A dependency failed and the answer was served around it.' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['item_id', 'score'],
+        properties: {
+          item_id: { type: 'string' },
+          score: {
+            type: 'number',
+            description:
+              'Inner product of user and item vectors (minus the popularity correction when on); all-time count for popular items.',
+          },
+        },
+      },
+    },
+  },
+};
+
+export function recallOpenApi(): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'towerflow recall API',
+      version: '1',
+      description:
+        'Top-k candidate items for a user: the live model version’s user tower over the freshest features, Milvus ANN over that version’s item collection, items the user just consumed left out.',
+    },
+    servers: [{ url: 'http://127.0.0.1:8081' }],
+    paths: {
+      '/v1/recall': {
+        get: {
+          summary: 'Recall top-k items for a user',
+          parameters: Object.entries(RECALL_PARAMS).map(([name, p]) => ({
+            name,
+            in: 'query',
+            required: p.required ?? false,
+            description: p.description,
+            schema: p.schema,
+          })),
+          responses: {
+            '200': {
+              description: 'Items, best first; also when a dependency is down (then `degraded`).',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Recall' } } },
+            },
+            '400': {
+              description:
+                'A bad parameter (each named); filters are built only from whitelisted fields and checked values.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
+            },
+          },
+        },
+      },
+      '/healthz': {
+        get: { summary: 'Liveness', responses: { '200': { description: 'serving' } } },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics (latency per source and stage, vector cache hits, degraded answers)',
+          responses: { '200': { description: 'text exposition format' } },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+    },
+    components: { schemas: { Recall: recallResponse, Problem: problem } },
+  };
+}

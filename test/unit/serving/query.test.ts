@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ITEM_SCALARS } from '../../../batch/publish.js';
+import { buildFilter } from '../../../clients/milvus/filter.js';
+import { recallOpenApi } from '../../../serving/openapi.js';
+import { parseRecallQuery, RECALL_PARAMS } from '../../../serving/query.js';
+
+const limits = { maxK: 500, defaultBeta: 0 };
+const fieldsOf = (q: Record<string, unknown>) => {
+  const r = parseRecallQuery(q, limits);
+  return r.ok ? [] : r.errors.map((e) => e.field);
+};
+
+describe('parseRecallQuery', () => {
+  it('takes a plain request with defaults', () => {
+    const r = parseRecallQuery({ user_id: 'u1' }, { maxK: 500, defaultBeta: 0.25 });
+    expect(r).toEqual({ ok: true, req: { userId: 'u1', k: 50, conditions: [], popularityBeta: 0.25 } });
+  });
+
+  it('bounds k and names it', () => {
+    for (const k of ['0', '501', '-1', '1.5', 'ten', '', '9999999'])
+      expect(fieldsOf({ user_id: 'u', k })).toEqual(['k']);
+    expect(fieldsOf({ user_id: 'u', k: '500' })).toEqual([]);
+  });
+
+  it('requires a valid user_id', () => {
+    expect(fieldsOf({})).toEqual(['user_id']);
+    for (const user_id of ['', 'a b', 'x"y', "u' || true", 'u\n1', 'a'.repeat(200)])
+      expect(fieldsOf({ user_id })).toEqual(['user_id']);
+  });
+
+  it('refuses repeated and unknown parameters', () => {
+    expect(fieldsOf({ user_id: ['a', 'b'] })).toEqual(['user_id']);
+    expect(fieldsOf({ user_id: 'u', filter: 'id > 0' })).toEqual(['filter']);
+  });
+
+  it('turns expression injection attempts in filters into 400s naming the parameter', () => {
+    const attacks = [
+      '" or 1==1 or category == "',
+      "Comedy') or (1==1",
+      'Comedy"]||item_id!=[""',
+      'a\\" or true',
+      'x`',
+      'Drama;drop',
+      '$(x)',
+      'a\u0000b',
+      'Comedy" ',
+    ];
+    for (const a of attacks) {
+      expect(fieldsOf({ user_id: 'u', category: a })).toEqual(['category']);
+      expect(fieldsOf({ user_id: 'u', exclude_category: `Drama,${a}` })).toEqual(['exclude_category']);
+    }
+    for (const t of ['1 or 1', '-5', '1e9', '0x10', '1700000000000.5'])
+      expect(fieldsOf({ user_id: 'u', published_after: t })).toEqual(['published_after']);
+  });
+
+  it('accepted filters become expressions on whitelisted fields with quoted values', () => {
+    const r = parseRecallQuery(
+      { user_id: 'u', category: "Children's,Sci-Fi", published_before: '1700000000000' },
+      limits,
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const expr = buildFilter(r.req.conditions, ITEM_SCALARS);
+    expect(expr).toContain('category in [');
+    expect(expr).toContain('published_at < 1700000000000');
+  });
+
+  it('bounds popularity_beta', () => {
+    for (const b of ['-1', '11', 'NaN', '1e1', '0.1234567'])
+      expect(fieldsOf({ user_id: 'u', popularity_beta: b })).toEqual(['popularity_beta']);
+    const r = parseRecallQuery({ user_id: 'u', popularity_beta: '0.5' }, limits);
+    expect(r.ok && r.req.popularityBeta).toBe(0.5);
+  });
+});
+
+describe('recall OpenAPI document', () => {
+  it('the committed docs/openapi/recall.json is exactly the generated document', () => {
+    const committed = join(import.meta.dirname, '../../../docs/openapi/recall.json');
+    expect(readFileSync(committed, 'utf8')).toBe(`${JSON.stringify(recallOpenApi(), null, 2)}\n`);
+  });
+
+  it('lists every parameter the parser accepts', () => {
+    const doc = recallOpenApi() as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
+    const names = doc.paths['/v1/recall']?.get?.parameters?.map((p) => p.name);
+    expect(names).toEqual(Object.keys(RECALL_PARAMS));
+  });
+});
