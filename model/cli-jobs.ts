@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Dataset } from './data/types.js';
+import { type PrequentialOptions, runPrequential } from './eval/prequential.js';
 import { type AnnIndex, disposeFitted, evaluateTwoTower } from './evaluate.js';
 import { type FitOptions, fitTwoTower } from './pipeline.js';
 import { smooth, writeLineChart } from './plot.js';
@@ -119,4 +120,47 @@ export function formatReport(r: Awaited<ReturnType<typeof runEvaluation>>): stri
   for (const [name, m] of Object.entries(r.models))
     lines.push([name.padEnd(18), ...cols.map((c) => (m[c] ?? 0).toFixed(4).padStart(8))].join(' '));
   return lines.join('\n');
+}
+
+/** `towerflow eval --prequential`: the report, and the cumulative HR@50 curves drawn to `chart`. */
+export async function runPrequentialEvaluation(ds: Dataset, opts: PrequentialOptions & { chart?: string }) {
+  const r = await runPrequential(ds, opts);
+  if (opts.chart)
+    await writeLineChart(
+      opts.chart,
+      `prequential HR@50 (${ds.name}, window ${r.updates.window})`,
+      'events ranked',
+      'cumulative HR@50',
+      [
+        { label: 'baseline (history only)', points: r.curve.map((p) => ({ x: p.events, y: p.baseline })) },
+        {
+          label: 'incremental ID rows',
+          points: r.curve.map((p) => ({ x: p.events, y: p.incremental })),
+          color: '#d62728',
+        },
+      ],
+    );
+  return r;
+}
+
+export function formatPrequential(r: Awaited<ReturnType<typeof runPrequentialEvaluation>>): string {
+  const cols = ['HR@10', 'HR@50', 'HR@100', 'NDCG@10', 'NDCG@50'] as const;
+  const e = r.events;
+  const u = r.updates;
+  const c = u.config;
+  const row = (name: string, m: Record<(typeof cols)[number], number>) =>
+    [name.padEnd(26), ...cols.map((k) => m[k].toFixed(4).padStart(8))].join(' ');
+  return [
+    `${r.dataset}: trained on the first ${r.split.trainRows} rows (to ${new Date(r.split.cutTs * 1000).toISOString()}), walked ${r.split.testRows}; ${r.split.corpusItems} items ranked`,
+    `events: ${e.evaluated} ranked, ${e.repeats} repeats applied unranked; ${e.testUsers} users (${e.newUsers} new, ${e.newUserEvents} of their events ranked); ${e.coldItemEvents} events on items unseen in training`,
+    `updates: window ${u.window} events (${u.windows} windows, ${u.userUpdates} row updates), lr ${c.learningRate}, ${c.steps} steps, ${c.negatives} negatives, clip ${c.clipNorm}, max row norm ${u.maxRowNorm.toFixed(3)}; mean step ${u.meanStepNorm.toFixed(4)}, ${(u.clippedShare * 100).toFixed(1)}% clipped, ${u.projected} projected`,
+    `users by their own HR@50, incremental vs baseline: ${r.usersHR50.better} better, ${r.usersHR50.worse} worse, ${r.usersHR50.same} same`,
+    `time: fit ${r.seconds.fit.toFixed(1)} s (${r.training.epochs} epochs), walk ${r.seconds.walk.toFixed(1)} s`,
+    '',
+    ['arm'.padEnd(26), ...cols.map((k) => k.padStart(8))].join(' '),
+    row('baseline (history only)', r.models.baseline),
+    row('incremental ID rows', r.models.incremental),
+    row('  new users: baseline', r.newUsers.baseline),
+    row('  new users: incremental', r.newUsers.incremental),
+  ].join('\n');
 }

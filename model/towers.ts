@@ -174,8 +174,15 @@ export class TwoTower {
 
   /** L2-normalised user vectors for the prediction points in `u`. */
   userTower(u: UserTensors): Tensor2D {
-    const B = u.userIdx.shape[0];
-    const id = tf.gather(this.w('user_id'), u.userIdx) as Tensor2D;
+    return this.userTowerFromIdRows(tf.gather(this.w('user_id'), u.userIdx) as Tensor2D, u);
+  }
+
+  /**
+   * The user tower with the ID rows given [B, idDim] instead of gathered by `u.userIdx`: the
+   * incremental updater differentiates through it, serving passes rows held outside the table.
+   */
+  userTowerFromIdRows(id: Tensor2D, u: UserTensors): Tensor2D {
+    const B = u.seqIdx.shape[0];
     const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
     const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * this.towers.idDim]) as Tensor2D;
     const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
@@ -233,11 +240,28 @@ export function disposeUserTensors(t: UserTensors): void {
   tf.dispose([t.userIdx, t.seqIdx, t.seqW, t.userSide]);
 }
 
-/** User vectors [inputs.n × outDim] for prepared inputs (evaluation and serving share this). */
-export function embedUsers(model: TwoTower, inputs: UserInputs, cfg: FeatureConfig): Float32Array {
+/**
+ * User vectors [inputs.n × outDim] for prepared inputs (evaluation and serving share this).
+ * `idRows` [n × idDim] replaces the table's ID row of every row `r` with `overridden[r]` set.
+ */
+export function embedUsers(
+  model: TwoTower,
+  inputs: UserInputs,
+  cfg: FeatureConfig,
+  idRows?: { rows: Float32Array; overridden: Uint8Array },
+): Float32Array {
   const t = userTensors(inputs, cfg);
   try {
-    const v = tf.tidy(() => model.userTower(t));
+    const v = tf.tidy(() => {
+      if (!idRows) return model.userTower(t);
+      const n = inputs.n;
+      const table = tf.gather(model.w('user_id'), t.userIdx) as Tensor2D;
+      const given = tf.tensor2d(idRows.rows, [n, model.towers.idDim]);
+      const m = tf.tensor2d(Float32Array.from(idRows.overridden), [n, 1]);
+      // an exact select: x·1 + y·0 = x for finite rows
+      const id = tf.add(tf.mul(table, tf.sub(1, m)), tf.mul(given, m)) as Tensor2D;
+      return model.userTowerFromIdRows(id, t);
+    });
     const out = v.dataSync() as Float32Array;
     v.dispose();
     return out;

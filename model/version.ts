@@ -163,6 +163,11 @@ export interface UserQuery {
   history: { itemId: string; ts: number }[];
   /** Prediction time, Unix seconds. */
   ts: number;
+  /**
+   * The user's ID-embedding row [idDim] to use instead of the version's table row (one moved by
+   * the incremental updater, held in Redis with this version); absent: the table row (OOV if unseen).
+   */
+  idRow?: Float32Array;
 }
 
 /** A loaded model version: the API that streams, batch and serving use. */
@@ -214,10 +219,28 @@ export class ModelVersion {
         past.length,
       );
     });
-    return embedUsers(this.model, u, cfg);
+    return embedUsers(this.model, u, cfg, overrideRows(queries, this.model.towers.idDim));
   }
 
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** The override ID rows of `queries` as one matrix, or undefined when none has one (the plain path). */
+function overrideRows(
+  queries: UserQuery[],
+  idDim: number,
+): { rows: Float32Array; overridden: Uint8Array } | undefined {
+  if (!queries.some((q) => q.idRow)) return undefined;
+  const rows = new Float32Array(queries.length * idDim);
+  const overridden = new Uint8Array(queries.length);
+  queries.forEach((q, r) => {
+    if (!q.idRow) return;
+    if (q.idRow.length !== idDim)
+      throw new Error(`ID row of user ${q.userId} has ${q.idRow.length} values, the model's rows ${idDim}`);
+    rows.set(q.idRow, r * idDim);
+    overridden[r] = 1;
+  });
+  return { rows, overridden };
 }

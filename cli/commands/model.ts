@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { positiveInt, positiveNumber } from '../options.js';
 
@@ -60,15 +60,18 @@ async function progressReporter(totalSteps: number) {
   };
 }
 
-/** Shared by train and eval: load the dataset (reporting skipped rows) and set up the progress bar. */
-async function prepareRun(o: ModelOpts) {
+/**
+ * Shared by train and eval: load the dataset (reporting skipped rows) and set up the progress
+ * bar; `trainShare` is the part of the interactions the run trains on.
+ */
+async function prepareRun(o: ModelOpts, trainShare = 1) {
   const { loadDataset } = await import('../../model/data/load.js');
   const { DEFAULT_TRAIN } = await import('../../model/train.js');
   const ds = await loadDataset(o.dataset);
   for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
   const opts = fitOptions(o);
   const steps =
-    Math.floor(ds.interactions.length / (opts.train.batchSize ?? DEFAULT_TRAIN.batchSize)) *
+    Math.floor((ds.interactions.length * trainShare) / (opts.train.batchSize ?? DEFAULT_TRAIN.batchSize)) *
     (opts.train.epochs ?? DEFAULT_TRAIN.epochs);
   const progress = await progressReporter(steps);
   return { ds, opts: { ...opts, onStep: progress.onStep }, done: progress.stop };
@@ -92,12 +95,130 @@ export function trainCommand(): Command {
     });
 }
 
+interface PrequentialOpts {
+  prequential?: boolean;
+  trainFraction?: number;
+  window?: number;
+  idLr?: number;
+  idSteps?: number;
+  idNegatives?: number;
+  idClip?: number;
+  idMaxNorm?: number;
+  chart?: string;
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('--train-fraction must be between 0 and 1');
+  return n;
+}
+
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('--id-max-norm must be 0 or more');
+  return n;
+}
+
+/** `eval --prequential`: time-ordered test-then-train of the incremental ID rows (model/eval/prequential.ts). */
+async function prequential(o: ModelOpts & PrequentialOpts & { json?: boolean }) {
+  const { runPrequentialEvaluation, formatPrequential } = await import('../../model/cli-jobs.js');
+  const { incrementalFromSettings } = await import('../../model/incremental.js');
+  const cfg = loadConfig();
+  const share = o.trainFraction ?? 0.8;
+  const run = await prepareRun(o, share);
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = new SingleBar(
+    {
+      format:
+        'prequential |{bar}| {percentage}% event {value}/{total} | HR@50 baseline {base} incremental {incr} | ETA {eta}s',
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  let walking = false;
+  const defaults = incrementalFromSettings(cfg);
+  const report = await runPrequentialEvaluation(run.ds, {
+    fit: run.opts,
+    trainFraction: share,
+    window: o.window ?? cfg.embeddingsBatchEvents,
+    incremental: {
+      learningRate: o.idLr ?? defaults.learningRate,
+      steps: o.idSteps ?? defaults.steps,
+      negatives: o.idNegatives ?? defaults.negatives,
+      clipNorm: o.idClip ?? defaults.clipNorm,
+      maxRowNorm: o.idMaxNorm ?? defaults.maxRowNorm,
+    },
+    chart: o.chart,
+    onProgress: (p) => {
+      if (!walking) {
+        run.done();
+        bar.start(p.total, 0, { base: '-', incr: '-' });
+        walking = true;
+      }
+      bar.update(p.done, { base: p.baseline.toFixed(3), incr: p.incremental.toFixed(3) });
+    },
+  });
+  if (walking) bar.stop();
+  else run.done();
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${formatPrequential(report)}\n`);
+}
+
 export function evalCommand(): Command {
   return withModelOptions(new Command('eval'))
-    .description('leave-last-out evaluation (DESIGN §6): two-tower vs popularity, trained and tested here')
+    .description(
+      'leave-last-out evaluation (DESIGN §6): two-tower vs popularity, trained and tested here; with --prequential, incremental ID rows vs none on a time split',
+    )
     .option('--ann', 'also rank through a Milvus HNSW index (needs Milvus, MILVUS_ADDRESS)')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (o: ModelOpts & { ann?: boolean; json?: boolean }) => {
+    .addOption(
+      new Option(
+        '--prequential',
+        'train on the earliest part, then rank-then-apply every later event in time order',
+      ).conflicts('ann'),
+    )
+    .option(
+      '--train-fraction <f>',
+      'prequential: share of the interactions, by time, to train on (0.8)',
+      fraction,
+    )
+    .option(
+      '--window <n>',
+      'prequential: events ranked before their ID updates apply (EMBEDDINGS_BATCH_EVENTS)',
+      positiveInt('--window'),
+    )
+    .option(
+      '--id-lr <x>',
+      'prequential: ID-row learning rate (EMBEDDINGS_LEARNING_RATE)',
+      positiveNumber('--id-lr'),
+    )
+    .option(
+      '--id-steps <n>',
+      'prequential: ID-row steps per window (EMBEDDINGS_STEPS)',
+      positiveInt('--id-steps'),
+    )
+    .option(
+      '--id-negatives <n>',
+      'prequential: negatives per ID-row step (EMBEDDINGS_NEGATIVES)',
+      positiveInt('--id-negatives'),
+    )
+    .option(
+      '--id-clip <x>',
+      'prequential: ID-row gradient clip (EMBEDDINGS_CLIP_NORM)',
+      positiveNumber('--id-clip'),
+    )
+    .option(
+      '--id-max-norm <x>',
+      "prequential: ID-row max norm, 0 = the table's largest (EMBEDDINGS_MAX_ROW_NORM)",
+      nonNegative,
+    )
+    .option('--chart <png>', 'prequential: also draw the cumulative HR@50 curves to this PNG')
+    .action(async (o: ModelOpts & PrequentialOpts & { ann?: boolean; json?: boolean }) => {
+      if (o.prequential) {
+        await prequential(o);
+        return;
+      }
       const { runEvaluation, formatReport } = await import('../../model/cli-jobs.js');
       const run = await prepareRun(o);
       const report = await runEvaluation(run.ds, run.opts, o.ann ? loadConfig() : undefined);
