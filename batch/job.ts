@@ -135,7 +135,7 @@ async function runLocked(
 
   const fitted = await step('train', () =>
     fitTwoTower(ds, split.train, {
-      train: { epochs: o.epochs ?? cfg.batchEpochs, ...o.train },
+      train: { epochs: o.epochs ?? (liveDir ? cfg.batchEpochs : cfg.batchFirstEpochs), ...o.train },
       initFrom: liveDir,
       onStep: o.onStep,
     }),

@@ -107,7 +107,8 @@ try {
   for (let i = 0; i < events.length; i += 5000) await sequence.apply(events.slice(i, i + 5000));
   const published = await runBatch(
     { cfg, hbase, redis, milvus },
-    { date: DAY, windowDays: 1, say: (m) => progress(m) },
+    // one epoch: the daily run's cost (a first run from scratch would take BATCH_FIRST_EPOCHS)
+    { date: DAY, windowDays: 1, epochs: 1, say: (m) => progress(m) },
   );
   await stack.up(['serve']);
   const users = [...ds.users.keys()];

@@ -195,6 +195,12 @@ export const SETTINGS = {
     default: '1000',
     doc: 'Deadline of one Milvus search in the recall API; past it the answer is popular items, `degraded`.',
   },
+  recallSearchBatch: {
+    env: 'RECALL_SEARCH_BATCH',
+    kind: 'int',
+    default: '4',
+    doc: 'Most concurrent recall requests coalesced into one Milvus search (nq); 1 sends each alone. A request never waits for others: only those that arrive while a search is in flight are batched.',
+  },
   recallPopularityBeta: {
     env: 'RECALL_POPULARITY_BETA',
     kind: 'number',
@@ -240,7 +246,7 @@ export const SETTINGS = {
   embeddingsBatchEvents: {
     env: 'EMBEDDINGS_BATCH_EVENTS',
     kind: 'int',
-    default: '64',
+    default: '2048',
     doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users); also the window of `towerflow eval --prequential`.',
   },
   embeddingsBatchWaitMs: {
@@ -302,6 +308,12 @@ export const SETTINGS = {
     kind: 'int',
     default: '1',
     doc: 'Training epochs of the daily job (warm-started from the live version).',
+  },
+  batchFirstEpochs: {
+    env: 'BATCH_FIRST_EPOCHS',
+    kind: 'int',
+    default: '10',
+    doc: 'Training epochs of a run with no live version to warm-start from (the first run): one epoch from scratch leaves the towers far from converged.',
   },
   batchGateTolerance: {
     env: 'BATCH_GATE_TOLERANCE',

@@ -204,6 +204,7 @@ export async function train(
       order.push(i);
     }
     shuffleInPlace(order, random);
+    let lastYield = performance.now();
     for (let start = 0; start + B <= order.length; start += B) {
       const idx = order.slice(start, start + B);
       const lossT = trainStep(stepper, idx);
@@ -215,6 +216,12 @@ export async function train(
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
         losses.push({ step, loss });
         onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+      }
+      // tfjs-node's data() resolves at once (a microtask), so without this a long run would
+      // starve every timer of the process: lock renewals, metrics scrapes, progress redraws
+      if (performance.now() - lastYield > 200) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
       }
     }
   }

@@ -15,7 +15,7 @@ export function buildRecallApp(
   deps: RecallDeps,
   registry: Registry,
 ): FastifyInstance {
-  const app = Fastify({ logger: false, disableRequestLogging: true });
+  const app = Fastify({ logger: false });
   const latency = new Histogram({
     name: 'towerflow_recall_seconds',
     help: 'Recall latency by the path that served it',
@@ -50,6 +50,13 @@ export function buildRecallApp(
     registers: [registry],
   });
   for (const result of ['hit', 'miss']) vectorCache.inc({ result }, 0);
+  const searchBatch = new Histogram({
+    name: 'towerflow_recall_search_batch_size',
+    help: 'Query vectors per Milvus search call (concurrent requests coalesced)',
+    buckets: [1, 2, 4, 8, 16, 32],
+    registers: [registry],
+  });
+  deps.searcher.onBatch = (n) => searchBatch.observe(n);
   const withMetrics: RecallDeps = {
     ...deps,
     onStage: (stage, seconds) => stages.observe({ stage }, seconds),

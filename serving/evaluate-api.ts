@@ -34,7 +34,10 @@ export async function evaluateThroughApi(
       const trained = split.trainItemsByUser.get(c.user) ?? new Set<string>();
       const k = Math.min(o.maxK, MAX_CUTOFF + trained.size);
       const t0 = performance.now();
-      const res = await fetch(`${baseUrl}/v1/recall?user_id=${encodeURIComponent(c.user)}&k=${k}`);
+      // `at`: the held-out event's time, so the context features are those of that moment
+      const res = await fetch(
+        `${baseUrl}/v1/recall?user_id=${encodeURIComponent(c.user)}&k=${k}&at=${Math.round(c.ts * 1000)}`,
+      );
       const body = (await res.json()) as {
         source: string;
         model_version: string | null;

@@ -9,14 +9,18 @@ import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
+import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { buildRecallApp } from './app.js';
 import type { RecallDeps } from './recall.js';
+import { SearchBatcher } from './search-batcher.js';
 
 /** The recall API's dependencies from the configuration. */
-export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): Promise<void> }> {
+export async function recallDeps(
+  cfg: Config,
+): Promise<RecallDeps & { searcher: SearchBatcher; close(): Promise<void> }> {
   // no offline queue: while Redis is down each command fails at once and the request degrades
   // (features from HBase) instead of waiting for reconnects
   const redis = createRedis(cfg, { enableOfflineQueue: false });
@@ -24,6 +28,7 @@ export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): P
   const hbase = HBaseClient.fromConfig(cfg);
   const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
   const models = new LiveModels(cfg, redis);
+  const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch));
   return {
     redis,
     sequence: new RedisSequenceStore(redis, {
@@ -32,7 +37,8 @@ export async function recallDeps(cfg: Config): Promise<RecallDeps & { close(): P
     }),
     history: new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
     profiles: new HBaseProfileStore(hbase),
-    milvus,
+    idRows: new RedisIdRowStore(redis),
+    searcher,
     models,
     sequenceLength: cfg.sequenceLength,
     userVectorTtlSeconds: cfg.userVectorTtlSeconds,

@@ -40,6 +40,11 @@ export const RECALL_PARAMS: Record<
     description: 'Only items published before this time (Unix ms).',
     schema: { type: 'integer', minimum: 0 },
   },
+  at: {
+    description:
+      'Prediction time (Unix ms) for the context features (hour, weekday, gap since the last event, decay of the sequence); default now. For backtests and replays of past data; such answers are not cached.',
+    schema: { type: 'integer', minimum: 0 },
+  },
   popularity_beta: {
     description: `Popularity correction β from 0 to ${MAX_BETA} (default RECALL_POPULARITY_BETA): the top 2k are re-scored s − β·ln(1 + all-time count).`,
     schema: { type: 'number', minimum: 0, maximum: MAX_BETA },
@@ -109,6 +114,22 @@ export function parseRecallQuery(
   };
   time('published_after', '>=');
   time('published_before', '<');
+  const atRaw = str('at');
+  let at: number | undefined;
+  if (atRaw !== undefined) {
+    at = /^\d{1,15}$/.test(atRaw) ? Number(atRaw) : Number.NaN;
+    if (!(at <= Date.now() + 86_400_000))
+      errors.push({ field: 'at', message: 'Unix milliseconds, at most a day ahead' });
+  }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, req: { userId: userId as string, k, conditions, popularityBeta: beta } };
+  return {
+    ok: true,
+    req: {
+      userId: userId as string,
+      k,
+      conditions,
+      popularityBeta: beta,
+      ...(at !== undefined ? { at } : {}),
+    },
+  };
 }

@@ -1,13 +1,15 @@
+import { createHash } from 'node:crypto';
 import type { LiveModels } from '../batch/live-models.js';
 import { ITEM_SCALARS } from '../batch/publish.js';
-import type { ItemVectors } from '../clients/milvus/client.js';
 import { buildFilter, type Condition } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
+import type { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore } from '../stores/profiles/index.js';
 import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
+import type { SearchBatcher } from './search-batcher.js';
 
 export interface RecallRequest {
   userId: string;
@@ -15,6 +17,8 @@ export interface RecallRequest {
   conditions: Condition[];
   /** Popularity correction β (0: off): the top 2k re-scored `s − β·ln(1 + count)`. */
   popularityBeta: number;
+  /** Prediction time (Unix ms) for the context features; default now. Such answers skip the cache. */
+  at?: number;
 }
 
 /** Which path produced the items. */
@@ -31,9 +35,12 @@ export interface RecallResponse {
 export interface RecallDeps {
   redis: Redis;
   sequence: RedisSequenceStore;
+  /** Incremental user-ID rows (the embeddings processor's output). */
+  idRows: RedisIdRowStore;
   history: HistoryStore;
   profiles: ProfileStore;
-  milvus: ItemVectors;
+  /** Milvus searches (coalesced across concurrent requests, see SearchBatcher). */
+  searcher: SearchBatcher;
   models: LiveModels;
   sequenceLength: number;
   userVectorTtlSeconds: number;
@@ -143,7 +150,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     },
   };
   const filter = req.conditions.length > 0 ? buildFilter(req.conditions, ITEM_SCALARS) : undefined;
-  const [history, profile, live] = await timed(d, 'features', () =>
+  const [history, profile, live, idRow] = await timed(d, 'features', () =>
     Promise.all([
       recentHistory(d, req.userId),
       d.profiles.getUser(req.userId).catch((e) => {
@@ -152,6 +159,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       }),
       d.models.current().catch((e) => {
         d.onDegraded?.('model', e);
+        return undefined;
+      }),
+      d.idRows.getAny(req.userId).catch((e) => {
+        d.onDegraded?.('redis', e);
         return undefined;
       }),
     ]),
@@ -165,24 +176,35 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   }
 
   const newest = history.at(-1);
-  const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'}`;
+  // a row of another version means nothing to these towers: the version's own table row serves
+  const row = idRow?.version === live.pointer.version ? idRow : undefined;
+  // the cache entry names everything the vector depends on that can change between publishes
+  const rowTag = row ? createHash('sha1').update(row.raw).digest('base64url').slice(0, 12) : '-';
+  const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'} ${rowTag}`;
   const vector = await timed(d, 'user_vector', async () => {
-    const cached = await cachedVector(d, req.userId, stamp);
+    const cached = req.at === undefined ? await cachedVector(d, req.userId, stamp) : undefined;
     d.onVectorCache?.(cached !== undefined);
     if (cached) return cached;
     const categorical: Record<string, string> = {};
     for (const [k, v] of Object.entries(profile?.profile ?? {}))
       categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
-    const query: UserQuery = { userId: req.userId, profile: categorical, history, ts: Date.now() / 1000 };
+    const query: UserQuery = {
+      userId: req.userId,
+      profile: categorical,
+      history,
+      ts: (req.at ?? Date.now()) / 1000,
+      ...(row ? { idRow: row.row } : {}),
+    };
     const fresh = live.model.userVectors([query]);
     const payload = `${stamp}\n${Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength).toString('base64')}`;
+    if (req.at !== undefined) return fresh;
     // not awaited: the answer does not wait for the cache write
     d.redis.set(userVectorKey(req.userId), payload, 'EX', d.userVectorTtlSeconds).catch(() => {});
     return fresh;
   });
   try {
     const hits = await timed(d, 'milvus', () =>
-      d.milvus.search(
+      d.searcher.search(
         live.pointer.collection,
         Array.from(vector),
         Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + seen.size),

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { embeddingsProcessor } from './processors/embeddings.js';
 import { historyProcessor } from './processors/history.js';
 import { itemsProcessor } from './processors/items.js';
 import { sequenceProcessor } from './processors/sequence.js';
@@ -9,4 +10,5 @@ export const PROCESSORS: Record<string, (cfg: Config) => StreamProcessor> = {
   history: historyProcessor,
   sequence: sequenceProcessor,
   items: itemsProcessor,
+  embeddings: embeddingsProcessor,
 };

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConsumerConfig } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ensureTopics, groupLag } from '../clients/kafka/admin.js';
 import { type BatchControl, type ConsumedRecord, startBatchConsumer } from '../clients/kafka/consumer.js';
@@ -38,6 +39,8 @@ export interface StreamProcessor {
   close(): Promise<void>;
   /** Adds the processor's own series to the process's metrics registry. */
   registerMetrics?(registry: Registry): void;
+  /** Fetch settings of its consumer (e.g. how long the broker may hold a fetch to fill a batch). */
+  consumer?: Pick<ConsumerConfig, 'maxWaitTimeInMs' | 'minBytes' | 'maxBytesPerPartition'>;
 }
 
 export const groupIdOf = (cfg: Pick<Config, 'kafkaClientId'>, name: ProcessorName): string =>
@@ -193,7 +196,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     groupId,
     topics: [...roleOf.keys()],
     handle,
-    consumer: {},
+    consumer: processor.consumer ?? {},
     partitionsConsumedConcurrently: cfg.streamConcurrency,
   });
   consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {

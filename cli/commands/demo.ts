@@ -24,9 +24,14 @@ export function demoCommand(): Command {
       'run the system end to end on local real services: ingest, stream processing, the daily job, recall quality through the API, freshness',
     )
     .option('--dataset <dir>', 'dataset to replay', 'datasets/ml-latest-small')
-    .action(async (o: { dataset: string }) => {
+    .option(
+      '--keep-data',
+      'keep what earlier runs left in the stores (by default the demo starts from empty local stores)',
+    )
+    .action(async (o: { dataset: string; keepData?: boolean }) => {
       // native clients load only when this command runs, so `infra down` never depends on them
-      const { appsUp } = await import('../../infra/local/apps.js');
+      const { appsDown, appsUp } = await import('../../infra/local/apps.js');
+      const { resetProjectState, storesAreLocal } = await import('../../infra/local/reset.js');
       const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
       const { createKafka } = await import('../../clients/kafka/kafkajs.js');
       const { groupLag } = await import('../../clients/kafka/admin.js');
@@ -57,6 +62,17 @@ export function demoCommand(): Command {
         await up(ctx);
         return 'Kafka, HBase (+ Thrift2), Redis, Milvus, Prometheus healthy on 127.0.0.1';
       });
+      if (!o.keepData)
+        await timed(steps, 'reset', async () => {
+          // held-out interactions must not already be in the history, or the evaluation is void
+          if (!storesAreLocal(cfg))
+            throw new Error(
+              'the demo empties its stores first and does that only on this machine; use --keep-data against external clusters',
+            );
+          await appsDown(cfg);
+          await resetProjectState(cfg, { redisAndRegistry: true });
+          return "stopped the project's processes and emptied its topics, consumer groups, tables, collections, Redis database and model registry";
+        });
       await timed(steps, 'processes', async () => {
         await appsUp(cfg, [], { say: (m) => process.stderr.write(`  ${m}\n`) });
         return 'ingest API and the history, sequence and items processors healthy';

@@ -14,9 +14,9 @@ export function ingestCommand(): Command {
 export function streamCommand(): Command {
   return new Command('stream')
     .description(
-      'run one stream processor (a Kafka consumer group) until SIGTERM: history, sequence or items',
+      'run one stream processor (a Kafka consumer group) until SIGTERM: history, sequence, items or embeddings',
     )
-    .argument('<name>', 'history | sequence | items')
+    .argument('<name>', 'history | sequence | items | embeddings')
     .action(async (name: string) => {
       const { PROCESSORS } = await import('../../streams/index.js');
       const { runStream } = await import('../../streams/runtime.js');
@@ -36,7 +36,7 @@ export function appsCommand(): Command {
   apps
     .command('up')
     .description('start the ingest API and stream processors as daemons (pid and log under TOWERFLOW_HOME)')
-    .argument('[names...]', 'subset: ingest, history, sequence, items')
+    .argument('[names...]', 'subset: ingest, history, sequence, items, embeddings, serve')
     .action(async (names: string[]) => {
       const { appsUp } = await import('../../infra/local/apps.js');
       await appsUp(loadConfig(), names, { say: (m) => process.stderr.write(`${m}\n`) });

@@ -1,6 +1,6 @@
 import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node';
 import type { Config } from '../../config/index.js';
-import { type FilterableField, idsFilter } from './filter.js';
+import { type FilterableField, idsFilter, stringLiteral } from './filter.js';
 
 export { DataType } from '@zilliz/milvus2-sdk-node';
 
@@ -244,6 +244,27 @@ export class ItemVectors {
       } as AnyResult),
     );
     return res.data ?? [];
+  }
+
+  /**
+   * Every (item_id, vector) of a collection, page by page: each page asks for the keys after the
+   * previous page's largest (Milvus reduces query results in primary-key order before cutting at
+   * the limit; the SDK's queryIterator relies on the same), so no offset scan grows with the size.
+   */
+  async *scanVectors(
+    name: string,
+    pageSize = 16_384,
+  ): AsyncGenerator<{ item_id: string; vector: number[] }[]> {
+    let after = '';
+    for (;;) {
+      const page = (await this.query(name, `${PK} > ${stringLiteral(PK, after)}`, [PK, VEC], pageSize)).map(
+        (r) => ({ item_id: String(r[PK]), vector: r[VEC] as number[] }),
+      );
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < pageSize) return;
+      for (const r of page) if (r.item_id > after) after = r.item_id;
+    }
   }
 
   async count(name: string): Promise<number> {

@@ -25,6 +25,7 @@ export const APPS: readonly AppSpec[] = [
   streamApp('history'),
   streamApp('sequence'),
   streamApp('items'),
+  streamApp('embeddings'),
   { name: 'serve', args: ['serve'], port: (cfg) => cfg.recallPort },
 ];
 

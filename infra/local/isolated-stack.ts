@@ -1,17 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Admin } from 'kafkajs';
-import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { groupLag } from '../../clients/kafka/admin.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { type Config, loadConfig } from '../../config/index.js';
-import { HISTORY_TABLE } from '../../stores/history/hbase.js';
-import { ITEMS_TABLE, USERS_TABLE } from '../../stores/profiles/hbase.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
 import { appPaths, appsDown, appsUp } from './apps.js';
 import { readPid } from './process.js';
+import { resetProjectState } from './reset.js';
 
 /**
  * The project’s processes started for one test file or benchmark against the shared real services, isolated
@@ -118,27 +115,10 @@ export class IsolatedStack {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
-  /** Stops the apps and removes the test's topics and tables (its home with the logs stays, under .towerflow/). */
+  /** Stops the apps and removes the test's topics, groups, tables and collections (its home with the logs stays, under .towerflow/). */
   async close(): Promise<void> {
     await this.down();
-    const admin = await this.kafkaAdmin();
-    const existing = new Set(await admin.listTopics());
-    const mine = Object.values(this.topics).filter((t) => existing.has(t));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => {});
-    await admin.disconnect();
-    const hbase = HBaseClient.fromConfig(this.cfg);
-    for (const t of [HISTORY_TABLE, ITEMS_TABLE, USERS_TABLE]) await hbase.dropTable(t).catch(() => {});
-    hbase.close();
-    // the stack's alias and every collection named after it (one per published version)
-    const milvus = ItemVectors.fromConfig(this.cfg);
-    try {
-      await milvus.dropAlias(this.cfg.milvusAlias).catch(() => {});
-      const res = (await milvus.client.showCollections()) as { data?: { name: string }[] };
-      for (const c of res.data ?? [])
-        if (c.name.startsWith(`${this.cfg.milvusAlias}_`))
-          await milvus.dropCollection(c.name).catch(() => {});
-    } finally {
-      await milvus.close();
-    }
+    await this.admin?.disconnect();
+    await resetProjectState(this.cfg, { redisAndRegistry: false });
   }
 }

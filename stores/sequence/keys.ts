@@ -14,6 +14,12 @@ export const userVectorKey = (userId: string): string => redisKey('uvec', userId
  */
 export const ITEMS_CHANGED_KEY = redisKey('items', 'changed');
 
+/**
+ * A user's incrementally updated ID-embedding row, tagged with the model version it belongs to
+ * (`{version}\n{base64 float32}`); the daily job's retire step drops them all.
+ */
+export const idRowKey = (userId: string): string => redisKey('emb', userId);
+
 /** All-time popularity ZSET (item → count). */
 export const ALL_TIME_POPULARITY_KEY = redisKey('pop', 'all');
 

@@ -21,7 +21,8 @@ import { createLogger } from '../../runtime/logger.js';
 import { buildRecallApp } from '../../serving/app.js';
 import { recallDeps } from '../../serving/main.js';
 import type { RecallDeps, RecallResponse } from '../../serving/recall.js';
-import { ALL_TIME_POPULARITY_KEY } from '../../stores/sequence/keys.js';
+import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
+import { ALL_TIME_POPULARITY_KEY, idRowKey } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 
 type RecallBody = RecallResponse & { errors?: { field: string }[] };
@@ -41,7 +42,8 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   const deps = { cfg, hbase, redis, milvus };
   const registry = new ModelRegistry(cfg, redis);
   const run = (o: Parameters<typeof runBatch>[1] = {}) =>
-    runBatch(deps, { date: DATE, windowDays: WINDOW, ...o });
+    // one epoch even on the first run: these tests cover the job's mechanics, not convergence
+    runBatch(deps, { date: DATE, windowDays: WINDOW, epochs: 1, ...o });
 
   beforeAll(async () => {
     await redis.connect();
@@ -130,9 +132,10 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       }
     }
     const failing = new FailingIndex(milvus.client);
-    await expect(runBatch({ ...deps, milvus: failing }, { date: DATE, windowDays: WINDOW })).rejects.toThrow(
-      /injected/,
-    );
+    // forced: the fault under test comes after the gate, whatever the gate says of this run
+    await expect(
+      runBatch({ ...deps, milvus: failing }, { date: DATE, windowDays: WINDOW, force: true }),
+    ).rejects.toThrow(/injected/);
     expect(failing.created).toHaveLength(1);
     expect(await milvus.hasCollection(failing.created[0] as string)).toBe(false);
     expect(await registry.live()).toEqual(before);
@@ -155,7 +158,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     await expect(run()).rejects.toThrow(LockBusyError);
     await redis.set('tf:lock:batch', 'crashed-host-456', 'PX', 300); // a holder that stopped renewing
     await new Promise((r) => setTimeout(r, 500));
-    expect((await run()).published).toBe(true);
+    expect((await run({ force: true })).published).toBe(true);
     expect(await redis.exists('tf:lock:batch')).toBe(0);
   });
 
@@ -296,6 +299,32 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       });
       const scores = corrected.map((i) => i.score);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    });
+  });
+
+  it("uses the user's incremental ID row of the live version, and ignores a row of another version", async () => {
+    const live = await registry.live();
+    const idRows = new RedisIdRowStore(redis);
+    await withRecall(cfg, async (get) => {
+      const plain = (await get('user_id=1&k=10')).body;
+      const model = await ModelVersion.load(registry.versionDir(live?.version as string));
+      const dim = model.model.towers.idDim;
+      model.dispose();
+      let seed = 7;
+      const row = Float32Array.from({ length: dim }, () => {
+        seed = (seed * 16807) % 2147483647;
+        return (seed / 2147483647 - 0.5) * 0.6;
+      });
+      // another version's row: the towers of this one cannot use it
+      await idRows.setMany([{ userId: '1', version: 'v20000101-000000', row }]);
+      expect((await get('user_id=1&k=10')).body.items).toEqual(plain.items);
+      // this version's row: a new vector at once (the cache entry names the row it was made with)
+      await idRows.setMany([{ userId: '1', version: live?.version as string, row }]);
+      const moved = (await get('user_id=1&k=10')).body;
+      expect(moved.model_version).toBe(live?.version);
+      expect(moved.items.map((i) => i.score)).not.toEqual(plain.items.map((i) => i.score));
+      await redis.del(idRowKey('1'));
+      expect((await get('user_id=1&k=10')).body.items).toEqual(plain.items);
     });
   });
 

@@ -1,0 +1,284 @@
+// Incremental user-ID embeddings (streams/processors/embeddings.ts) on the local real services.
+// Setup: the first 20k events of ml-latest-small replayed and trained into a live version.
+//  1. throughput: with the processor stopped, a backlog of N events (known users, live items)
+//     is posted; then the processor starts and events/s = N / time until its group has
+//     committed everything (from the first applied event, and including its startup). Once
+//     per EMBEDDINGS_BATCH_EVENTS value in --sizes (the first is the setting's default).
+//  2. freshness at a fixed rate (default 1,000 events/s): every request carries one probe event
+//     of a brand-new user, whose row exists only once that event is applied; time from the 202
+//     to the row in Redis tagged with the live version (the moment a recall would use it).
+// Usage: towerflow bench embeddings [--events 30000] [--sizes 64,2048] [--rate 1000] [--seconds 30] [--json]
+
+import path from 'node:path';
+import { runBatch } from '../batch/job.js';
+import { type LivePointer, ModelRegistry } from '../batch/registry.js';
+import { HBaseClient } from '../clients/hbase/thrift2.js';
+import { ItemVectors } from '../clients/milvus/client.js';
+import { createRedis } from '../clients/redis.js';
+import { projectRoot } from '../config/index.js';
+import { appPaths, appsUp } from '../infra/local/apps.js';
+import { IsolatedStack } from '../infra/local/isolated-stack.js';
+import { groupCpuSeconds, readPid } from '../infra/local/process.js';
+import { loadDataset } from '../model/data/load.js';
+import { IngestClient } from '../replay/client.js';
+import { replay } from '../replay/run.js';
+import type { BehaviourEvent } from '../schemas/behaviour.js';
+import { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import {
+  benchArgs,
+  fmt,
+  hostInfo,
+  intOption,
+  mulberry32,
+  now,
+  progress,
+  Report,
+  sleep,
+  summarize,
+} from './lib.js';
+
+const args = benchArgs(['events', 'sizes', 'rate', 'seconds']);
+const N = intOption(args, 'events', 30_000);
+const RATE = intOption(args, 'rate', 1000);
+const SECONDS = intOption(args, 'seconds', 30);
+const report = new Report('embeddings', args.json);
+
+const stack = new IsolatedStack({ redisDb: 12, portOffset: 9, extraEnv: { LOG_LEVEL: 'warn' } });
+const cfg = stack.cfg;
+const SIZES = (args.options.sizes ?? `${cfg.embeddingsBatchEvents},2048`).split(',').map(Number);
+const metricsUrl = `http://${cfg.bindHost}:${cfg.streamMetricsPortBase + 3}/metrics`;
+
+const random = mulberry32(7);
+let seq = 0;
+let users: string[] = [];
+let items: string[] = [];
+const makeEvent = (user = users[Math.floor(random() * users.length)] as string): BehaviourEvent => ({
+  event_id: `be${(seq++).toString(36)}`,
+  user_id: user,
+  item_id: items[Math.floor(items.length * random() ** 2)] as string,
+  type: 'rating',
+  ts: Date.now(),
+});
+
+async function post(events: BehaviourEvent[]): Promise<void> {
+  const r = await stack.post('/v1/events', { events });
+  if (r.status !== 202)
+    throw new Error(`ingest answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+}
+
+/** Sum of one metric's samples on the processor's /metrics (0 when absent). */
+async function metricSum(name: string, label?: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && (!label || l.includes(label)))
+    .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+}
+
+const cpuOf = (app: string): number => {
+  const pid = readPid(appPaths(cfg, app).pidFile);
+  return pid ? groupCpuSeconds(pid) : Number.NaN;
+};
+
+// ---- setup: a live version -------------------------------------------------------------------
+
+async function publish(): Promise<LivePointer> {
+  const redis = createRedis(cfg);
+  const hbase = HBaseClient.fromConfig(cfg);
+  const milvus = ItemVectors.fromConfig(cfg);
+  try {
+    await redis.connect();
+    await redis.flushdb();
+    // the processor consumes the replay before the publish: it commits it without updates
+    await stack.up(['ingest', 'history', 'sequence', 'items', 'embeddings']);
+    const ds = await loadDataset(path.join(projectRoot(), 'datasets', 'ml-latest-small'));
+    const client = new IngestClient({ baseUrl: stack.ingestUrl, apiKey: stack.apiKey });
+    progress('replaying the first 20k events of ml-latest-small');
+    await replay(ds, client, { batch: 1000, concurrency: 4, limit: 20_000 });
+    await stack.waitForZeroLag(['history', 'sequence', 'embeddings'], 300_000);
+    await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
+    progress('daily job: train, gate, publish');
+    const r = await runBatch({ cfg, hbase, redis, milvus }, { date: '2018-09-30', windowDays: 9000 });
+    if (!r.published) throw new Error('the daily job did not publish');
+    const pointer = (await new ModelRegistry(cfg, redis).live()) as LivePointer;
+    const vocab = JSON.parse(
+      await (await import('node:fs/promises')).readFile(
+        path.join(new ModelRegistry(cfg, redis).versionDir(pointer.version), 'vocab.json'),
+        'utf8',
+      ),
+    ) as { users: string[] };
+    users = vocab.users;
+    for await (const page of milvus.scanVectors(pointer.collection))
+      items.push(...page.map((p) => p.item_id));
+    items = items.sort();
+    return pointer;
+  } finally {
+    hbase.close();
+    await milvus.close();
+    await redis.quit();
+  }
+}
+
+// ---- phase 1: backlog throughput -------------------------------------------------------------
+
+async function throughput(batchEvents: number) {
+  await stack.down(['embeddings']);
+  progress(`posting a backlog of ${N.toLocaleString('en-US')} events`);
+  for (let i = 0; i < N; i += 1000)
+    await post(Array.from({ length: Math.min(1000, N - i) }, () => makeEvent()));
+  await stack.waitForZeroLag(['history', 'sequence'], 300_000);
+  const backlog = await stack.lag('embeddings');
+  const t0 = now();
+  await appsUp(cfg, ['embeddings'], {
+    env: { ...stack.env, EMBEDDINGS_BATCH_EVENTS: String(batchEvents) },
+    timeoutMs: 90_000,
+  });
+  const healthyS = (now() - t0) / 1000;
+  // consumption starts before /healthz answers: the rate is over what is left at the first look
+  const tFirst = now();
+  const consumedFirst = await metricSum('towerflow_embeddings_events_total');
+  for (;;) {
+    if ((await stack.lag('embeddings')) === 0) break;
+    if ((now() - t0) / 1000 > 900) throw new Error('the embeddings processor still lags after 900 s');
+    await sleep(50);
+  }
+  const end = now();
+  const cpu = cpuOf('stream-embeddings'); // the process started with the measurement
+  const count = await metricSum('towerflow_embeddings_microbatch_seconds_count');
+  return {
+    backlog,
+    healthyS,
+    wallS: (end - t0) / 1000,
+    steadyRate: (backlog - consumedFirst) / ((end - tFirst) / 1000),
+    consumedFirst,
+    cpu,
+    microBatches: count,
+    users: await metricSum('towerflow_embeddings_users_updated_total'),
+    loadS: await metricSum('towerflow_embeddings_item_load_seconds'),
+    applied: await metricSum('towerflow_embeddings_events_total', 'outcome="applied"'),
+  };
+}
+
+// ---- phase 2: freshness at a fixed rate ------------------------------------------------------
+
+async function freshness(version: string) {
+  const redis = createRedis(cfg);
+  await redis.connect();
+  const rows = new RedisIdRowStore(redis);
+  const perRequest = Math.max(1, Math.round(RATE / 50)); // a request every 20 ms
+  const intervalMs = (perRequest / RATE) * 1000;
+  const total = Math.round((SECONDS * 1000) / intervalMs);
+  const rowMs: number[] = [];
+  const probes: Promise<void>[] = [];
+  let failed = 0;
+  async function probe(user: string, acceptedAt: number): Promise<void> {
+    while (!(await rows.get(user, version))) {
+      if (now() - acceptedAt > 30_000) {
+        failed++;
+        return;
+      }
+      await sleep(2);
+    }
+    rowMs.push(now() - acceptedAt);
+  }
+  const t0 = now();
+  const inflight = new Set<Promise<void>>();
+  for (let b = 0; b < total; b++) {
+    const wait = t0 + b * intervalMs - now();
+    if (wait > 0) await sleep(wait);
+    const probeUser = `probe-${b}-${seq}`;
+    const events = [...Array.from({ length: perRequest - 1 }, () => makeEvent()), makeEvent(probeUser)];
+    const p = post(events).then(() => {
+      probes.push(probe(probeUser, now()));
+    });
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+    if (inflight.size > 64) await Promise.race(inflight);
+    if (b % 250 === 0) progress(`rate ${RATE}/s: ${b}/${total} requests`);
+  }
+  await Promise.all(inflight);
+  const achieved = (total * perRequest) / ((now() - t0) / 1000);
+  await Promise.all(probes);
+  await redis.quit();
+  return { achieved, row: summarize(rowMs), failed };
+}
+
+// ---- run ---------------------------------------------------------------------------------------
+
+try {
+  const pointer = await publish();
+  progress(
+    `live ${pointer.version}: ${users.length} users in vocab, ${items.length} items in the collection`,
+  );
+  const runs: {
+    size: number;
+    t: Awaited<ReturnType<typeof throughput>>;
+    f: Awaited<ReturnType<typeof freshness>>;
+  }[] = [];
+  for (const size of SIZES) {
+    const t = await throughput(size);
+    progress(`EMBEDDINGS_BATCH_EVENTS=${size}: backlog done; freshness at ${RATE}/s`);
+    await sleep(2000);
+    runs.push({ size, t, f: await freshness(pointer.version) });
+  }
+  const rateOf = (t: (typeof runs)[number]['t']) => t.steadyRate;
+  report.table(
+    `Backlog of ${N.toLocaleString('en-US')} events (steps ${cfg.embeddingsSteps}, negatives ${cfg.embeddingsNegatives}, ${items.length} live items)`,
+    [
+      'EMBEDDINGS_BATCH_EVENTS',
+      'events/s',
+      'events/s incl. start',
+      'start→healthy s',
+      'vectors load s',
+      'micro-batches',
+      'CPU s / wall s',
+    ],
+    runs.map(({ size, t }) => [
+      size,
+      rateOf(t),
+      t.backlog / t.wallS,
+      t.healthyS,
+      t.loadS,
+      t.microBatches,
+      `${fmt(t.cpu, 1)} / ${fmt(t.wallS, 1)}`,
+    ]),
+  );
+  report.table(
+    `Freshness at ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s: 202 → row in Redis with the live version (one new-user probe per request)`,
+    ['EMBEDDINGS_BATCH_EVENTS', 'achieved/s', 'probes', 'no row in 30 s', 'p50 ms', 'p99 ms', 'max ms'],
+    runs.map(({ size, f }) => [
+      size,
+      f.achieved,
+      f.row.n,
+      f.failed,
+      f.row.p50_ms,
+      f.row.p99_ms,
+      f.row.max_ms,
+    ]),
+  );
+  report.note(
+    `EMBEDDINGS_BATCH_WAIT_MS=${cfg.embeddingsBatchWaitMs} is the consumer's fetch wait (minBytes ≈ one micro-batch)`,
+  );
+  report.note(
+    'recall with the updated row is not measured: the recall API reads the row once serving is wired',
+  );
+  report.finish({
+    throughput: runs.map(({ size, t }) => ({
+      batch_events: size,
+      events_per_s: Math.round(rateOf(t)),
+      events_per_s_with_startup: Math.round(t.backlog / t.wallS),
+      item_load_s: t.loadS,
+      backlog: t.backlog,
+    })),
+    freshness: runs.map(({ size, f }) => ({
+      batch_events: size,
+      rate_per_s: Math.round(f.achieved),
+      p50_ms: f.row.p50_ms,
+      p99_ms: f.row.p99_ms,
+      failed: f.failed,
+    })),
+    host: await hostInfo(),
+  });
+} finally {
+  await stack.close();
+}

@@ -1,0 +1,85 @@
+import type { Hit, ItemVectors, SearchOptions } from '../clients/milvus/client.js';
+
+interface Pending {
+  vector: number[];
+  limit: number;
+  resolve: (hits: Hit[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Lane {
+  inFlight: boolean;
+  queue: Pending[];
+}
+
+/**
+ * Coalesces concurrent Milvus searches of the same collection, filter and consistency into one
+ * multi-vector search (nq > 1). Nothing waits for company: a request goes out at once when its
+ * lane is idle; requests that arrive while a search is in flight go out together when it
+ * returns. Milvus' fixed cost per call (proxy, query node scheduling, reduce: ~9 ms here)
+ * is then paid once per batch instead of once per request, which is what bounds throughput
+ * on a small machine (docs/decisions.md, recall latency).
+ */
+export class SearchBatcher {
+  private readonly lanes = new Map<string, Lane>();
+
+  constructor(
+    private readonly milvus: ItemVectors,
+    /** Largest number of vectors in one call. */
+    private readonly maxBatch = 32,
+  ) {}
+
+  /** Reports each call's batch size (metrics). */
+  onBatch?: (size: number) => void;
+
+  search(collection: string, vector: number[], limit: number, opts: SearchOptions): Promise<Hit[]> {
+    const key = JSON.stringify([
+      collection,
+      opts.filter ?? '',
+      opts.consistency ?? '',
+      opts.ef ?? 0,
+      opts.outputFields ?? [],
+    ]);
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { inFlight: false, queue: [] };
+      this.lanes.set(key, lane);
+    }
+    const promise = new Promise<Hit[]>((resolve, reject) => {
+      lane.queue.push({ vector, limit, resolve, reject });
+    });
+    if (!lane.inFlight) this.drain(key, lane, collection, opts);
+    return promise;
+  }
+
+  private drain(key: string, lane: Lane, collection: string, opts: SearchOptions): void {
+    const batch = lane.queue.splice(0, this.maxBatch);
+    if (batch.length === 0) {
+      this.lanes.delete(key);
+      return;
+    }
+    lane.inFlight = true;
+    this.onBatch?.(batch.length);
+    // one limit for all: the largest asked; each request keeps its own prefix
+    const limit = Math.max(...batch.map((p) => p.limit));
+    this.milvus
+      .searchMany(
+        collection,
+        batch.map((p) => p.vector),
+        limit,
+        opts,
+      )
+      .then(
+        (lists) => {
+          for (const [i, p] of batch.entries()) p.resolve((lists[i] ?? []).slice(0, p.limit));
+        },
+        (err) => {
+          for (const p of batch) p.reject(err);
+        },
+      )
+      .finally(() => {
+        lane.inFlight = false;
+        this.drain(key, lane, collection, opts);
+      });
+  }
+}

@@ -1,0 +1,272 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { MODEL_CHANNEL } from '../../batch/job.js';
+import { type Live, LiveModels } from '../../batch/live-models.js';
+import { HBaseClient } from '../../clients/hbase/thrift2.js';
+import { ItemVectors } from '../../clients/milvus/client.js';
+import { createRedis } from '../../clients/redis.js';
+import type { Config } from '../../config/index.js';
+import {
+  type Behaviour,
+  type IdRowUpdater,
+  incrementalFromSettings,
+  type UpdateStats,
+  type UserUpdate,
+} from '../../model/incremental.js';
+import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { type IdRow, RedisIdRowStore } from '../../stores/embeddings/redis.js';
+import { compareEvents } from '../../stores/order.js';
+import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { fenceKey, userVectorKey } from '../../stores/sequence/keys.js';
+import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
+import { LiveUpdaters } from './embeddings-items.js';
+
+/*
+ * behaviour.events → incremental user-ID embedding rows in Redis (model/incremental.ts): towers
+ * and item vectors stay those of the live version; each micro-batch moves the ID rows of its
+ * users by a few SGD steps and writes them tagged with that version, then drops their cached
+ * user vectors so that the next recall recomputes with the new row.
+ *
+ * Micro-batches: the runtime hands over one partition's Kafka batch; it is cut into micro-batches
+ * of at most EMBEDDINGS_BATCH_EVENTS events (one set of gradient steps each). A user's events all
+ * sit in one partition (Kafka key user_id), so the rows, sequences and profiles of a partition
+ * batch's users are read once, then carried in memory from one micro-batch to the next.
+ * EMBEDDINGS_BATCH_WAIT_MS is the consumer's fetch wait: the broker holds a fetch until about a
+ * micro-batch of records is there (minBytes) or the wait is over, whichever comes first. There is
+ * no timer of our own on top of it: a fetch that comes back with fewer events is updated at once.
+ *
+ * Restarts: exactly once per event. Each micro-batch's rows, the deletion of the users' cached
+ * vectors and the partition's fence (the last offset applied) go to Redis in one atomic script;
+ * a re-delivered micro-batch (crash before the offset commit) finds its offsets at or below the
+ * fence and is skipped. Without the fence a replay would still be bounded, since one update
+ * moves a row by at most steps·lr·clip and projects it into the max-norm ball, but a row would
+ * drift towards the replayed items; the fence costs one GET per partition batch.
+ *
+ * Before the first publish there is no version to update against: the events are committed
+ * without any update (towerflow_embeddings_events_total{outcome="no_version"}); the daily job
+ * trains on them anyway.
+ */
+
+export interface Keyed {
+  offset: number;
+  event: BehaviourEvent;
+}
+
+/** Consecutive slices of at most `max` elements. */
+export function microBatches<T>(items: readonly T[], max: number): T[][] {
+  const size = Math.max(1, Math.floor(max));
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Each user's events, in sequence order (event time, then event id). */
+export function eventsByUser(events: readonly BehaviourEvent[]): Map<string, BehaviourEvent[]> {
+  const out = new Map<string, BehaviourEvent[]>();
+  for (const e of events) {
+    const list = out.get(e.user_id);
+    if (list) list.push(e);
+    else out.set(e.user_id, [e]);
+  }
+  for (const list of out.values()) list.sort(compareEvents);
+  return out;
+}
+
+const behaviour = (e: { item_id: string; ts: number }): Behaviour => ({ itemId: e.item_id, ts: e.ts / 1000 });
+
+/** A user's state while a partition batch is processed. */
+interface UserState {
+  row?: Float32Array;
+  profile?: Record<string, string>;
+  /** Behaviour before the events still to apply, oldest first (seconds). */
+  history: Behaviour[];
+}
+
+function metrics(registry: Registry) {
+  return {
+    events: new Counter({
+      name: 'towerflow_embeddings_events_total',
+      help: 'Behaviour events by outcome: applied (moved a row), no_item (item without a live vector: context only), no_version (nothing published yet), fenced (already applied: re-delivery)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    users: new Counter({
+      name: 'towerflow_embeddings_users_updated_total',
+      help: 'User-ID rows moved and written (one per user per micro-batch)',
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: 'towerflow_embeddings_microbatch_seconds',
+      help: 'Time of one micro-batch: gradient steps and the Redis write',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    stepNorm: new Histogram({
+      name: 'towerflow_embeddings_step_norm',
+      help: 'Mean L2 length of one row step, per micro-batch',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1],
+      registers: [registry],
+    }),
+    lastStepNorm: new Gauge({
+      name: 'towerflow_embeddings_last_step_norm',
+      help: 'Mean L2 length of one row step in the latest micro-batch',
+      registers: [registry],
+    }),
+    itemVectors: new Gauge({
+      name: 'towerflow_embeddings_item_vectors',
+      help: 'Live item vectors held in memory (negatives and positives)',
+      registers: [registry],
+    }),
+    loadSeconds: new Gauge({
+      name: 'towerflow_embeddings_item_load_seconds',
+      help: 'Time the latest load of a version’s item vectors from Milvus took',
+      registers: [registry],
+    }),
+  };
+}
+
+export function embeddingsProcessor(cfg: Config): StreamProcessor {
+  const redis = createRedis(cfg);
+  const sub = createRedis(cfg);
+  const hbase = HBaseClient.fromConfig(cfg);
+  const profiles = new HBaseProfileStore(hbase);
+  const milvus = ItemVectors.fromConfig(cfg);
+  const models = new LiveModels(cfg, redis);
+  const rows = new RedisIdRowStore(redis, cfg.sequenceTtlSeconds);
+  const sequences = new RedisSequenceStore(redis, {
+    length: cfg.sequenceLength,
+    ttlSeconds: cfg.sequenceTtlSeconds,
+  });
+  const group = groupIdOf(cfg, 'embeddings');
+  let m: ReturnType<typeof metrics> | undefined;
+  const updaters = new LiveUpdaters(milvus, redis, incrementalFromSettings(cfg), (info) => {
+    m?.itemVectors.set(info.items);
+    m?.loadSeconds.set(info.seconds);
+  });
+
+  /** The partition batch's users as of just before its first fresh event. */
+  async function loadUsers(live: Live, fresh: Keyed[]): Promise<Map<string, UserState>> {
+    const ids = [...new Set(fresh.map((k) => k.event.user_id))];
+    const inBatch = new Set(fresh.map((k) => k.event.event_id));
+    // the profile is a feature only when the version has user categorical fields
+    const wantProfile = live.model.features.userCategorical.length > 0;
+    const [current, recent, profs] = await Promise.all([
+      rows.getMany(ids, live.pointer.version),
+      Promise.all(ids.map((u) => sequences.recent(u))),
+      wantProfile ? Promise.all(ids.map((u) => profiles.getUser(u))) : undefined,
+    ]);
+    const out = new Map<string, UserState>();
+    ids.forEach((u, i) => {
+      const p = profs?.[i]?.profile;
+      out.set(u, {
+        row: current[i],
+        profile: p
+          ? Object.fromEntries(
+              Object.entries(p).map(([k, v]) => [k, Array.isArray(v) ? v.join('|') : String(v)]),
+            )
+          : undefined,
+        // the sequence processor may have applied this batch's events already: they are not the past
+        history: (recent[i] ?? []).filter((e) => !inBatch.has(e.event_id)).map(behaviour),
+      });
+    });
+    return out;
+  }
+
+  async function applyMicroBatch(
+    live: Live,
+    updater: IdRowUpdater,
+    users: Map<string, UserState>,
+    chunk: Keyed[],
+    fence: { key: string; expected: number; next: number },
+  ): Promise<UpdateStats> {
+    const end = m?.batchSeconds.startTimer();
+    const byUser = eventsByUser(chunk.map((k) => k.event));
+    const inputs: UserUpdate[] = [...byUser].map(([userId, events]) => {
+      const s = users.get(userId) as UserState;
+      return { userId, idRow: s.row, profile: s.profile, history: s.history, events: events.map(behaviour) };
+    });
+    const result = updater.update(inputs);
+    // only users with an event on a live item moved; the others keep the version's table row
+    const written: IdRow[] = [];
+    inputs.forEach((u, i) => {
+      const s = users.get(u.userId) as UserState;
+      s.history = [...s.history, ...u.events];
+      if (!u.events.some((e) => updater.live.rowOf.has(e.itemId))) return;
+      s.row = result.rows[i] as Float32Array;
+      written.push({ userId: u.userId, version: live.pointer.version, row: s.row });
+    });
+    const ok = await rows.setManyFenced(
+      written,
+      fence,
+      written.map((r) => userVectorKey(r.userId)),
+    );
+    if (!ok)
+      throw new Error(`embeddings fence ${fence.key} moved: is another consumer writing this partition?`);
+    end?.();
+    return result.stats;
+  }
+
+  return {
+    name: 'embeddings',
+    roles: ['behaviour'],
+    consumer: {
+      maxWaitTimeInMs: cfg.embeddingsBatchWaitMs,
+      // ~128 bytes per behaviour record: the broker answers once about a micro-batch is there
+      minBytes: Math.max(1, cfg.embeddingsBatchEvents * 128),
+    },
+    async setup() {
+      await redis.connect();
+      await sub.connect();
+      // warms the new version (towers and item vectors) so its first batch does not wait for it
+      await sub.subscribe(MODEL_CHANNEL);
+      sub.on('message', () => {
+        models
+          .current()
+          .then((live) => live && updaters.updaterFor(live))
+          .catch(() => {});
+      });
+    },
+    registerMetrics(registry: Registry) {
+      m = metrics(registry);
+      for (const outcome of ['applied', 'no_item', 'no_version', 'fenced']) m.events.inc({ outcome }, 0);
+    },
+    async write(batch: PartitionBatch) {
+      const keyed = batch.records.map((r) => ({ offset: r.offset, event: r.value as BehaviourEvent }));
+      const live = await models.current();
+      if (!live) {
+        m?.events.inc({ outcome: 'no_version' }, keyed.length);
+        return 0;
+      }
+      const updater = await updaters.updaterFor(live);
+      const key = fenceKey(group, batch.topic, batch.partition);
+      let fence = await rows.fence(key);
+      const fresh = keyed.filter((k) => k.offset > fence);
+      m?.events.inc({ outcome: 'fenced' }, keyed.length - fresh.length);
+      if (fresh.length === 0) return 0;
+      const users = await loadUsers(live, fresh);
+      const chunks = microBatches(fresh, cfg.embeddingsBatchEvents);
+      for (const [c, chunk] of chunks.entries()) {
+        // the last micro-batch also covers the batch's dead-lettered tail
+        const next = c === chunks.length - 1 ? batch.lastOffset : (chunk.at(-1) as Keyed).offset;
+        const stats = await applyMicroBatch(live, updater, users, chunk, { key, expected: fence, next });
+        fence = next;
+        m?.events.inc({ outcome: 'applied' }, stats.events);
+        m?.events.inc({ outcome: 'no_item' }, stats.skippedEvents);
+        m?.users.inc(stats.activeUsers);
+        if (stats.steps > 0) {
+          m?.stepNorm.observe(stats.meanStepNorm);
+          m?.lastStepNorm.set(stats.meanStepNorm);
+        }
+      }
+      return fresh.length;
+    },
+    async close() {
+      updaters.dispose();
+      models.dispose();
+      hbase.close();
+      await milvus.close();
+      await sub.quit().catch(() => sub.disconnect());
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

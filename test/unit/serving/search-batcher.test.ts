@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { Hit, ItemVectors, SearchOptions } from '../../../clients/milvus/client.js';
+import { SearchBatcher } from '../../../serving/search-batcher.js';
+
+// The coalescing logic only: a recorder stands in for the Milvus client (the real search is
+// covered by the integration tests of the recall API).
+function recorder() {
+  const calls: { collection: string; nq: number; limit: number; opts: SearchOptions }[] = [];
+  const waiting: (() => void)[] = [];
+  let fail = false;
+  const milvus = {
+    async searchMany(collection: string, vectors: number[][], limit: number, opts: SearchOptions) {
+      calls.push({ collection, nq: vectors.length, limit, opts });
+      await new Promise<void>((r) => {
+        waiting.push(r);
+      });
+      if (fail) throw new Error('milvus down');
+      // each query's hits encode which vector it was, and as many as the limit asks
+      return vectors.map((v) =>
+        Array.from({ length: limit }, (_, i): Hit => ({ item_id: `${v[0]}-${i}`, score: -i, fields: {} })),
+      );
+    },
+  } as unknown as ItemVectors;
+  return {
+    milvus,
+    calls,
+    /** Lets the oldest call in flight answer. */
+    release: () => waiting.shift()?.(),
+    failNext: () => {
+      fail = true;
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('SearchBatcher', () => {
+  it('sends a lone request at once, and batches those that arrive while a search is in flight', async () => {
+    const r = recorder();
+    const b = new SearchBatcher(r.milvus, 8);
+    const first = b.search('c', [1], 3, {});
+    await tick();
+    expect(r.calls).toEqual([{ collection: 'c', nq: 1, limit: 3, opts: {} }]);
+    const later = [b.search('c', [2], 2, {}), b.search('c', [3], 5, {})];
+    await tick();
+    expect(r.calls).toHaveLength(1);
+    r.release();
+    expect((await first).map((h) => h.item_id)).toEqual(['1-0', '1-1', '1-2']);
+    await tick();
+    expect(r.calls[1]).toMatchObject({ nq: 2, limit: 5 });
+    r.release();
+    const [two, three] = await Promise.all(later);
+    expect(two?.map((h) => h.item_id)).toEqual(['2-0', '2-1']);
+    expect(three).toHaveLength(5);
+  });
+
+  it('never mixes collections or filters in one call, and bounds the batch', async () => {
+    const r = recorder();
+    const b = new SearchBatcher(r.milvus, 2);
+    const all = [
+      b.search('v1', [1], 1, {}),
+      b.search('v2', [2], 1, {}),
+      b.search('v1', [3], 1, { filter: 'category in ["A"]' }),
+    ];
+    await tick();
+    expect(r.calls.map((c) => [c.collection, c.nq, c.opts.filter])).toEqual([
+      ['v1', 1, undefined],
+      ['v2', 1, undefined],
+      ['v1', 1, 'category in ["A"]'],
+    ]);
+    for (let i = 0; i < 3; i++) r.release();
+    const more = [b.search('v1', [4], 1, {}), b.search('v1', [5], 1, {}), b.search('v1', [6], 1, {})];
+    await tick();
+    r.release();
+    await tick();
+    r.release();
+    await tick();
+    r.release();
+    await Promise.all([...all, ...more]);
+    expect(Math.max(...r.calls.map((c) => c.nq))).toBeLessThanOrEqual(2);
+  });
+
+  it('fails every request of a failed call, and the next one goes out', async () => {
+    const r = recorder();
+    const b = new SearchBatcher(r.milvus, 8);
+    r.failNext();
+    const failed = b.search('c', [1], 1, {});
+    await tick();
+    r.release();
+    await expect(failed).rejects.toThrow('milvus down');
+    await tick();
+    expect(r.calls).toHaveLength(1);
+  });
+});
