@@ -247,7 +247,7 @@ export const SETTINGS = {
     env: 'EMBEDDINGS_BATCH_EVENTS',
     kind: 'int',
     default: '2048',
-    doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users); also the window of `towerflow eval --prequential`.',
+    doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users). Larger is nearly free per event (TensorFlow per-op overhead dominates a micro-batch).',
   },
   embeddingsBatchWaitMs: {
     env: 'EMBEDDINGS_BATCH_WAIT_MS',
