@@ -3,7 +3,7 @@
 //  1. throughput: with the processor stopped, a backlog of N events (known users, live items)
 //     is posted; then the processor starts and events/s = N / time until its group has
 //     committed everything (from the first applied event, and including its startup). Once
-//     per EMBEDDINGS_BATCH_EVENTS value in --sizes (the first is the setting's default).
+//     per EMBEDDINGS_BATCH_EVENTS value in --sizes (default 64 and the setting).
 //  2. freshness at a fixed rate (default 1,000 events/s): every request carries one probe event
 //     of a brand-new user, whose row exists only once that event is applied; time from the 202
 //     to the row in Redis tagged with the live version (the moment a recall would use it).
@@ -45,7 +45,7 @@ const report = new Report('embeddings', args.json);
 
 const stack = new IsolatedStack({ redisDb: 12, portOffset: 9, extraEnv: { LOG_LEVEL: 'warn' } });
 const cfg = stack.cfg;
-const SIZES = (args.options.sizes ?? `${cfg.embeddingsBatchEvents},2048`).split(',').map(Number);
+const SIZES = (args.options.sizes ?? `64,${cfg.embeddingsBatchEvents}`).split(',').map(Number);
 const metricsUrl = `http://${cfg.bindHost}:${cfg.streamMetricsPortBase + 3}/metrics`;
 
 const random = mulberry32(7);

@@ -30,6 +30,7 @@ export class IsolatedStack {
       HBASE_NAMESPACE: id,
       REDIS_URL: `redis://127.0.0.1:6379/${opts.redisDb}`,
       INGEST_PORT: String(18080 + opts.portOffset),
+      RECALL_PORT: String(18180 + opts.portOffset),
       STREAM_METRICS_PORT_BASE: String(19401 + opts.portOffset * 10),
       INGEST_API_KEYS: this.apiKey,
       MILVUS_ALIAS: `tf_${id}`,
