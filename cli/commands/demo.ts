@@ -75,7 +75,7 @@ export function demoCommand(): Command {
         });
       await timed(steps, 'processes', async () => {
         await appsUp(cfg, [], { say: (m) => process.stderr.write(`  ${m}\n`) });
-        return 'ingest API and the history, sequence and items processors healthy';
+        return 'ingest API, the history, sequence, items and embeddings processors and the recall API healthy';
       });
 
       const apiKey = resolveApiKeys(cfg)[0] as string;
