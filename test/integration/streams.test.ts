@@ -221,11 +221,11 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
       },
     });
     const end = Date.now() + 30_000;
-    while (letters.length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    while (letters.length < 6 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
     await consumer.disconnect();
-    // both processors of behaviour.events dead-letter each bad record once
+    // every processor of behaviour.events dead-letters each bad record once
     expect(letters.map((l) => `${l.processor}:${l.source.offset}`).sort()).toEqual(
-      ['history', 'sequence']
+      ['embeddings', 'history', 'sequence']
         .flatMap((p) => [0, 1].map((i) => `${p}:${BigInt(meta[0]?.baseOffset ?? '0') + BigInt(i)}`))
         .sort(),
     );
