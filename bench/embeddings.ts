@@ -29,6 +29,7 @@ import {
   fmt,
   hostInfo,
   intOption,
+  metricSum,
   mulberry32,
   now,
   progress,
@@ -67,12 +68,8 @@ async function post(events: BehaviourEvent[]): Promise<void> {
 }
 
 /** Sum of one metric's samples on the processor's /metrics (0 when absent). */
-async function metricSum(name: string, label?: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  return text
-    .split('\n')
-    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && (!label || l.includes(label)))
-    .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+async function scrapedSum(name: string, label?: string): Promise<number> {
+  return metricSum(await (await fetch(metricsUrl)).text(), name, label);
 }
 
 const cpuOf = (app: string): number => {
@@ -136,7 +133,7 @@ async function throughput(batchEvents: number) {
   const healthyS = (now() - t0) / 1000;
   // consumption starts before /healthz answers: the rate is over what is left at the first look
   const tFirst = now();
-  const consumedFirst = await metricSum('towerflow_embeddings_events_total');
+  const consumedFirst = await scrapedSum('towerflow_embeddings_events_total');
   for (;;) {
     if ((await stack.lag('embeddings')) === 0) break;
     if ((now() - t0) / 1000 > 900) throw new Error('the embeddings processor still lags after 900 s');
@@ -144,7 +141,7 @@ async function throughput(batchEvents: number) {
   }
   const end = now();
   const cpu = cpuOf('stream-embeddings'); // the process started with the measurement
-  const count = await metricSum('towerflow_embeddings_microbatch_seconds_count');
+  const count = await scrapedSum('towerflow_embeddings_microbatch_seconds_count');
   return {
     backlog,
     healthyS,
@@ -153,9 +150,9 @@ async function throughput(batchEvents: number) {
     consumedFirst,
     cpu,
     microBatches: count,
-    users: await metricSum('towerflow_embeddings_users_updated_total'),
-    loadS: await metricSum('towerflow_embeddings_item_load_seconds'),
-    applied: await metricSum('towerflow_embeddings_events_total', 'outcome="applied"'),
+    users: await scrapedSum('towerflow_embeddings_users_updated_total'),
+    loadS: await scrapedSum('towerflow_embeddings_item_load_seconds'),
+    applied: await scrapedSum('towerflow_embeddings_events_total', 'outcome="applied"'),
   };
 }
 

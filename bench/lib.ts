@@ -215,6 +215,17 @@ export class Report {
 }
 
 /** Host facts worth keeping next to any number. */
+/**
+ * Sum of a metric's samples in Prometheus text (0 when absent), only those whose label set
+ * contains `label` (e.g. `stage="milvus"`) when given.
+ */
+export function metricSum(text: string, name: string, label?: string): number {
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && (!label || l.includes(label)))
+    .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+}
+
 export async function hostInfo(): Promise<Record<string, unknown>> {
   const os = await import('node:os');
   return {

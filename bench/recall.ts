@@ -13,6 +13,7 @@ import {
   benchArgs,
   hostInfo,
   intOption,
+  metricSum,
   mulberry32,
   now,
   progress,
@@ -87,12 +88,8 @@ async function atRate(rate: number, users: string[]) {
 /** Mean time per recall stage, from the serve process's histogram sums and counts. */
 async function stageMeans(): Promise<{ stage: string; count: number; mean_ms: number }[]> {
   const text = await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text();
-  const value = (series: string, stage: string) => {
-    const m = text.match(
-      new RegExp(`^towerflow_recall_stage_seconds_${series}\\{[^}]*stage="${stage}"[^}]*\\} (\\S+)$`, 'm'),
-    );
-    return m ? Number(m[1]) : 0;
-  };
+  const value = (series: string, stage: string) =>
+    metricSum(text, `towerflow_recall_stage_seconds_${series}`, `stage="${stage}"`);
   return ['features', 'user_vector', 'milvus', 'popular'].map((stage) => {
     const count = value('count', stage);
     return { stage, count, mean_ms: count > 0 ? (value('sum', stage) / count) * 1000 : 0 };

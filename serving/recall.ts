@@ -9,6 +9,7 @@ import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore } from '../stores/profiles/index.js';
 import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
+import { decodeTagged, encodeTagged } from '../stores/tagged-vector.js';
 import type { SearchBatcher } from './search-batcher.js';
 
 export interface RecallRequest {
@@ -79,21 +80,14 @@ async function recentHistory(d: RecallDeps, userId: string): Promise<{ itemId: s
   }
 }
 
-/** Cached vector of this user for this version, if any (`{version}\n{base64 float32}`). */
-async function cachedVector(
-  d: RecallDeps,
-  userId: string,
-  version: string,
-): Promise<Float32Array | undefined> {
+/** Cached vector of this user if it was computed for exactly `stamp` (see recall()). */
+async function cachedVector(d: RecallDeps, userId: string, stamp: string): Promise<Float32Array | undefined> {
   const raw = await d.redis.get(userVectorKey(userId)).catch((e) => {
     d.onDegraded?.('redis', e);
     return null;
   });
-  if (!raw) return undefined;
-  const nl = raw.indexOf('\n');
-  if (raw.slice(0, nl) !== version) return undefined;
-  const buf = Buffer.from(raw.slice(nl + 1), 'base64');
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const t = raw ? decodeTagged(raw) : undefined;
+  return t?.tag === stamp ? t.vector : undefined;
 }
 
 async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<RecallResponse['items']> {
@@ -196,10 +190,11 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       ...(row ? { idRow: row.row } : {}),
     };
     const fresh = live.model.userVectors([query]);
-    const payload = `${stamp}\n${Buffer.from(fresh.buffer, fresh.byteOffset, fresh.byteLength).toString('base64')}`;
     if (req.at !== undefined) return fresh;
     // not awaited: the answer does not wait for the cache write
-    d.redis.set(userVectorKey(req.userId), payload, 'EX', d.userVectorTtlSeconds).catch(() => {});
+    d.redis
+      .set(userVectorKey(req.userId), encodeTagged(stamp, fresh), 'EX', d.userVectorTtlSeconds)
+      .catch(() => {});
     return fresh;
   });
   try {

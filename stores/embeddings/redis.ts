@@ -1,5 +1,6 @@
 import type { Redis } from '../../clients/redis.js';
 import { idRowKey } from '../sequence/keys.js';
+import { decodeTagged, encodeTagged } from '../tagged-vector.js';
 
 export interface IdRow {
   userId: string;
@@ -8,19 +9,11 @@ export interface IdRow {
   row: Float32Array;
 }
 
-const encode = (r: IdRow): string =>
-  `${r.version}\n${Buffer.from(r.row.buffer, r.row.byteOffset, r.row.byteLength).toString('base64')}`;
+const encode = (r: IdRow): string => encodeTagged(r.version, r.row);
 
 function decode(raw: string): { version: string; row: Float32Array } | undefined {
-  const nl = raw.indexOf('\n');
-  if (nl < 0) return undefined;
-  const buf = Buffer.from(raw.slice(nl + 1), 'base64');
-  if (buf.byteLength % 4 !== 0) return undefined;
-  // copied: a Buffer's offset into its pool need not be 4-byte aligned
-  return {
-    version: raw.slice(0, nl),
-    row: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)),
-  };
+  const t = decodeTagged(raw);
+  return t && { version: t.tag, row: t.vector };
 }
 
 // Writes a micro-batch's rows, drops the users' cached vectors and moves the partition's fence,
