@@ -130,12 +130,28 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   async function writeWithRetry(batch: PartitionBatch, control: BatchControl): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const end = m.writeSeconds.startTimer({ processor: name });
+      const started = Date.now();
+      // a write that never settles would hold the partition silently: say so while it runs
+      const watchdog = setInterval(
+        () =>
+          log.warn(
+            {
+              seconds: Math.round((Date.now() - started) / 1000),
+              topic: batch.topic,
+              partition: batch.partition,
+            },
+            'write still running',
+          ),
+        15_000,
+      );
       try {
         const n = await processor.write(batch);
+        clearInterval(watchdog);
         end();
         healthy = true;
         return n;
       } catch (e) {
+        clearInterval(watchdog);
         m.errors.inc({ processor: name, kind: 'write' });
         lastError = (e as Error).message;
         healthy = false;
@@ -198,6 +214,15 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     handle,
     consumer: processor.consumer ?? {},
     partitionsConsumedConcurrently: cfg.streamConcurrency,
+    instrument: (c) => {
+      c.on(c.events.GROUP_JOIN, (ev) =>
+        log.info(
+          { memberId: ev.payload.memberId, assigned: ev.payload.memberAssignment, ms: ev.payload.duration },
+          'joined the group',
+        ),
+      );
+      c.on(c.events.REBALANCING, () => log.info('group rebalancing'));
+    },
   });
   consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {
     healthy = false;

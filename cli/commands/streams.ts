@@ -27,7 +27,8 @@ export function streamCommand(): Command {
           `unknown processor ${name}; one of ${Object.keys(PROCESSORS).join(', ')}`,
         );
       const cfg = loadConfig();
-      await runStream(cfg, make(cfg), createLogger(cfg, `stream-${name}`));
+      const log = createLogger(cfg, `stream-${name}`);
+      await runStream(cfg, make(cfg, log), log);
     });
 }
 

@@ -31,6 +31,8 @@ export interface BatchConsumerOptions {
   consumer?: Partial<ConsumerConfig>;
   /** Partitions handled at once; each partition's batches stay in order. */
   partitionsConsumedConcurrently?: number;
+  /** Called before the consumer joins its group, e.g. to listen to its instrumentation events. */
+  instrument?: (consumer: Consumer) => void;
 }
 
 export interface RunningConsumer {
@@ -52,6 +54,7 @@ export async function startBatchConsumer(
     maxWaitTimeInMs: 100,
     ...opts.consumer,
   });
+  opts.instrument?.(consumer);
   await consumer.connect();
   for (const topic of opts.topics)
     await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });

@@ -7,7 +7,7 @@ import { topicNames } from '../../clients/kafka/topics.js';
 import { type Config, loadConfig } from '../../config/index.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
 import { appPaths, appsDown, appsUp } from './apps.js';
-import { readPid } from './process.js';
+import { isAlive, readPid } from './process.js';
 import { resetProjectState } from './reset.js';
 
 /**
@@ -36,7 +36,7 @@ export class IsolatedStack {
       MILVUS_ALIAS: `tf_${id}`,
       // announce the processes to the local Prometheus, which reads the default home's targets
       PROMETHEUS_TARGETS_DIR: path.join(loadConfig().homeDir, 'run', 'targets'),
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       ...opts.extraEnv,
     };
     this.cfg = loadConfig(this.env);
@@ -58,11 +58,19 @@ export class IsolatedStack {
     return appsDown(this.cfg, names);
   }
 
-  /** SIGKILL to the app's whole process group: no drain, no commit. */
-  kill9(name: string): void {
+  /**
+   * SIGKILL to the app's whole process group: no drain, no commit. Resolves once the process is
+   * gone: a signalled process lives on for a moment, and `up` would take it for running.
+   */
+  async kill9(name: string): Promise<void> {
     const pid = readPid(appPaths(this.cfg, name).pidFile);
     if (pid === undefined) throw new Error(`${name} has no pid file`);
     process.kill(-pid, 'SIGKILL');
+    const end = Date.now() + 10_000;
+    while (isAlive(pid)) {
+      if (Date.now() > end) throw new Error(`${name} (pid ${pid}) still alive 10 s after SIGKILL`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async kafkaAdmin(): Promise<Admin> {

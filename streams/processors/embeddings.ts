@@ -12,6 +12,7 @@ import {
   type UpdateStats,
   type UserUpdate,
 } from '../../model/incremental.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { type IdRow, RedisIdRowStore } from '../../stores/embeddings/redis.js';
 import { compareEvents } from '../../stores/order.js';
@@ -125,7 +126,7 @@ function metrics(registry: Registry) {
   };
 }
 
-export function embeddingsProcessor(cfg: Config): StreamProcessor {
+export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor {
   const redis = createRedis(cfg);
   const sub = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
@@ -142,6 +143,7 @@ export function embeddingsProcessor(cfg: Config): StreamProcessor {
   const updaters = new LiveUpdaters(milvus, redis, incrementalFromSettings(cfg), (info) => {
     m?.itemVectors.set(info.items);
     m?.loadSeconds.set(info.seconds);
+    log?.info(info, 'live item vectors loaded');
   });
 
   /** The partition batch's users as of just before its first fresh event. */
@@ -237,19 +239,24 @@ export function embeddingsProcessor(cfg: Config): StreamProcessor {
         m?.events.inc({ outcome: 'no_version' }, keyed.length);
         return 0;
       }
+      const at = { partition: batch.partition, first: keyed[0]?.offset, last: batch.lastOffset };
+      log?.debug({ ...at, version: live.pointer.version }, 'batch: loading the updater');
       const updater = await updaters.updaterFor(live);
       const key = fenceKey(group, batch.topic, batch.partition);
       let fence = await rows.fence(key);
       const fresh = keyed.filter((k) => k.offset > fence);
+      log?.debug({ ...at, fence, fresh: fresh.length }, 'batch: fence read');
       m?.events.inc({ outcome: 'fenced' }, keyed.length - fresh.length);
       if (fresh.length === 0) return 0;
       const users = await loadUsers(live, fresh);
+      log?.debug({ ...at, users: users.size }, 'batch: users loaded');
       const chunks = microBatches(fresh, cfg.embeddingsBatchEvents);
       for (const [c, chunk] of chunks.entries()) {
         // the last micro-batch also covers the batch's dead-lettered tail
         const next = c === chunks.length - 1 ? batch.lastOffset : (chunk.at(-1) as Keyed).offset;
         const stats = await applyMicroBatch(live, updater, users, chunk, { key, expected: fence, next });
         fence = next;
+        log?.debug({ ...at, fence }, 'batch: micro-batch written');
         m?.events.inc({ outcome: 'applied' }, stats.events);
         m?.events.inc({ outcome: 'no_item' }, stats.skippedEvents);
         m?.users.inc(stats.activeUsers);

@@ -184,7 +184,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
   // SKIPPED, an open bug, not a pass: in 2 of 5 runs (both loaded CI runs) the processor restarted
   // after kill -9 logged "consuming" and then committed nothing for 240 s (lag stayed at the
   // whole burst, no warning logged). Until the stall is found this guarantee is unproven.
-  it.skip('stays finite and bounded, applying each event once, across a kill -9 mid-stream', async () => {
+  it('stays finite and bounded, applying each event once, across a kill -9 mid-stream', async () => {
     const users = Array.from({ length: 40 }, (_, u) => `crash-user-${u}`);
     const t = Date.now();
     const burst = Array.from({ length: 4000 }, (_, i) =>
@@ -195,7 +195,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     await waitFor('a first row of the burst', async () =>
       (await rowOf(users[0] as string)) ? true : undefined,
     );
-    stack.kill9('stream-embeddings');
+    await stack.kill9('stream-embeddings');
     const after = await Promise.all(users.map(rowOf));
     await stack.up(['embeddings']);
     // the killed member's partitions move only after its Kafka session times out (30 s), then a rebalance

@@ -379,9 +379,9 @@ describe('crash recovery (kill -9 in the middle of a 100k-event replay)', () => 
         await new Promise((r) => setTimeout(r, 100));
     };
     await waitForSize(30_000);
-    stack.kill9('stream-history');
+    await stack.kill9('stream-history');
     await waitForSize(55_000);
-    stack.kill9('stream-sequence');
+    await stack.kill9('stream-sequence');
     await new Promise((r) => setTimeout(r, 1000));
     await stack.up(['history', 'sequence']);
     expect(await exited).toBe(0);
