@@ -331,11 +331,17 @@ export class IdRowUpdater {
       ),
       posV: tf.gather(this.items, tf.tensor1d(ex.positive, 'int32')) as Tensor2D,
       w: tf.tensor1d(weight),
+      // the sequence and profile part of the first layer does not move with the rows: once per call
+      partial: model.userTowerPartial(ut),
     }));
+    disposeUserTensors(ut);
     const positives = new Set(ex.positive);
     const invT = 1 / model.towers.temperature;
     const lossOf = (e: Tensor2D, negV: Tensor2D, offset: number): Tensor => {
-      const u = tf.mul(model.userTowerFromIdRows(tf.gather(e, fixed.exampleSlot) as Tensor2D, ut), invT);
+      const u = tf.mul(
+        model.userTowerFromPartial(tf.gather(e, fixed.exampleSlot) as Tensor2D, fixed.partial),
+        invT,
+      );
       const sPos = tf.sum(tf.mul(u, fixed.posV), 1);
       const sNeg = tf.sub(tf.matMul(u, negV, false, true), offset);
       const all = tf.concat([tf.expandDims(sPos, 1), sNeg], 1);
@@ -390,8 +396,7 @@ export class IdRowUpdater {
         }
       }
     } finally {
-      disposeUserTensors(ut);
-      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w]);
+      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial]);
     }
     stats.meanStepNorm = stepNorms / (A * stats.steps);
     active.forEach((u, a) => {

@@ -147,15 +147,21 @@ export class TwoTower {
   }
 
   private mlp(tower: 'user' | 'item', x: Tensor2D): Tensor2D {
+    return this.mlpFromFirst(
+      tower,
+      tf.add(tf.matMul(x, this.w(`${tower}/dense0/kernel`) as Tensor2D), this.w(`${tower}/dense0/bias`)),
+    );
+  }
+
+  /** The tower from its first layer's pre-activation on: the remaining layers and the L2 norm. */
+  private mlpFromFirst(tower: 'user' | 'item', first: Tensor2D): Tensor2D {
     const layers = this.towers.hidden.length + 1;
-    let h = x;
-    for (let l = 0; l < layers; l++) {
+    let h = first;
+    for (let l = 1; l < layers; l++)
       h = tf.add(
-        tf.matMul(h, this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
+        tf.matMul(tf.relu(h), this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
         this.w(`${tower}/dense${l}/bias`),
       );
-      if (l < layers - 1) h = tf.relu(h);
-    }
     return tf.mul(h, tf.rsqrt(tf.add(tf.sum(tf.square(h), 1, true), 1e-12))) as Tensor2D;
   }
 
@@ -190,6 +196,37 @@ export class TwoTower {
       this.shapes.userSlots * this.towers.sideDim,
     ]) as Tensor2D;
     return this.mlp('user', tf.concat([id, seq, side], 1));
+  }
+
+  /**
+   * The part of the user tower's first-layer pre-activation that does not depend on the ID row:
+   * [seq, side] · W₀[idDim:] + b₀ [B, h₀]. With `userTowerFromPartial` it gives the same vectors
+   * as `userTowerFromIdRows` while the sequence and side features are computed once for many ID
+   * rows (the incremental updater's gradient steps).
+   */
+  userTowerPartial(u: UserTensors): Tensor2D {
+    const B = u.seqIdx.shape[0];
+    const d = this.towers.idDim;
+    const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
+    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * d]) as Tensor2D;
+    const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
+      B,
+      this.shapes.userSlots * this.towers.sideDim,
+    ]) as Tensor2D;
+    const kernel = this.w('user/dense0/kernel') as Tensor2D;
+    const rest = tf.slice(kernel, [d, 0], [kernel.shape[0] - d, kernel.shape[1]]);
+    return tf.add(tf.matMul(tf.concat([seq, side], 1), rest), this.w('user/dense0/bias')) as Tensor2D;
+  }
+
+  /** User vectors from ID rows [B, idDim] and `userTowerPartial` of the same examples. */
+  userTowerFromPartial(id: Tensor2D, partial: Tensor2D): Tensor2D {
+    return this.mlpFromFirst('user', tf.add(tf.matMul(id, this.idKernel()), partial) as Tensor2D);
+  }
+
+  /** The first user layer's rows that multiply the ID row [idDim, h₀]. */
+  idKernel(): Tensor2D {
+    const kernel = this.w('user/dense0/kernel') as Tensor2D;
+    return tf.slice(kernel, [0, 0], [this.towers.idDim, kernel.shape[1]]);
   }
 
   /** Named float32 arrays of every weight, for saving. */

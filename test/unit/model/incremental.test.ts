@@ -18,6 +18,7 @@ import {
 } from '../../../model/incremental.js';
 import { fitTwoTower } from '../../../model/pipeline.js';
 import { tf } from '../../../model/tf.js';
+import { disposeUserTensors, userTensors } from '../../../model/towers.js';
 import { ModelVersion, saveVersion, type UserQuery } from '../../../model/version.js';
 
 const ds = syntheticDataset({ users: 200, items: 300, interactions: 8_000, seed: 5 });
@@ -211,6 +212,28 @@ describe('incremental ID-row updates', { timeout: 60_000 }, () => {
     expect([...alone.inputs.userSide]).toEqual([
       ...ex.inputs.userSide.subarray(0, ex.inputs.userSide.length / 2),
     ]);
+  });
+
+  it('compute the same user vectors with the first layer split (ID part per step, the rest once)', () => {
+    const users = [
+      burst('u3', 5),
+      burst('never-seen-2', 3),
+      { ...burst('u9', 4), history: [{ itemId: item(8), ts: T0 - 9 }] },
+    ];
+    const ex = updateExamples(version, live.rowOf, users);
+    const ut = userTensors(ex.inputs, version.features);
+    const rows = tf.randomNormal([ex.positive.length, version.model.towers.idDim], 0, 0.3, 'float32', 9);
+    const [whole, split] = tf.tidy(() => [
+      version.model.userTowerFromIdRows(rows as never, ut).arraySync() as number[][],
+      version.model
+        .userTowerFromPartial(rows as never, version.model.userTowerPartial(ut))
+        .arraySync() as number[][],
+    ]);
+    expect(split.length).toBe(12);
+    for (const [i, r] of split.entries())
+      for (const [j, x] of r.entries()) expect(x).toBeCloseTo(whole[i]![j]!, 5);
+    disposeUserTensors(ut);
+    rows.dispose();
   });
 
   it('leak no tensors', () => {
