@@ -31,6 +31,12 @@ export const SETTINGS = {
     default: 'redis,kafka,hbase,milvus,prometheus',
     doc: 'Services `towerflow infra up` starts locally. Drop the ones you point at external clusters (the list must not be empty; use `none` for no local service).',
   },
+  appsNodeArgs: {
+    env: 'APPS_NODE_ARGS',
+    kind: 'list',
+    default: '',
+    doc: 'Extra Node.js flags for the processes `towerflow apps up` starts, comma-separated (e.g. `--cpu-prof,--cpu-prof-dir=/tmp/prof` to profile a processor; Node refuses those in NODE_OPTIONS).',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     kind: 'enum',

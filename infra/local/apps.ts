@@ -73,7 +73,7 @@ export async function appsUp(
     const newPid = spawnDaemon({
       name: app.name,
       command: process.execPath,
-      args: [bin, ...app.args],
+      args: [...cfg.appsNodeArgs, bin, ...app.args],
       cwd: cfg.root,
       env: opts.env ?? process.env,
       logFile: p.logFile,
