@@ -17,6 +17,11 @@ export interface TrainConfig {
    * probability (threshold / count)^0.75; 0 turns it off.
    */
   popularThreshold: number;
+  /**
+   * Learning rate at the last step as a fraction of `learningRate`, reached by cosine decay over
+   * the run's steps; 1 keeps it constant.
+   */
+  finalLearningRate: number;
   seed: number;
 }
 
@@ -28,8 +33,16 @@ export const DEFAULT_TRAIN: TrainConfig = {
   learningRate: 0.002,
   logQ: true,
   popularThreshold: 0,
+  finalLearningRate: 1,
   seed: 7,
 };
+
+/** The cosine schedule: `base` at step 0, `base·final` at `total`. */
+export function learningRateAt(base: number, final: number, step: number, total: number): number {
+  if (final === 1 || total <= 1) return base;
+  const t = Math.min(1, step / (total - 1));
+  return base * (final + ((1 - final) * (1 + Math.cos(Math.PI * t))) / 2);
+}
 
 export { seededRandom as rng } from './data/random.js';
 
@@ -190,6 +203,8 @@ export async function train(
   const losses: { step: number; loss: number }[] = [];
   let step = 0;
   let seen = 0;
+  // the down-sampling of popular positives makes epochs a little shorter: an estimate suffices
+  const totalSteps = cfg.epochs * Math.floor(set.n / B);
   const t0 = performance.now();
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const order: number[] = [];
@@ -207,6 +222,14 @@ export async function train(
     let lastYield = performance.now();
     for (let start = 0; start + B <= order.length; start += B) {
       const idx = order.slice(start, start + B);
+      // tfjs's Adam reads its learning rate at every step (no schedule API of its own)
+      if (cfg.finalLearningRate !== 1)
+        (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(
+          cfg.learningRate,
+          cfg.finalLearningRate,
+          step,
+          totalSteps,
+        );
       const lossT = trainStep(stepper, idx);
       step++;
       seen += B;

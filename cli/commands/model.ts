@@ -13,6 +13,7 @@ interface ModelOpts {
   dim?: number;
   negatives?: number;
   temperature?: number;
+  lrFinal?: number;
   seed?: number;
 }
 
@@ -24,6 +25,11 @@ function withModelOptions(cmd: Command): Command {
     .option('--dim <n>', 'output dimension of both towers', positiveInt('--dim'))
     .option('--negatives <n>', 'uniform random negatives per batch', positiveInt('--negatives'))
     .option('--temperature <t>', 'softmax temperature', positiveNumber('--temperature'))
+    .option(
+      '--lr-final <f>',
+      'learning rate at the last step as a fraction of the first (cosine decay; 1 = constant)',
+      positiveNumber('--lr-final'),
+    )
     .option('--seed <n>', 'random seed', positiveInt('--seed'));
 }
 
@@ -34,6 +40,7 @@ function fitOptions(o: ModelOpts) {
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       ...(o.negatives ? { randomNegatives: o.negatives } : {}),
       ...(o.seed ? { seed: o.seed } : {}),
+      ...(o.lrFinal ? { finalLearningRate: o.lrFinal } : {}),
     },
     towers: {
       ...(o.dim ? { outDim: o.dim } : {}),

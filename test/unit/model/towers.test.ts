@@ -8,7 +8,7 @@ import { disposeFitted, evaluateTwoTower } from '../../../model/evaluate.js';
 import { fitTwoTower } from '../../../model/pipeline.js';
 import { buildTrainingSet } from '../../../model/samples.js';
 import { tf } from '../../../model/tf.js';
-import { batchColumns, rng } from '../../../model/train.js';
+import { batchColumns, learningRateAt, rng } from '../../../model/train.js';
 import { ModelVersion, saveVersion } from '../../../model/version.js';
 
 const ds = syntheticDataset({ users: 300, items: 400, interactions: 12_000, seed: 3 });
@@ -32,6 +32,18 @@ describe('batch columns (in-batch + random negatives)', () => {
     expect(randoms).toHaveLength(6);
     for (const r of randoms) expect([5, 7, 9]).not.toContain(r);
     expect([...c.offsets]).toEqual([-1, -1, -1, -3, -3, -3, -3, -3, -3]);
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('decays from the base rate to base·final along a cosine, and stays constant at final 1', () => {
+    expect(learningRateAt(0.002, 0.1, 0, 101)).toBeCloseTo(0.002, 9);
+    expect(learningRateAt(0.002, 0.1, 50, 101)).toBeCloseTo(0.0011, 9);
+    expect(learningRateAt(0.002, 0.1, 100, 101)).toBeCloseTo(0.0002, 9);
+    expect(learningRateAt(0.002, 0.1, 500, 101)).toBeCloseTo(0.0002, 9);
+    const rates = Array.from({ length: 101 }, (_, s) => learningRateAt(0.002, 0.1, s, 101));
+    for (let s = 1; s < rates.length; s++) expect(rates[s]).toBeLessThanOrEqual(rates[s - 1] as number);
+    expect(learningRateAt(0.002, 1, 70, 101)).toBe(0.002);
   });
 });
 
