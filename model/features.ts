@@ -270,6 +270,14 @@ export interface HistoryEntry {
   ts: number;
 }
 
+let decayCache: { decay: number; table: Float64Array } | undefined;
+/** decay^pos for pos < length (one table per process: every row of every batch needs it). */
+function positionDecays(decay: number, length: number): Float64Array {
+  if (decayCache?.decay !== decay || decayCache.table.length < length)
+    decayCache = { decay, table: Float64Array.from({ length }, (_, p) => decay ** p) };
+  return decayCache.table;
+}
+
 /**
  * Fills row `r` for a prediction at time `ts` from the user's history *before* that point
  * (the caller passes only past entries, so nothing of the future leaks in).
@@ -295,10 +303,11 @@ export function fillUserRow(
   out.seqIdx.fill(0, r * L, r * L + L);
   let sum = 0;
   const halfLife = cfg.seqHalfLifeDays * 86_400;
+  const byPosition = positionDecays(cfg.seqPositionDecay, L);
   for (let j = historyEnd - 1, pos = 0; j >= start; j--, pos++) {
     const h = history[j] as HistoryEntry;
     const age = Math.max(0, ts - h.ts);
-    const w = 0.5 ** (age / halfLife) * cfg.seqPositionDecay ** pos + 1e-6;
+    const w = 0.5 ** (age / halfLife) * (byPosition[pos] as number) + 1e-6;
     out.seqIdx[r * L + pos] = h.itemIdx;
     out.seqW[long + pos] = w;
     sum += w;

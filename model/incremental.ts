@@ -171,22 +171,30 @@ export function updateExamples(
   });
   const inputs = allocUserInputs(picked.length, cfg);
   const entry = (b: Behaviour): HistoryEntry => ({ itemIdx: vocab.items.lookup(b.itemId), ts: b.ts });
+  // per user, once: its history and events mapped to entries, its ID and profile indices
+  const prepared = new Map<number, { all: HistoryEntry[]; latest: number; userIdx: number; cat: number[] }>();
+  const prepare = (i: number) => {
+    const u = users[i] as UserUpdate;
+    const all = [...u.history.map(entry), ...u.events.map(entry)];
+    const latest = u.history.reduce((m, h) => Math.max(m, h.ts), Number.NEGATIVE_INFINITY);
+    const cat = cfg.userCategorical.map((f) => vocab.userCategorical[f]?.lookup(u.profile?.[f] ?? '') ?? 0);
+    const p = { all, latest, userIdx: vocab.users.lookup(u.userId), cat };
+    prepared.set(i, p);
+    return p;
+  };
   picked.forEach((p, r) => {
     const u = users[p.user] as UserUpdate;
     const e = u.events[p.k] as Behaviour;
-    // strictly the past: history up to the event's time, then the batch's earlier events
-    const past = [...u.history.filter((h) => h.ts <= e.ts).map(entry), ...u.events.slice(0, p.k).map(entry)];
-    fillUserRow(
-      inputs,
-      r,
-      cfg,
-      layout,
-      vocab.users.lookup(u.userId),
-      cfg.userCategorical.map((f) => vocab.userCategorical[f]?.lookup(u.profile?.[f] ?? '') ?? 0),
-      e.ts,
-      past,
-      past.length,
-    );
+    const pre = prepared.get(p.user) ?? prepare(p.user);
+    // strictly the past: history up to the event's time, then the batch's earlier events. When
+    // no history entry is later than the event (the usual case), that is a prefix of `all`.
+    let past = pre.all;
+    let end = u.history.length + p.k;
+    if (pre.latest > e.ts) {
+      past = [...u.history.filter((h) => h.ts <= e.ts).map(entry), ...pre.all.slice(u.history.length)];
+      end = past.length - (u.events.length - p.k);
+    }
+    fillUserRow(inputs, r, cfg, layout, pre.userIdx, pre.cat, e.ts, past, end);
   });
   return {
     inputs,
@@ -333,15 +341,15 @@ export class IdRowUpdater {
       w: tf.tensor1d(weight),
       // the sequence and profile part of the first layer does not move with the rows: once per call
       partial: model.userTowerPartial(ut),
+      idKernel: model.idKernel(),
     }));
     disposeUserTensors(ut);
     const positives = new Set(ex.positive);
     const invT = 1 / model.towers.temperature;
     const lossOf = (e: Tensor2D, negV: Tensor2D, offset: number): Tensor => {
-      const u = tf.mul(
-        model.userTowerFromPartial(tf.gather(e, fixed.exampleSlot) as Tensor2D, fixed.partial),
-        invT,
-      );
+      // each user's row times the ID kernel once, then per example: A ≪ K rows when users have many events
+      const first = tf.add(tf.gather(tf.matMul(e, fixed.idKernel), fixed.exampleSlot), fixed.partial);
+      const u = tf.mul(model.userTowerFromFirstLayer(first as Tensor2D), invT);
       const sPos = tf.sum(tf.mul(u, fixed.posV), 1);
       const sNeg = tf.sub(tf.matMul(u, negV, false, true), offset);
       const all = tf.concat([tf.expandDims(sPos, 1), sNeg], 1);
@@ -396,7 +404,7 @@ export class IdRowUpdater {
         }
       }
     } finally {
-      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial]);
+      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial, fixed.idKernel]);
     }
     stats.meanStepNorm = stepNorms / (A * stats.steps);
     active.forEach((u, a) => {

@@ -220,7 +220,15 @@ export class TwoTower {
 
   /** User vectors from ID rows [B, idDim] and `userTowerPartial` of the same examples. */
   userTowerFromPartial(id: Tensor2D, partial: Tensor2D): Tensor2D {
-    return this.mlpFromFirst('user', tf.add(tf.matMul(id, this.idKernel()), partial) as Tensor2D);
+    return this.userTowerFromFirstLayer(tf.add(tf.matMul(id, this.idKernel()), partial) as Tensor2D);
+  }
+
+  /**
+   * User vectors from the first layer's pre-activation [B, h₀] (`id · idKernel() + partial`): a
+   * caller with many examples per ID row multiplies each row once, then gathers.
+   */
+  userTowerFromFirstLayer(first: Tensor2D): Tensor2D {
+    return this.mlpFromFirst('user', first);
   }
 
   /** The first user layer's rows that multiply the ID row [idDim, h₀]. */
