@@ -253,7 +253,7 @@ export const SETTINGS = {
     env: 'EMBEDDINGS_BATCH_EVENTS',
     kind: 'int',
     default: '2048',
-    doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users). Larger is nearly free per event (TensorFlow per-op overhead dominates a micro-batch).',
+    doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users). Larger costs less per event (each micro-batch has a fixed cost of TensorFlow ops and Redis round trips) and adds latency only under load.',
   },
   embeddingsBatchWaitMs: {
     env: 'EMBEDDINGS_BATCH_WAIT_MS',
