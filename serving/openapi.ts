@@ -24,7 +24,7 @@ const problem = {
 
 const recallResponse = {
   type: 'object',
-  required: ['user_id', 'model_version', 'source', 'degraded', 'items'],
+  required: ['user_id', 'model_version', 'source', 'id_row', 'degraded', 'items'],
   properties: {
     user_id: { type: 'string' },
     model_version: {
@@ -37,6 +37,12 @@ const recallResponse = {
       enum: ['personal', 'profile', 'popular'],
       description:
         'personal: user tower over recent behaviour; profile: a user without behaviour, from profile and context; popular: no usable features, no model, or Milvus down.',
+    },
+    id_row: {
+      type: ['string', 'null'],
+      enum: ['incremental', 'version', null],
+      description:
+        "The user-ID row in the user vector: incremental (the user's row moved by the embeddings processor since this version was published) or version (the version's own row); null for popular answers.",
     },
     degraded: { type: 'boolean', description: 'A dependency failed and the answer was served around it.' },
     items: {

@@ -29,6 +29,11 @@ export interface RecallResponse {
   user_id: string;
   model_version: string | null;
   source: RecallSource;
+  /**
+   * Which user-ID row the user vector used: the user's incremental row (embeddings processor)
+   * for this version, or the version's own table row; null when no vector was computed (popular).
+   */
+  id_row: 'incremental' | 'version' | null;
   degraded: boolean;
   items: { item_id: string; score: number }[];
 }
@@ -166,7 +171,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const hasProfile = profile !== undefined && Object.keys(profile.profile).length > 0;
   if (!live || (history.length === 0 && !hasProfile)) {
     const items = await timed(d, 'popular', () => popular(d, req.k, seen));
-    return { ...base, source: 'popular', degraded, items };
+    return { ...base, source: 'popular', id_row: null, degraded, items };
   }
 
   const newest = history.at(-1);
@@ -212,10 +217,16 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     let items = hits.filter((h) => !seen.has(h.item_id)).map((h) => ({ item_id: h.item_id, score: h.score }));
     if (req.popularityBeta > 0) items = await rescore(d, items.slice(0, 2 * req.k), req.popularityBeta);
     items = items.slice(0, req.k);
-    return { ...base, source: history.length > 0 ? 'personal' : 'profile', degraded, items };
+    return {
+      ...base,
+      source: history.length > 0 ? 'personal' : 'profile',
+      id_row: row ? 'incremental' : 'version',
+      degraded,
+      items,
+    };
   } catch (e) {
     d.onDegraded?.('milvus', e);
     const items = await timed(d, 'popular', () => popular(d, req.k, seen));
-    return { ...base, source: 'popular', degraded, items };
+    return { ...base, source: 'popular', id_row: null, degraded, items };
   }
 }

@@ -195,7 +195,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
         );
 
       const cold = await get('user_id=nobody-here&k=3');
-      expect(cold.body).toMatchObject({ source: 'popular', model_version: live?.version });
+      expect(cold.body).toMatchObject({ source: 'popular', id_row: null, model_version: live?.version });
       expect(cold.body.items).toHaveLength(3);
 
       for (const [qs, field] of [
@@ -307,6 +307,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     const idRows = new RedisIdRowStore(redis);
     await withRecall(cfg, async (get) => {
       const plain = (await get('user_id=1&k=10')).body;
+      expect(plain.id_row).toBe('version');
       const model = await ModelVersion.load(registry.versionDir(live?.version as string));
       const dim = model.model.towers.idDim;
       model.dispose();
@@ -317,11 +318,14 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       });
       // another version's row: the towers of this one cannot use it
       await idRows.setMany([{ userId: '1', version: 'v20000101-000000', row }]);
-      expect((await get('user_id=1&k=10')).body.items).toEqual(plain.items);
+      const foreign = (await get('user_id=1&k=10')).body;
+      expect(foreign.items).toEqual(plain.items);
+      expect(foreign.id_row).toBe('version');
       // this version's row: a new vector at once (the cache entry names the row it was made with)
       await idRows.setMany([{ userId: '1', version: live?.version as string, row }]);
       const moved = (await get('user_id=1&k=10')).body;
       expect(moved.model_version).toBe(live?.version);
+      expect(moved.id_row).toBe('incremental');
       expect(moved.items.map((i) => i.score)).not.toEqual(plain.items.map((i) => i.score));
       await redis.del(idRowKey('1'));
       expect((await get('user_id=1&k=10')).body.items).toEqual(plain.items);
