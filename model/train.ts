@@ -22,6 +22,8 @@ export interface TrainConfig {
    * the run's steps; 1 keeps it constant.
    */
   finalLearningRate: number;
+  /** Share of training examples whose user ID is replaced by the OOV row (0 = off). */
+  idDropout: number;
   seed: number;
 }
 
@@ -34,6 +36,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   logQ: true,
   popularThreshold: 0,
   finalLearningRate: 1,
+  idDropout: 0,
   seed: 7,
 };
 
@@ -140,12 +143,18 @@ export interface Stepper {
   logQ: Float32Array;
   logQNeg: number;
   random: () => number;
+  /** Share of examples whose user ID is replaced by the OOV row (0 = off). */
+  idDropout?: number;
 }
 
 /** One optimizer step on the training examples `idx`; returns the loss (the caller disposes it). */
 export function trainStep(st: Stepper, idx: number[]): Scalar | null {
   const { model, items, set, features } = st;
-  const users = userTensors(sliceUserInputs(set.users, idx, features), features);
+  const inputs = sliceUserInputs(set.users, idx, features);
+  // the OOV row learns to stand for "a user we have no row for" (new users, and serving's cold
+  // start), and the tower leans on the sequence and context features
+  if (st.idDropout) for (let r = 0; r < inputs.n; r++) if (st.random() < st.idDropout) inputs.userIdx[r] = 0;
+  const users = userTensors(inputs, features);
   const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
   const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.shape[0], st.logQ, st.logQNeg, st.random);
   const columns = tf.tensor1d(cols.columns, 'int32');
@@ -199,6 +208,7 @@ export async function train(
     logQ,
     logQNeg,
     random,
+    idDropout: cfg.idDropout,
   };
   const losses: { step: number; loss: number }[] = [];
   let step = 0;

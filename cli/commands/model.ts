@@ -14,6 +14,7 @@ interface ModelOpts {
   negatives?: number;
   temperature?: number;
   lrFinal?: number;
+  idDropout?: number;
   seed?: number;
 }
 
@@ -30,6 +31,15 @@ function withModelOptions(cmd: Command): Command {
       'learning rate at the last step as a fraction of the first (cosine decay; 1 = constant)',
       positiveNumber('--lr-final'),
     )
+    .option(
+      '--id-dropout <p>',
+      'share of training examples whose user ID is replaced by the OOV row (0 = off)',
+      (v: string) => {
+        const p = Number(v);
+        if (!(p >= 0 && p < 1)) throw new InvalidArgumentError('--id-dropout must be in [0, 1)');
+        return p;
+      },
+    )
     .option('--seed <n>', 'random seed', positiveInt('--seed'));
 }
 
@@ -41,6 +51,7 @@ function fitOptions(o: ModelOpts) {
       ...(o.negatives ? { randomNegatives: o.negatives } : {}),
       ...(o.seed ? { seed: o.seed } : {}),
       ...(o.lrFinal ? { finalLearningRate: o.lrFinal } : {}),
+      ...(o.idDropout !== undefined ? { idDropout: o.idDropout } : {}),
     },
     towers: {
       ...(o.dim ? { outDim: o.dim } : {}),
