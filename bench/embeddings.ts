@@ -1,15 +1,16 @@
 // Incremental user-ID embeddings (streams/processors/embeddings.ts) on the local real services.
 // Setup: the first 20k events of ml-latest-small replayed and trained into a live version.
 //  1. throughput: with the processor stopped, a backlog of N events (known users, live items)
-//     is posted; then the processor starts and events/s = N / time until its group has
-//     committed everything (from the first applied event, and including its startup). Once
-//     per EMBEDDINGS_BATCH_EVENTS value in --sizes (default 64 and the setting).
+//     is posted; then the processor starts. events/s: its own event counter sampled every 50 ms,
+//     from the last sample before it consumed to the first with the whole backlog handled;
+//     "incl. start": N / time from spawn until its group has committed everything. Once per
+//     EMBEDDINGS_BATCH_EVENTS value in --sizes (default 64 and the setting).
 //  2. freshness at a fixed rate (default 1,000 events/s): every request carries one probe event
 //     of a brand-new user, whose row exists only once that event is applied; time from the 202
 //     to the row in Redis tagged with the live version, and to a recall answer (GET /v1/recall
 //     of `towerflow serve`, asked as soon as the row is seen) that says it used that row
 //     (`id_row: incremental`).
-// Usage: towerflow bench embeddings [--events 30000] [--sizes 64,2048] [--rate 1000] [--seconds 30] [--json]
+// Usage: towerflow bench embeddings [--events 60000] [--sizes 64,2048] [--search-batches 4,16] [--rate 1000] [--seconds 30] [--json]
 
 import path from 'node:path';
 import { runBatch } from '../batch/job.js';
@@ -40,15 +41,20 @@ import {
   summarize,
 } from './lib.js';
 
-const args = benchArgs(['events', 'sizes', 'rate', 'seconds']);
-const N = intOption(args, 'events', 30_000);
+const args = benchArgs(['events', 'sizes', 'rate', 'seconds', 'search-batches']);
+const N = intOption(args, 'events', 60_000);
 const RATE = intOption(args, 'rate', 1000);
 const SECONDS = intOption(args, 'seconds', 30);
+const POLL_MS = 20;
+
 const report = new Report('embeddings', args.json);
 
 const stack = new IsolatedStack({ redisDb: 12, portOffset: 9, extraEnv: { LOG_LEVEL: 'warn' } });
 const cfg = stack.cfg;
 const SIZES = (args.options.sizes ?? `64,${cfg.embeddingsBatchEvents}`).split(',').map(Number);
+const SEARCH_BATCHES = (args.options['search-batches'] ?? String(cfg.recallSearchBatch))
+  .split(',')
+  .map(Number);
 const metricsUrl = `http://${cfg.bindHost}:${cfg.streamMetricsPortBase + 3}/metrics`;
 
 const random = mulberry32(7);
@@ -127,29 +133,43 @@ async function throughput(batchEvents: number) {
     await post(Array.from({ length: Math.min(1000, N - i) }, () => makeEvent()));
   await stack.waitForZeroLag(['history', 'sequence'], 300_000);
   const backlog = await stack.lag('embeddings');
+  // the processor's own counter, sampled every 50 ms from its spawn (its /metrics answers before
+  // it joins the group): the rate is over the samples taken while it consumed, startup excluded
+  const samples: { t: number; n: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const n = await scrapedSum('towerflow_embeddings_events_total').catch(() => undefined);
+      if (n !== undefined) samples.push({ t: now(), n });
+      await sleep(50);
+    }
+  })();
   const t0 = now();
   await appsUp(cfg, ['embeddings'], {
     env: { ...stack.env, EMBEDDINGS_BATCH_EVENTS: String(batchEvents) },
     timeoutMs: 90_000,
   });
   const healthyS = (now() - t0) / 1000;
-  // consumption starts before /healthz answers: the rate is over what is left at the first look
-  const tFirst = now();
-  const consumedFirst = await scrapedSum('towerflow_embeddings_events_total');
   for (;;) {
     if ((await stack.lag('embeddings')) === 0) break;
     if ((now() - t0) / 1000 > 900) throw new Error('the embeddings processor still lags after 900 s');
     await sleep(50);
   }
   const end = now();
+  sampling = false;
+  await sampler;
   const cpu = cpuOf('stream-embeddings'); // the process started with the measurement
+  // from the last sample before consumption began to the first one with everything handled
+  const firstActive = samples.findIndex((x) => x.n > 0);
+  const from = samples[Math.max(0, firstActive - 1)];
+  const to = samples.find((x) => x.n >= backlog) ?? samples.at(-1);
+  const steadyRate = from && to && to.t > from.t ? (to.n - from.n) / ((to.t - from.t) / 1000) : Number.NaN;
   const count = await scrapedSum('towerflow_embeddings_microbatch_seconds_count');
   return {
     backlog,
     healthyS,
     wallS: (end - t0) / 1000,
-    steadyRate: (backlog - consumedFirst) / ((end - tFirst) / 1000),
-    consumedFirst,
+    steadyRate,
     cpu,
     microBatches: count,
     users: await scrapedSum('towerflow_embeddings_users_updated_total'),
@@ -169,6 +189,7 @@ async function freshness(version: string) {
   const total = Math.round((SECONDS * 1000) / intervalMs);
   const rowMs: number[] = [];
   const recallMs: number[] = [];
+  const callMs: number[] = [];
   const probes: Promise<void>[] = [];
   let failed = 0;
   let recallWithoutRow = 0;
@@ -178,12 +199,16 @@ async function freshness(version: string) {
         failed++;
         return;
       }
-      await sleep(2);
+      // every 20 ms: the answer is late by at most that, and ~65 probes in flight polling every
+      // 2 ms were 30k Redis reads/s of the bench's own, which slowed everything it measures
+      await sleep(POLL_MS);
     }
     rowMs.push(now() - acceptedAt);
     // the next recall must already be computed with the row (its cache entry names the row)
+    const c0 = now();
     const res = await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${user}&k=50`);
     const body = (await res.json()) as { id_row?: string; model_version?: string };
+    callMs.push(now() - c0);
     if (res.status === 200 && body.id_row === 'incremental' && body.model_version === version)
       recallMs.push(now() - acceptedAt);
     else recallWithoutRow++;
@@ -207,7 +232,22 @@ async function freshness(version: string) {
   const achieved = (total * perRequest) / ((now() - t0) / 1000);
   await Promise.all(probes);
   await redis.quit();
-  return { achieved, row: summarize(rowMs), recall: summarize(recallMs), failed, recallWithoutRow };
+  // where a recall's time went (serve's own stage histograms)
+  const text = await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text();
+  const stages = ['features', 'user_vector', 'milvus'].map((stage) => {
+    const count = metricSum(text, 'towerflow_recall_stage_seconds_count', `stage="${stage}"`);
+    const sum = metricSum(text, 'towerflow_recall_stage_seconds_sum', `stage="${stage}"`);
+    return `${stage} ${fmt(count > 0 ? (sum / count) * 1000 : 0, 1)} ms`;
+  });
+  return {
+    achieved,
+    row: summarize(rowMs),
+    recall: summarize(recallMs),
+    call: summarize(callMs),
+    stages: stages.join(', '),
+    failed,
+    recallWithoutRow,
+  };
 }
 
 // ---- run ---------------------------------------------------------------------------------------
@@ -217,16 +257,20 @@ try {
   progress(
     `live ${pointer.version}: ${users.length} users in vocab, ${items.length} items in the collection`,
   );
-  const runs: {
-    size: number;
-    t: Awaited<ReturnType<typeof throughput>>;
-    f: Awaited<ReturnType<typeof freshness>>;
-  }[] = [];
+  const runs: { size: number; t: Awaited<ReturnType<typeof throughput>> }[] = [];
+  const fresh: { size: number; searchBatch: number; f: Awaited<ReturnType<typeof freshness>> }[] = [];
   for (const size of SIZES) {
     const t = await throughput(size);
-    progress(`EMBEDDINGS_BATCH_EVENTS=${size}: backlog done; freshness at ${RATE}/s`);
-    await sleep(2000);
-    runs.push({ size, t, f: await freshness(pointer.version) });
+    runs.push({ size, t });
+    for (const searchBatch of SEARCH_BATCHES) {
+      // the recall API restarted with this RECALL_SEARCH_BATCH, side by side in this run
+      await stack.down(['serve']);
+      stack.env.RECALL_SEARCH_BATCH = String(searchBatch);
+      await stack.up(['serve']);
+      progress(`EMBEDDINGS_BATCH_EVENTS=${size}, RECALL_SEARCH_BATCH=${searchBatch}: freshness at ${RATE}/s`);
+      await sleep(2000);
+      fresh.push({ size, searchBatch, f: await freshness(pointer.version) });
+    }
   }
   const rateOf = (t: (typeof runs)[number]['t']) => t.steadyRate;
   report.table(
@@ -254,6 +298,7 @@ try {
     `Freshness at ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (one new-user probe per request): 202 → row in Redis with the live version, and 202 → a recall answer computed with it`,
     [
       'EMBEDDINGS_BATCH_EVENTS',
+      'RECALL_SEARCH_BATCH',
       'achieved/s',
       'probes',
       'no row in 30 s',
@@ -264,8 +309,9 @@ try {
       'recall max ms',
       'recall without the row',
     ],
-    runs.map(({ size, f }) => [
+    fresh.map(({ size, searchBatch, f }) => [
       size,
+      searchBatch,
       f.achieved,
       f.row.n,
       f.failed,
@@ -281,8 +327,12 @@ try {
     `EMBEDDINGS_BATCH_WAIT_MS=${cfg.embeddingsBatchWaitMs} is the consumer's fetch wait (minBytes ≈ one micro-batch)`,
   );
   report.note(
-    'recall is asked once per probe, as soon as its row is seen (polled every 2 ms); "recall without the row" counts answers that did not say id_row: incremental',
+    `recall is asked once per probe, as soon as its row is seen (polled every ${POLL_MS} ms); "recall without the row" counts answers that did not say id_row: incremental`,
   );
+  for (const { size, searchBatch, f } of fresh)
+    report.note(
+      `EMBEDDINGS_BATCH_EVENTS=${size}, RECALL_SEARCH_BATCH=${searchBatch}: the recall call itself p50 ${fmt(f.call.p50_ms, 0)} / p99 ${fmt(f.call.p99_ms, 0)} ms; serve's mean per stage: ${f.stages}`,
+    );
   report.finish({
     throughput: runs.map(({ size, t }) => ({
       batch_events: size,
@@ -291,8 +341,9 @@ try {
       item_load_s: t.loadS,
       backlog: t.backlog,
     })),
-    freshness: runs.map(({ size, f }) => ({
+    freshness: fresh.map(({ size, searchBatch, f }) => ({
       batch_events: size,
+      search_batch: searchBatch,
       rate_per_s: Math.round(f.achieved),
       p50_ms: f.row.p50_ms,
       p99_ms: f.row.p99_ms,

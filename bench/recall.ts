@@ -96,9 +96,17 @@ async function stageMeans(): Promise<{ stage: string; count: number; mean_ms: nu
   });
 }
 
+/** Resident memory of the local Milvus (all of its processes), when this machine runs it. */
+async function milvusRssMiB(): Promise<number | null> {
+  const { makeContext, status } = await import('../infra/local/stack.js');
+  const m = (await status(makeContext(() => {}))).find((x) => x.name === 'milvus');
+  return m?.rssBytes ? Math.round(m.rssBytes / 2 ** 20) : null;
+}
+
 try {
   await redis.connect();
   await redis.flushdb();
+  const milvusBefore = await milvusRssMiB();
   progress(`publishing a version over ${ITEMS.toLocaleString('en-US')} synthetic items with the daily job`);
   const { ds, events } = await writeSyntheticDay(cfg, hbase, {
     day: DAY,
@@ -114,6 +122,7 @@ try {
     // one epoch: the daily run's cost (a first run from scratch would take BATCH_FIRST_EPOCHS)
     { date: DAY, windowDays: 1, epochs: 1, say: (m) => progress(m) },
   );
+  const milvusLoaded = await milvusRssMiB();
   const users = [...ds.users.keys()];
   const runs: {
     batch: number;
@@ -157,8 +166,12 @@ try {
       ? `RECALL_SEARCH_BATCH=${best.batch}: p99 first exceeds 50 ms at ${crossing.rate} requests/s (achieved ${Math.round(crossing.achieved)})`
       : `RECALL_SEARCH_BATCH=${best.batch}: p99 stayed under 50 ms up to ${RATES.at(-1)} requests/s`,
   );
+  report.note(
+    `Milvus resident memory: ${milvusBefore ?? '?'} MiB before, ${milvusLoaded ?? '?'} MiB with the ${ITEMS.toLocaleString('en-US')}-item collection (${published.version}) built, indexed and loaded`,
+  );
   report.finish({
     items: ITEMS,
+    milvus_rss_mib: { before: milvusBefore, loaded: milvusLoaded },
     qps: Math.round(at200?.achieved ?? 0),
     p50_ms: at200?.p50_ms,
     p99_ms: at200?.p99_ms,

@@ -199,12 +199,12 @@ export const SETTINGS = {
     env: 'RECALL_MILVUS_TIMEOUT_MS',
     kind: 'int',
     default: '1000',
-    doc: 'Deadline of one Milvus search in the recall API; past it the answer is popular items, `degraded`.',
+    doc: 'Deadline of one Milvus search in the recall API, waiting behind other searches included; past it the answer is popular items, `degraded`.',
   },
   recallSearchBatch: {
     env: 'RECALL_SEARCH_BATCH',
     kind: 'int',
-    default: '4',
+    default: '16',
     doc: 'Most concurrent recall requests coalesced into one Milvus search (nq); 1 sends each alone. A request never waits for others: only those that arrive while a search is in flight are batched.',
   },
   recallPopularityBeta: {

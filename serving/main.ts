@@ -28,7 +28,7 @@ export async function recallDeps(
   const hbase = HBaseClient.fromConfig(cfg);
   const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
   const models = new LiveModels(cfg, redis);
-  const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch));
+  const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch), cfg.recallMilvusTimeoutMs);
   return {
     redis,
     sequence: new RedisSequenceStore(redis, {

@@ -7,6 +7,13 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** A search that did not answer within the batcher's deadline (waiting in its lane included). */
+export class SearchDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`Milvus search did not answer within ${ms} ms (queue and call)`);
+  }
+}
+
 interface Lane {
   inFlight: boolean;
   queue: Pending[];
@@ -27,6 +34,13 @@ export class SearchBatcher {
     private readonly milvus: ItemVectors,
     /** Largest number of vectors in one call. */
     private readonly maxBatch = 32,
+    /**
+     * Longest a request may take, from its arrival to its answer: a lane whose calls slow down
+     * (Milvus starved of CPU) queues requests behind them, and the call's own gRPC deadline does
+     * not count that wait. Past it the request fails (the caller serves around it); a call
+     * already sent still completes for the others of its batch. 0: no deadline.
+     */
+    private readonly deadlineMs = 0,
   ) {}
 
   /** Reports each call's batch size (metrics). */
@@ -46,7 +60,24 @@ export class SearchBatcher {
       this.lanes.set(key, lane);
     }
     const promise = new Promise<Hit[]>((resolve, reject) => {
-      lane.queue.push({ vector, limit, resolve, reject });
+      const pending: Pending = { vector, limit, resolve, reject };
+      if (this.deadlineMs > 0) {
+        const timer = setTimeout(() => {
+          // still queued: it leaves the lane; already sent: its answer will be ignored
+          const at = lane.queue.indexOf(pending);
+          if (at >= 0) lane.queue.splice(at, 1);
+          reject(new SearchDeadlineError(this.deadlineMs));
+        }, this.deadlineMs);
+        pending.resolve = (hits) => {
+          clearTimeout(timer);
+          resolve(hits);
+        };
+        pending.reject = (err) => {
+          clearTimeout(timer);
+          reject(err);
+        };
+      }
+      lane.queue.push(pending);
     });
     if (!lane.inFlight) this.drain(key, lane, collection, opts);
     return promise;

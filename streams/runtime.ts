@@ -208,6 +208,17 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     m.written.inc(labels, written);
   }
 
+  // metrics from before the group join, so a backlog's first seconds are visible too; healthy
+  // only once the consumer runs
+  let consuming = false;
+  const port = cfg.streamMetricsPortBase + PROCESSOR_NAMES.indexOf(name);
+  const server = await serveMetrics(m.registry, cfg.bindHost, port, () => ({
+    ok: healthy && consuming,
+    consuming,
+    processor: name,
+    groupId,
+    lastError,
+  }));
   const consumer = await startBatchConsumer(cfg, {
     groupId,
     topics: [...roleOf.keys()],
@@ -223,6 +234,10 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
       );
       c.on(c.events.REBALANCING, () => log.info('group rebalancing'));
     },
+  }).catch(async (e) => {
+    // no process left listening with nothing behind it
+    await server.close();
+    throw e;
   });
   consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {
     healthy = false;
@@ -243,13 +258,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     2000,
   );
 
-  const port = cfg.streamMetricsPortBase + PROCESSOR_NAMES.indexOf(name);
-  const server = await serveMetrics(m.registry, cfg.bindHost, port, () => ({
-    ok: healthy,
-    processor: name,
-    groupId,
-    lastError,
-  }));
+  consuming = true;
   const withdraw = announceTarget(cfg, `stream-${name}`, `${cfg.bindHost}:${port}`);
   log.info(
     { groupId, topics: [...roleOf.keys()], metrics: `http://${cfg.bindHost}:${port}/metrics` },

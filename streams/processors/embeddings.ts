@@ -222,9 +222,11 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       // the live version's towers and item vectors before the first fetch, not inside it
       const live = await models.current().catch(() => undefined);
       if (live)
-        await updaters.updaterFor(live).catch((e: Error) =>
-          log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
-        );
+        await updaters
+          .updaterFor(live)
+          .catch((e: Error) =>
+            log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
+          );
       // warms the new version (towers and item vectors) so its first batch does not wait for it
       await sub.subscribe(MODEL_CHANNEL);
       sub.on('message', () => {

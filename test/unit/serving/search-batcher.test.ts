@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Hit, ItemVectors, SearchOptions } from '../../../clients/milvus/client.js';
-import { SearchBatcher } from '../../../serving/search-batcher.js';
+import { SearchBatcher, SearchDeadlineError } from '../../../serving/search-batcher.js';
 
 // The coalescing logic only: a recorder stands in for the Milvus client (the real search is
 // covered by the integration tests of the recall API).
@@ -78,6 +78,23 @@ describe('SearchBatcher', () => {
     r.release();
     await Promise.all([...all, ...more]);
     expect(Math.max(...r.calls.map((c) => c.nq))).toBeLessThanOrEqual(2);
+  });
+
+  it('fails a request past its deadline, queued or in flight, and the rest of its batch still answers', async () => {
+    const r = recorder();
+    const b = new SearchBatcher(r.milvus, 8, 40);
+    const sent = b.search('c', [1], 1, {});
+    await tick();
+    const queued = b.search('c', [2], 1, {});
+    await expect(sent).rejects.toThrow(SearchDeadlineError);
+    await expect(queued).rejects.toThrow(/within 40 ms/);
+    // the queued one left the lane: the next call carries only the newcomer
+    const late = b.search('c', [3], 1, {});
+    r.release();
+    await tick();
+    expect(r.calls.map((c) => c.nq)).toEqual([1, 1]);
+    r.release();
+    expect((await late).map((h) => h.item_id)).toEqual(['3-0']);
   });
 
   it('fails every request of a failed call, and the next one goes out', async () => {
