@@ -37,6 +37,7 @@ import {
   now,
   progress,
   Report,
+  recallStageMeans,
   sleep,
   summarize,
 } from './lib.js';
@@ -172,9 +173,7 @@ async function throughput(batchEvents: number) {
     steadyRate,
     cpu,
     microBatches: count,
-    users: await scrapedSum('towerflow_embeddings_users_updated_total'),
     loadS: await scrapedSum('towerflow_embeddings_item_load_seconds'),
-    applied: await scrapedSum('towerflow_embeddings_events_total', 'outcome="applied"'),
   };
 }
 
@@ -234,11 +233,9 @@ async function freshness(version: string) {
   await redis.quit();
   // where a recall's time went (serve's own stage histograms)
   const text = await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text();
-  const stages = ['features', 'user_vector', 'milvus'].map((stage) => {
-    const count = metricSum(text, 'towerflow_recall_stage_seconds_count', `stage="${stage}"`);
-    const sum = metricSum(text, 'towerflow_recall_stage_seconds_sum', `stage="${stage}"`);
-    return `${stage} ${fmt(count > 0 ? (sum / count) * 1000 : 0, 1)} ms`;
-  });
+  const stages = recallStageMeans(text, ['features', 'user_vector', 'milvus']).map(
+    (s) => `${s.stage} ${fmt(s.mean_ms, 1)} ms`,
+  );
   return {
     achieved,
     row: summarize(rowMs),

@@ -214,7 +214,6 @@ export class Report {
   }
 }
 
-/** Host facts worth keeping next to any number. */
 /**
  * Sum of a metric's samples in Prometheus text (0 when absent), only those whose label set
  * contains `label` (e.g. `stage="milvus"`) when given.
@@ -226,6 +225,19 @@ export function metricSum(text: string, name: string, label?: string): number {
     .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
 }
 
+/** Mean ms per recall stage from `towerflow serve`'s /metrics text (its stage histograms). */
+export function recallStageMeans(
+  text: string,
+  stages: readonly string[] = ['features', 'user_vector', 'milvus', 'popular'],
+): { stage: string; count: number; mean_ms: number }[] {
+  return stages.map((stage) => {
+    const count = metricSum(text, 'towerflow_recall_stage_seconds_count', `stage="${stage}"`);
+    const sum = metricSum(text, 'towerflow_recall_stage_seconds_sum', `stage="${stage}"`);
+    return { stage, count, mean_ms: count > 0 ? (sum / count) * 1000 : 0 };
+  });
+}
+
+/** Host facts worth keeping next to any number. */
 export async function hostInfo(): Promise<Record<string, unknown>> {
   const os = await import('node:os');
   return {

@@ -13,11 +13,11 @@ import {
   benchArgs,
   hostInfo,
   intOption,
-  metricSum,
   mulberry32,
   now,
   progress,
   Report,
+  recallStageMeans,
   sleep,
   summarize,
 } from './lib.js';
@@ -87,13 +87,7 @@ async function atRate(rate: number, users: string[]) {
 
 /** Mean time per recall stage, from the serve process's histogram sums and counts. */
 async function stageMeans(): Promise<{ stage: string; count: number; mean_ms: number }[]> {
-  const text = await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text();
-  const value = (series: string, stage: string) =>
-    metricSum(text, `towerflow_recall_stage_seconds_${series}`, `stage="${stage}"`);
-  return ['features', 'user_vector', 'milvus', 'popular'].map((stage) => {
-    const count = value('count', stage);
-    return { stage, count, mean_ms: count > 0 ? (value('sum', stage) / count) * 1000 : 0 };
-  });
+  return recallStageMeans(await (await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/metrics`)).text());
 }
 
 /** Resident memory of the local Milvus (all of its processes), when this machine runs it. */

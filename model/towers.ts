@@ -188,39 +188,32 @@ export class TwoTower {
    * incremental updater differentiates through it, serving passes rows held outside the table.
    */
   userTowerFromIdRows(id: Tensor2D, u: UserTensors): Tensor2D {
+    return this.mlp('user', tf.concat([id, this.userContext(u)], 1));
+  }
+
+  /** The user tower's inputs besides the ID row: pooled sequence, then side features [B, ·]. */
+  private userContext(u: UserTensors): Tensor2D {
     const B = u.seqIdx.shape[0];
     const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
-    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * this.towers.idDim]) as Tensor2D;
+    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * this.towers.idDim]);
     const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
       B,
       this.shapes.userSlots * this.towers.sideDim,
-    ]) as Tensor2D;
-    return this.mlp('user', tf.concat([id, seq, side], 1));
+    ]);
+    return tf.concat([seq, side], 1) as Tensor2D;
   }
 
   /**
    * The part of the user tower's first-layer pre-activation that does not depend on the ID row:
-   * [seq, side] · W₀[idDim:] + b₀ [B, h₀]. With `userTowerFromPartial` it gives the same vectors
-   * as `userTowerFromIdRows` while the sequence and side features are computed once for many ID
-   * rows (the incremental updater's gradient steps).
+   * [seq, side] · W₀[idDim:] + b₀ [B, h₀]. Plus `id · idKernel()`, `userTowerFromFirstLayer`
+   * gives the vectors of `userTowerFromIdRows`, while the sequence and side features are
+   * computed once for many ID rows (the incremental updater's gradient steps).
    */
   userTowerPartial(u: UserTensors): Tensor2D {
-    const B = u.seqIdx.shape[0];
     const d = this.towers.idDim;
-    const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
-    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * d]) as Tensor2D;
-    const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
-      B,
-      this.shapes.userSlots * this.towers.sideDim,
-    ]) as Tensor2D;
     const kernel = this.w('user/dense0/kernel') as Tensor2D;
     const rest = tf.slice(kernel, [d, 0], [kernel.shape[0] - d, kernel.shape[1]]);
-    return tf.add(tf.matMul(tf.concat([seq, side], 1), rest), this.w('user/dense0/bias')) as Tensor2D;
-  }
-
-  /** User vectors from ID rows [B, idDim] and `userTowerPartial` of the same examples. */
-  userTowerFromPartial(id: Tensor2D, partial: Tensor2D): Tensor2D {
-    return this.userTowerFromFirstLayer(tf.add(tf.matMul(id, this.idKernel()), partial) as Tensor2D);
+    return tf.add(tf.matMul(this.userContext(u), rest), this.w('user/dense0/bias')) as Tensor2D;
   }
 
   /**

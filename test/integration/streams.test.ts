@@ -382,7 +382,6 @@ describe('crash recovery (kill -9 in the middle of a 100k-event replay)', () => 
     await stack.kill9('stream-history');
     await waitForSize(55_000);
     await stack.kill9('stream-sequence');
-    await new Promise((r) => setTimeout(r, 1000));
     await stack.up(['history', 'sequence']);
     expect(await exited).toBe(0);
     const result = JSON.parse(out) as { events: number };

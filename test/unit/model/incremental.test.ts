@@ -226,7 +226,9 @@ describe('incremental ID-row updates', { timeout: 60_000 }, () => {
     const [whole, split] = tf.tidy(() => [
       version.model.userTowerFromIdRows(rows as never, ut).arraySync() as number[][],
       version.model
-        .userTowerFromPartial(rows as never, version.model.userTowerPartial(ut))
+        .userTowerFromFirstLayer(
+          tf.add(tf.matMul(rows, version.model.idKernel()), version.model.userTowerPartial(ut)) as never,
+        )
         .arraySync() as number[][],
     ]);
     expect(split.length).toBe(12);
