@@ -70,7 +70,7 @@ export async function buildCollection(
         const r = records[j] as ItemRecord;
         rows.push({
           item_id: r.id,
-          vector: Array.from(vectors.subarray(j * dim, (j + 1) * dim)),
+          vector: vectors.subarray(j * dim, (j + 1) * dim),
           ...scalarsOf(r),
         });
       }

@@ -1,10 +1,12 @@
 // Publishing item vectors: a new collection per model version, as the daily job does it
 // (batch/publish.ts): insert rate with 1 and with INSERTS_IN_FLIGHT batches in flight (side by
-// side, same vectors), flush, HNSW index build, load, and the alias switch readers see.
+// side, same vectors), flush, HNSW index build, load, and the alias switch readers see. For
+// reference, the same rows through the SDK's own row-based insert (what the job used before
+// clients/milvus/columnWrite.ts), insert only.
 // Usage: towerflow bench publish [--items 100000] [--dim 64] [--json]
 
 import { randomBytes } from 'node:crypto';
-import { buildCollection, INSERTS_IN_FLIGHT } from '../batch/publish.js';
+import { buildCollection, INSERTS_IN_FLIGHT, ITEM_SCALARS, scalarsOf } from '../batch/publish.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { loadConfig } from '../config/index.js';
 import type { ItemRecord } from '../model/data/types.js';
@@ -45,6 +47,8 @@ try {
       r.loadSeconds,
     ]);
   }
+  const sdkRate = await sdkRowInsertRate();
+  rows.push([`SDK row insert, ${INSERTS_IN_FLIGHT} in flight (reference)`, sdkRate, N / sdkRate, '', '', '']);
   const [a, b] = created as [string, string];
   await milvus.switchAlias(alias, a);
   const switches: number[] = [];
@@ -68,11 +72,15 @@ try {
   report.note(
     `${INSERTS_IN_FLIGHT} in flight vs 1: ${(single.insertSeconds / best.insertSeconds).toFixed(2)}× the insert rate`,
   );
+  report.note(
+    `column-encoded vs SDK rows, ${INSERTS_IN_FLIGHT} in flight: ${(best.rows / best.insertSeconds / sdkRate).toFixed(2)}× the insert rate`,
+  );
   report.finish({
     items: N,
     dim: DIM,
     vectors_per_s: Math.round(best.rows / best.insertSeconds),
     vectors_per_s_single: Math.round(single.rows / single.insertSeconds),
+    vectors_per_s_sdk_rows: Math.round(sdkRate),
     flush_s: best.flushSeconds,
     index_build_s: best.indexSeconds,
     load_s: best.loadSeconds,
@@ -83,4 +91,33 @@ try {
   await milvus.dropAlias(alias).catch(() => {});
   for (const c of created) await milvus.dropCollection(c).catch(() => {});
   await milvus.close();
+}
+
+/** Vectors/s of the SDK's row-based insert (row → column conversion in the SDK), same rows and batches. */
+async function sdkRowInsertRate(): Promise<number> {
+  const name = `bench_publish_${tag}_sdk`;
+  created.push(name);
+  progress(`inserting into ${name} through the SDK's row API, ${INSERTS_IN_FLIGHT} in flight`);
+  await milvus.createCollection({ name, dim: DIM, scalars: ITEM_SCALARS });
+  const batch = 5000;
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: INSERTS_IN_FLIGHT }, async () => {
+      for (let i = next; i < N; i = next) {
+        next += batch;
+        const data = records.slice(i, i + batch).map((r, j) => ({
+          item_id: r.id,
+          vector: Array.from(vectors.subarray((i + j) * DIM, (i + j + 1) * DIM)),
+          ...scalarsOf(r),
+        }));
+        // toJSON: keeps the SDK's debug log from stringifying the whole request (as the job did)
+        const res = await milvus.client.insert({ collection_name: name, data, toJSON: () => name } as never);
+        if (res.status.error_code !== 'Success') throw new Error(`SDK insert: ${res.status.reason}`);
+      }
+    }),
+  );
+  const rate = N / ((performance.now() - t0) / 1000);
+  await milvus.dropCollection(name);
+  return rate;
 }

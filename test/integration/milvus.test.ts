@@ -57,6 +57,80 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
     expect(await milvus.count(coll)).toBe(N);
   });
 
+  it('stores every vector and scalar exactly as written (column-encoded requests)', async () => {
+    const typed = `test_items3_${suffix}`;
+    const allTypes = [
+      { name: 'category', type: 'varchar' as const },
+      { name: 'publish_ts', type: 'int64' as const },
+      { name: 'price', type: 'double' as const },
+      { name: 'active', type: 'bool' as const },
+    ];
+    try {
+      await milvus.createCollection({ name: typed, dim: DIM, scalars: allTypes });
+      await milvus.createHnswIndex(typed);
+      await milvus.load(typed);
+      const written = [
+        {
+          item_id: 'a',
+          vector: vectors[0]!,
+          category: 'x',
+          publish_ts: 2 ** 40 + 1,
+          price: 0.1,
+          active: true,
+        },
+        // a Float32Array is written as is (the daily job passes views of its vector block)
+        {
+          item_id: 'b',
+          vector: Float32Array.from(vectors[1]!),
+          category: '',
+          publish_ts: -5,
+          price: -1e300,
+          active: false,
+        },
+      ];
+      expect(await milvus.insert(typed, written)).toBe(2);
+      const back = await milvus.query(typed, 'publish_ts != 0', [
+        'item_id',
+        'vector',
+        'category',
+        'publish_ts',
+        'price',
+        'active',
+      ]);
+      expect(back.map((x) => x.item_id).sort()).toEqual(['a', 'b']);
+      for (const w of written) {
+        const got = back.find((x) => x.item_id === w.item_id) as Record<string, unknown>;
+        expect(got.category).toBe(w.category);
+        expect(Number(got.publish_ts)).toBe(w.publish_ts);
+        expect(got.price).toBe(w.price);
+        expect(got.active).toBe(w.active);
+        expect(got.vector).toEqual(Array.from(Float32Array.from(w.vector)));
+      }
+      // a bad row fails the whole request with the field named, and nothing of it is written
+      await expect(
+        milvus.insert(typed, [
+          { item_id: 'c', vector: vectors[2]!, category: 'y', publish_ts: 1, price: 1, active: true },
+          {
+            item_id: 'd',
+            vector: vectors[3]!.slice(1),
+            category: 'y',
+            publish_ts: 1,
+            price: 1,
+            active: true,
+          },
+        ]),
+      ).rejects.toThrow(/row 1: field vector must be 16 numbers/);
+      await expect(
+        milvus.insert(typed, [
+          { item_id: 'e', vector: vectors[4]!, category: 'y', publish_ts: 1.5, price: 1, active: true },
+        ]),
+      ).rejects.toThrow(/row 0: field publish_ts must be of type Int64/);
+      expect(await milvus.count(typed)).toBe(2);
+    } finally {
+      await milvus.dropCollection(typed);
+    }
+  });
+
   it('searches by inner product, best first, with correct scores', async () => {
     const q = unit(Array.from({ length: DIM }, r));
     const hits = await milvus.search(coll, q, 10, { ef: 200 });
