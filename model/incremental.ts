@@ -9,7 +9,8 @@ import {
   userSideLayout,
   type Vocabularies,
 } from './features.js';
-import { type Tensor, type Tensor2D, tf } from './tf.js';
+import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
+import { type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type TwoTower, userTensors } from './towers.js';
 
 /**
@@ -339,6 +340,8 @@ export class IdRowUpdater {
       ),
       posV: tf.gather(this.items, tf.tensor1d(ex.positive, 'int32')) as Tensor2D,
       w: tf.tensor1d(weight),
+      // every example's positive is column 0 of its logits
+      label: tf.zeros([ex.user.length], 'int32') as Tensor1D,
       // the sequence and profile part of the first layer does not move with the rows: once per call
       partial: model.userTowerPartial(ut),
       idKernel: model.idKernel(),
@@ -353,7 +356,7 @@ export class IdRowUpdater {
       const sPos = tf.sum(tf.mul(u, fixed.posV), 1);
       const sNeg = tf.sub(tf.matMul(u, negV, false, true), offset);
       const all = tf.concat([tf.expandDims(sPos, 1), sNeg], 1);
-      return tf.sum(tf.mul(tf.sub(tf.logSumExp(all, 1), sPos), fixed.w));
+      return tf.sum(tf.mul(sparseSoftmaxCrossEntropy(all as Tensor2D, fixed.label), fixed.w));
     };
     let stepNorms = 0;
     try {
@@ -404,7 +407,7 @@ export class IdRowUpdater {
         }
       }
     } finally {
-      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial, fixed.idKernel]);
+      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial, fixed.idKernel, fixed.label]);
     }
     stats.meanStepNorm = stepNorms / (A * stats.steps);
     active.forEach((u, a) => {

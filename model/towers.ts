@@ -7,6 +7,7 @@ import {
   userSlots,
   type Vocabularies,
 } from './features.js';
+import { relu } from './fused-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf, type Variable } from './tf.js';
 
 export interface TowerConfig {
@@ -159,7 +160,7 @@ export class TwoTower {
     let h = first;
     for (let l = 1; l < layers; l++)
       h = tf.add(
-        tf.matMul(tf.relu(h), this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
+        tf.matMul(relu(h), this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
         this.w(`${tower}/dense${l}/bias`),
       );
     return tf.mul(h, tf.rsqrt(tf.add(tf.sum(tf.square(h), 1, true), 1e-12))) as Tensor2D;

@@ -1,5 +1,6 @@
 import { seededRandom, shuffleInPlace } from './data/random.js';
 import type { FeatureConfig } from './features.js';
+import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
 import { type Optimizer, type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type ItemTensors, type TwoTower, userTensors } from './towers.js';
@@ -126,9 +127,9 @@ export function sampledSoftmaxLoss(
   offsets: Tensor1D,
 ): Tensor {
   const v = model.itemTower(items, columns); // [C, d]
-  const logits = tf.sub(tf.matMul(scaledUser, v, false, true), offsets); // [B, C]
-  const positive = tf.sub(tf.sum(tf.mul(scaledUser, tf.gather(v, label)), 1), tf.gather(offsets, label));
-  return tf.mean(tf.sub(tf.logSumExp(logits, 1), positive));
+  const logits = tf.sub(tf.matMul(scaledUser, v, false, true), offsets) as Tensor2D; // [B, C]
+  // log Σ exp(logits) − logit of the positive, as one fused kernel
+  return tf.mean(sparseSoftmaxCrossEntropy(logits, label));
 }
 
 /** What one optimizer step needs; built once per training run. */
