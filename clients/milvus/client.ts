@@ -206,7 +206,8 @@ export class ItemVectors {
     } catch (e) {
       // a dropped and recreated collection of the same name may have another schema
       this.schemas.delete(name);
-      throw e;
+      if (e instanceof MilvusError) throw e;
+      throw new MilvusError(`${what}: ${(e as Error).message}`);
     } finally {
       await pool.release(channel);
     }
@@ -220,6 +221,8 @@ export class ItemVectors {
       await this.client.describeCollection({ collection_name: name }),
     );
     const fields = (res.schema?.fields ?? []) as SchemaField[];
+    // a long-lived process writes one new collection per daily version: keep the cache small
+    if (this.schemas.size >= 16) this.schemas.clear();
     this.schemas.set(name, fields);
     return fields;
   }
