@@ -28,7 +28,7 @@ export const DEFAULT_TOWERS: TowerConfig = {
   sideDim: 16,
   hidden: [256],
   outDim: 64,
-  temperature: 0.05,
+  temperature: 0.1,
 };
 
 /** Table sizes the parameters depend on (from the vocabularies and feature layout). */
