@@ -5,7 +5,9 @@ import { type Tensor, type Tensor1D, type Tensor2D, tf } from '../../../model/tf
 const close = async (a: Tensor, b: Tensor, digits = 5) => {
   expect(a.shape).toEqual(b.shape);
   const [x, y] = [await a.data(), await b.data()];
-  x.forEach((v, i) => expect(v).toBeCloseTo(y[i] as number, digits));
+  x.forEach((v, i) => {
+    expect(v).toBeCloseTo(y[i] as number, digits);
+  });
 };
 
 describe('fused ops', () => {
