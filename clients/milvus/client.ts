@@ -88,8 +88,8 @@ const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
 /** The operations the system needs, each checked; one collection per model version. */
 export class ItemVectors {
   private encoder: ColumnWriteEncoder | undefined;
-  /** Written fields per collection; a collection's schema never changes (one per model version). */
-  private readonly schemas = new Map<string, SchemaField[]>();
+  /** Collections whose next write re-reads the schema instead of the SDK's describe cache. */
+  private readonly staleSchemas = new Set<string>();
 
   constructor(readonly client: MilvusClient) {}
 
@@ -204,8 +204,8 @@ export class ItemVectors {
       });
       return checkStatus(what, res);
     } catch (e) {
-      // a dropped and recreated collection of the same name may have another schema
-      this.schemas.delete(name);
+      // a collection dropped and recreated elsewhere under this name may have another schema
+      this.staleSchemas.add(name);
       if (e instanceof MilvusError) throw e;
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     } finally {
@@ -213,18 +213,14 @@ export class ItemVectors {
     }
   }
 
+  /** The collection's fields, from the SDK's bounded describe cache (which its drops invalidate). */
   private async writeSchema(name: string): Promise<SchemaField[]> {
-    const known = this.schemas.get(name);
-    if (known) return known;
+    const cache = !this.staleSchemas.delete(name);
     const res = checkStatus(
       `describeCollection ${name}`,
-      await this.client.describeCollection({ collection_name: name }),
+      await this.client.describeCollection({ collection_name: name, cache }),
     );
-    const fields = (res.schema?.fields ?? []) as SchemaField[];
-    // a long-lived process writes one new collection per daily version: keep the cache small
-    if (this.schemas.size >= 16) this.schemas.clear();
-    this.schemas.set(name, fields);
-    return fields;
+    return (res.schema?.fields ?? []) as SchemaField[];
   }
 
   /** Delete by primary keys (safer than delete-by-expression on Milvus 2.3). */
