@@ -206,7 +206,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     const hits = await timed(d, 'milvus', () =>
       d.searcher.search(
         live.pointer.collection,
-        Array.from(vector),
+        vector,
         Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + seen.size),
         {
           filter,

@@ -1,7 +1,7 @@
 import type { Hit, ItemVectors, SearchOptions } from '../clients/milvus/client.js';
 
 interface Pending {
-  vector: number[];
+  vector: ArrayLike<number>;
   limit: number;
   resolve: (hits: Hit[]) => void;
   reject: (err: unknown) => void;
@@ -46,7 +46,7 @@ export class SearchBatcher {
   /** Reports each call's batch size (metrics). */
   onBatch?: (size: number) => void;
 
-  search(collection: string, vector: number[], limit: number, opts: SearchOptions): Promise<Hit[]> {
+  search(collection: string, vector: ArrayLike<number>, limit: number, opts: SearchOptions): Promise<Hit[]> {
     const key = JSON.stringify([
       collection,
       opts.filter ?? '',

@@ -2,6 +2,7 @@ import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node';
 import type { Config } from '../../config/index.js';
 import { ColumnWriteEncoder, type SchemaField, type WriteKind } from './columnWrite.js';
 import { type FilterableField, idsFilter, stringLiteral } from './filter.js';
+import { SearchCodec } from './searchCodec.js';
 
 export { DataType } from '@zilliz/milvus2-sdk-node';
 
@@ -88,6 +89,7 @@ const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
 /** The operations the system needs, each checked; one collection per model version. */
 export class ItemVectors {
   private encoder: ColumnWriteEncoder | undefined;
+  private searchCodec: SearchCodec | undefined;
   /** Collections whose next write re-reads the schema instead of the SDK's describe cache. */
   private readonly staleSchemas = new Set<string>();
 
@@ -174,11 +176,11 @@ export class ItemVectors {
 
   /**
    * Encodes the request column by column (columnWrite.ts) and sends the bytes on one of the
-   * SDK's own gRPC channels, so its interceptors (auth, retries) and deadline apply as usual.
+   * SDK's own gRPC channels (`unary`).
    */
   private async write(kind: WriteKind, name: string, rows: ItemRow[]): Promise<AnyResult> {
     const what = `${kind} ${name}`;
-    const schema = await this.writeSchema(name);
+    const schema = await this.describedFields(name);
     this.encoder ??= new ColumnWriteEncoder((this.client as AnyResult).milvusProto);
     let body: Uint8Array;
     try {
@@ -186,26 +188,44 @@ export class ItemVectors {
     } catch (e) {
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     }
+    const summary = { collection_name: name, rows: rows.length };
+    return checkStatus(
+      what,
+      await this.unary(what, name, kind === 'insert' ? 'Insert' : 'Upsert', body, summary),
+    );
+  }
+
+  /**
+   * One pre-encoded unary call on one of the SDK's own gRPC channels, so that its interceptors
+   * (auth, retries) and deadline apply as usual. `decode` replaces the SDK's deserializer.
+   */
+  private async unary(
+    what: string,
+    collection: string,
+    methodName: string,
+    body: Uint8Array,
+    summary: Record<string, unknown>,
+    decode?: (bytes: Buffer) => unknown,
+  ): Promise<AnyResult> {
     const pool = this.client.channelPool;
     const channel: AnyResult = await pool.acquire();
     try {
-      const method = channel[kind === 'insert' ? 'Insert' : 'Upsert'];
-      const res = await new Promise((resolve, reject) => {
+      const method = channel[methodName];
+      return await new Promise((resolve, reject) => {
         // the SDK's retry interceptor logs each request as JSON: a summary, not the bytes
-        const request = { body, toJSON: () => ({ collection_name: name, rows: rows.length }) };
+        const request = { body, toJSON: () => summary };
         channel.makeUnaryRequest(
           method.path,
           (r: typeof request) => Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
-          method.responseDeserialize,
+          decode ?? method.responseDeserialize,
           request,
           { deadline: new Date(Date.now() + (this.client.timeout || 60_000)) },
           (err: Error | null, out: unknown) => (err ? reject(err) : resolve(out)),
         );
       });
-      return checkStatus(what, res);
     } catch (e) {
       // a collection dropped and recreated elsewhere under this name may have another schema
-      this.staleSchemas.add(name);
+      this.staleSchemas.add(collection);
       if (e instanceof MilvusError) throw e;
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     } finally {
@@ -214,7 +234,7 @@ export class ItemVectors {
   }
 
   /** The collection's fields, from the SDK's bounded describe cache (which its drops invalidate). */
-  private async writeSchema(name: string): Promise<SchemaField[]> {
+  private async describedFields(name: string): Promise<SchemaField[]> {
     const cache = !this.staleSchemas.delete(name);
     const res = checkStatus(
       `describeCollection ${name}`,
@@ -237,23 +257,91 @@ export class ItemVectors {
   }
 
   /** Top-k by inner product (metric passed explicitly: milvus-lite does not infer it), best first. */
-  async search(name: string, vector: number[], k: number, opts: SearchOptions = {}): Promise<Hit[]> {
+  async search(name: string, vector: ArrayLike<number>, k: number, opts: SearchOptions = {}): Promise<Hit[]> {
     return (await this.searchMany(name, [vector], k, opts))[0] ?? [];
   }
 
-  /** Top-k for several query vectors in one call; one hit list per query, best first. */
-  async searchMany(name: string, vectors: number[][], k: number, opts: SearchOptions = {}): Promise<Hit[][]> {
+  /**
+   * Top-k for several query vectors in one call; one hit list per query, best first. Without
+   * extra output fields the request and answer are encoded here (searchCodec.ts): the SDK's
+   * generic search path cost the client about as much CPU as the search cost Milvus.
+   */
+  async searchMany(
+    name: string,
+    vectors: ArrayLike<number>[],
+    k: number,
+    opts: SearchOptions = {},
+  ): Promise<Hit[][]> {
     if (vectors.length === 0) return [];
+    const extra = (opts.outputFields ?? []).filter((f) => f !== PK);
+    return extra.length === 0
+      ? this.searchEncoded(name, vectors, k, opts)
+      : this.searchSdk(name, vectors, k, opts, extra);
+  }
+
+  private async searchEncoded(
+    name: string,
+    vectors: ArrayLike<number>[],
+    k: number,
+    opts: SearchOptions,
+  ): Promise<Hit[][]> {
+    const what = `search ${name}`;
+    const vec = (await this.describedFields(name)).find((f) => f.name === VEC);
+    if (!vec) throw new MilvusError(`${what}: the collection has no ${VEC} field`);
+    this.searchCodec ??= new SearchCodec((this.client as AnyResult).milvusProto);
+    const codec = this.searchCodec;
+    let body: Uint8Array;
+    try {
+      body = codec.encode({
+        collection: name,
+        vectorField: VEC,
+        pkField: PK,
+        vectors,
+        dim: Number(vec.dim),
+        limit: k,
+        metric: 'IP',
+        params: { ef: Math.max(opts.ef ?? 64, k) },
+        ...(opts.filter ? { filter: opts.filter } : {}),
+        ...(opts.consistency ? { consistency: opts.consistency } : {}),
+      });
+    } catch (e) {
+      throw new MilvusError(`${what}: ${(e as Error).message}`);
+    }
+    const summary = { collection_name: name, nq: vectors.length, limit: k };
+    // a decoding error is handed back as the answer: thrown in the deserializer, gRPC would
+    // replace it with a generic parsing error
+    const answer = await this.unary(what, name, 'Search', body, summary, (bytes) => {
+      try {
+        return codec.decode(bytes, vectors.length, PK);
+      } catch (e) {
+        return new MilvusError(`${what}: ${(e as Error).message}`);
+      }
+    });
+    if (answer instanceof MilvusError) throw answer;
+    const res = checkStatus(what, answer);
+    return (res.hits as { id: string; score: number }[][]).map((list) =>
+      list.map((h) => ({ item_id: h.id, score: h.score, fields: {} })),
+    );
+  }
+
+  /** The SDK's search, for answers that carry scalar fields. */
+  private async searchSdk(
+    name: string,
+    vectors: ArrayLike<number>[],
+    k: number,
+    opts: SearchOptions,
+    extra: string[],
+  ): Promise<Hit[][]> {
     const res = checkStatus(
       `search ${name}`,
       await this.client.search({
         collection_name: name,
-        data: vectors,
+        data: vectors.map((v) => Array.from(v)),
         anns_field: VEC,
         limit: k,
         filter: opts.filter || undefined,
         // milvus-lite returns no ids unless the primary key is asked for explicitly
-        output_fields: [PK, ...(opts.outputFields ?? []).filter((f) => f !== PK)],
+        output_fields: [PK, ...extra],
         metric_type: 'IP',
         params: { ef: Math.max(opts.ef ?? 64, k) },
         ...(opts.consistency ? { consistency_level: opts.consistency } : {}),

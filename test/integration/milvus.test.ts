@@ -172,6 +172,37 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
     expect(q.map((x) => x.item_id).sort()).toEqual(['item-0', 'item-1', 'item-2']);
   });
 
+  it('pre-encoded searches answer as the SDK does: several queries, filters, no match, bad input', async () => {
+    const filter = buildFilter([{ field: 'category', op: 'in', values: ['a', 'c'] }], scalars);
+    const qs = [vectors[3]!, unit(Array.from({ length: DIM }, r)), Float32Array.from(vectors[7]!)];
+    const encoded = await milvus.searchMany(coll, qs, 15, { filter, ef: 200, consistency: 'Strong' });
+    // outputFields route the same search through the SDK's own search
+    const sdk = await milvus.searchMany(coll, qs, 15, {
+      filter,
+      ef: 200,
+      consistency: 'Strong',
+      outputFields: ['category'],
+    });
+    expect(encoded).toHaveLength(3);
+    for (const [q, list] of encoded.entries()) {
+      expect(list.map((h) => h.item_id)).toEqual(sdk[q]!.map((h) => h.item_id));
+      for (const [j, h] of list.entries()) {
+        expect(h.score).toBeCloseTo(sdk[q]![j]!.score, 5);
+        expect(h.score).toBeCloseTo(dot(Array.from(qs[q]!), vectors[Number(h.item_id.slice(5))]!), 4);
+        expect(Number(h.item_id.slice(5)) % 3).not.toBe(1);
+      }
+    }
+    expect(encoded[0]![0]!.item_id).toBe('item-3');
+    const none = buildFilter([{ field: 'publish_ts', op: '<', value: 0 }], scalars);
+    expect(await milvus.searchMany(coll, qs.slice(0, 2), 5, { filter: none, consistency: 'Strong' })).toEqual(
+      [[], []],
+    );
+    await expect(milvus.search(coll, [1, 2, 3], 5)).rejects.toThrow(
+      /search .*query vector 0 has 3 numbers, the collection 16/,
+    );
+    await expect(milvus.search(`missing_${suffix}`, vectors[0]!, 5)).rejects.toThrow(/missing_/);
+  });
+
   it('upserts and deletes by id, visible to the next search', async () => {
     const target = unit(Array.from({ length: DIM }, r));
     await milvus.upsert(coll, [{ item_id: 'item-7', vector: target, category: 'z', publish_ts: 7 }]);
