@@ -189,15 +189,13 @@ export class ItemVectors {
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     }
     const summary = { collection_name: name, rows: rows.length };
-    return checkStatus(
-      what,
-      await this.unary(what, name, kind === 'insert' ? 'Insert' : 'Upsert', body, summary),
-    );
+    return this.unary(what, name, kind === 'insert' ? 'Insert' : 'Upsert', body, summary);
   }
 
   /**
    * One pre-encoded unary call on one of the SDK's own gRPC channels, so that its interceptors
-   * (auth, retries) and deadline apply as usual. `decode` replaces the SDK's deserializer.
+   * (auth, retries) and deadline apply as usual; its status checked. `decode` replaces the
+   * SDK's deserializer and may hand back a MilvusError as the answer.
    */
   private async unary(
     what: string,
@@ -211,7 +209,7 @@ export class ItemVectors {
     const channel: AnyResult = await pool.acquire();
     try {
       const method = channel[methodName];
-      return await new Promise((resolve, reject) => {
+      const answer = await new Promise((resolve, reject) => {
         // the SDK's retry interceptor logs each request as JSON: a summary, not the bytes
         const request = { body, toJSON: () => summary };
         channel.makeUnaryRequest(
@@ -223,6 +221,8 @@ export class ItemVectors {
           (err: Error | null, out: unknown) => (err ? reject(err) : resolve(out)),
         );
       });
+      if (answer instanceof MilvusError) throw answer;
+      return checkStatus(what, answer);
     } catch (e) {
       // a collection dropped and recreated elsewhere under this name may have another schema
       this.staleSchemas.add(collection);
@@ -305,20 +305,20 @@ export class ItemVectors {
         ...(opts.consistency ? { consistency: opts.consistency } : {}),
       });
     } catch (e) {
+      // the vector size comes from the cached schema: read it again next time
+      this.staleSchemas.add(name);
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     }
     const summary = { collection_name: name, nq: vectors.length, limit: k };
     // a decoding error is handed back as the answer: thrown in the deserializer, gRPC would
     // replace it with a generic parsing error
-    const answer = await this.unary(what, name, 'Search', body, summary, (bytes) => {
+    const res = await this.unary(what, name, 'Search', body, summary, (bytes) => {
       try {
         return codec.decode(bytes, vectors.length, PK);
       } catch (e) {
         return new MilvusError(`${what}: ${(e as Error).message}`);
       }
     });
-    if (answer instanceof MilvusError) throw answer;
-    const res = checkStatus(what, answer);
     return (res.hits as { id: string; score: number }[][]).map((list) =>
       list.map((h) => ({ item_id: h.id, score: h.score, fields: {} })),
     );
