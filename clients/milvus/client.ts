@@ -90,10 +90,15 @@ const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
 export class ItemVectors {
   private encoder: ColumnWriteEncoder | undefined;
   private searchCodec: SearchCodec | undefined;
+  /** The SDK's interceptors without its retrying one (the list it gives its heartbeats). */
+  private readonly noRetryInterceptors: unknown[] | undefined;
   /** Collections whose next write re-reads the schema instead of the SDK's describe cache. */
   private readonly staleSchemas = new Set<string>();
 
-  constructor(readonly client: MilvusClient) {}
+  constructor(readonly client: MilvusClient) {
+    const list = (client as AnyResult).telemetryChannelOptions?.interceptors;
+    this.noRetryInterceptors = Array.isArray(list) && list.length > 0 ? list : undefined;
+  }
 
   static fromConfig(cfg: Pick<Config, 'milvusAddress' | 'milvusToken'>): ItemVectors {
     return new ItemVectors(createMilvus(cfg));
@@ -194,8 +199,10 @@ export class ItemVectors {
 
   /**
    * One pre-encoded unary call on one of the SDK's own gRPC channels, so that its interceptors
-   * (auth, retries) and deadline apply as usual; its status checked. `decode` replaces the
-   * SDK's deserializer and may hand back a MilvusError as the answer.
+   * (auth, database, retries) and deadline apply as usual; its status checked. `decode`
+   * replaces the SDK's deserializer and may hand back a MilvusError as the answer.
+   * `retry: false` keeps the SDK's interceptors but its retrying one, which also serializes
+   * every request and answer to JSON for a debug log line, whatever the log level.
    */
   private async unary(
     what: string,
@@ -203,7 +210,7 @@ export class ItemVectors {
     methodName: string,
     body: Uint8Array,
     summary: Record<string, unknown>,
-    decode?: (bytes: Buffer) => unknown,
+    opts: { decode?: (bytes: Buffer) => unknown; retry?: boolean } = {},
   ): Promise<AnyResult> {
     const pool = this.client.channelPool;
     const channel: AnyResult = await pool.acquire();
@@ -215,9 +222,15 @@ export class ItemVectors {
         channel.makeUnaryRequest(
           method.path,
           (r: typeof request) => Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
-          decode ?? method.responseDeserialize,
+          opts.decode ?? method.responseDeserialize,
           request,
-          { deadline: new Date(Date.now() + (this.client.timeout || 60_000)) },
+          {
+            deadline: new Date(Date.now() + (this.client.timeout || 60_000)),
+            // call interceptors replace the channel's (grpc-js); the SDK's list without retries
+            ...(opts.retry === false && this.noRetryInterceptors
+              ? { interceptors: this.noRetryInterceptors }
+              : {}),
+          },
           (err: Error | null, out: unknown) => (err ? reject(err) : resolve(out)),
         );
       });
@@ -312,12 +325,16 @@ export class ItemVectors {
     const summary = { collection_name: name, nq: vectors.length, limit: k };
     // a decoding error is handed back as the answer: thrown in the deserializer, gRPC would
     // replace it with a generic parsing error
-    const res = await this.unary(what, name, 'Search', body, summary, (bytes) => {
-      try {
-        return codec.decode(bytes, vectors.length, PK);
-      } catch (e) {
-        return new MilvusError(`${what}: ${(e as Error).message}`);
-      }
+    // no retries: a recall request that misses its deadline is served around, not repeated
+    const res = await this.unary(what, name, 'Search', body, summary, {
+      retry: false,
+      decode: (bytes) => {
+        try {
+          return codec.decode(bytes, vectors.length, PK);
+        } catch (e) {
+          return new MilvusError(`${what}: ${(e as Error).message}`);
+        }
+      },
     });
     return (res.hits as { id: string; score: number }[][]).map((list) =>
       list.map((h) => ({ item_id: h.id, score: h.score, fields: {} })),
