@@ -323,11 +323,11 @@ export class ItemVectors {
       throw new MilvusError(`${what}: ${(e as Error).message}`);
     }
     const summary = { collection_name: name, nq: vectors.length, limit: k };
-    // a decoding error is handed back as the answer: thrown in the deserializer, gRPC would
-    // replace it with a generic parsing error
-    // no retries: a recall request that misses its deadline is served around, not repeated
     const res = await this.unary(what, name, 'Search', body, summary, {
+      // no retries: a recall request that misses its deadline is served around, not repeated
       retry: false,
+      // a decoding error is handed back as the answer: thrown in the deserializer, gRPC would
+      // replace it with a generic parsing error
       decode: (bytes) => {
         try {
           return codec.decode(bytes, vectors.length, PK);
