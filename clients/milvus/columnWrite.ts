@@ -7,7 +7,8 @@
 // format (length-delimited little-endian floats), so a private copy of the SDK's protobuf
 // schema whose FloatArray carries bytes encodes the same message with one copy.
 
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { withFloatsAsBytes } from './protoCopy.js';
 
 /** A field of the collection's schema as the SDK's describeCollection reports it. */
 export interface SchemaField {
@@ -57,15 +58,11 @@ export class ColumnWriteEncoder {
 
   /** `sdkRoot`: the SDK's protobuf root holding milvus.proto.milvus.*; it is copied, not changed. */
   constructor(sdkRoot: protobuf.Root) {
-    const root = protobuf.Root.fromJSON(sdkRoot.toJSON());
-    const floats = root.lookupType('milvus.proto.schema.FloatArray');
-    const data = floats.fields.data;
-    if (data?.id !== 1 || data.type !== 'float' || !data.repeated)
+    const root = withFloatsAsBytes(sdkRoot, 'milvus.proto.schema.FloatArray', 'data', 1);
+    if (!root)
       throw new ColumnWriteError(
         'unexpected milvus.proto.schema.FloatArray in the SDK: cannot encode vectors as bytes',
       );
-    floats.remove(data);
-    floats.add(new protobuf.Field('data', 1, 'bytes'));
     this.types = {
       insert: root.lookupType('milvus.proto.milvus.InsertRequest'),
       upsert: root.lookupType('milvus.proto.milvus.UpsertRequest'),

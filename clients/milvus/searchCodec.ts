@@ -6,7 +6,8 @@
 // private copy of the schema whose `scores` is `bytes` (same wire format as packed floats) reads
 // the scores with one copy (docs/decisions.md, "Pre-encoded searches").
 
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { withFloatsAsBytes } from './protoCopy.js';
 
 export interface SearchSpec {
   collection: string;
@@ -53,15 +54,11 @@ export class SearchCodec {
 
   /** `sdkRoot`: the SDK's protobuf root holding milvus.proto.*; it is copied, not changed. */
   constructor(sdkRoot: protobuf.Root) {
-    const root = protobuf.Root.fromJSON(sdkRoot.toJSON());
-    const data = root.lookupType('milvus.proto.schema.SearchResultData');
-    const scores = data.fields.scores;
-    if (scores?.id !== 4 || scores.type !== 'float' || !scores.repeated)
+    const root = withFloatsAsBytes(sdkRoot, 'milvus.proto.schema.SearchResultData', 'scores', 4);
+    if (!root)
       throw new SearchCodecError(
         'unexpected milvus.proto.schema.SearchResultData in the SDK: cannot read scores',
       );
-    data.remove(scores);
-    data.add(new protobuf.Field('scores', 4, 'bytes'));
     this.request = root.lookupType('milvus.proto.milvus.SearchRequest');
     this.placeholders = root.lookupType('milvus.proto.common.PlaceholderGroup');
     this.results = root.lookupType('milvus.proto.milvus.SearchResults');
