@@ -287,15 +287,17 @@ export class ItemVectors {
   ): Promise<Hit[][]> {
     if (vectors.length === 0) return [];
     const extra = (opts.outputFields ?? []).filter((f) => f !== PK);
+    const ef = Math.max(opts.ef ?? 64, k);
     return extra.length === 0
-      ? this.searchEncoded(name, vectors, k, opts)
-      : this.searchSdk(name, vectors, k, opts, extra);
+      ? this.searchEncoded(name, vectors, k, ef, opts)
+      : this.searchSdk(name, vectors, k, ef, opts, extra);
   }
 
   private async searchEncoded(
     name: string,
     vectors: ArrayLike<number>[],
     k: number,
+    ef: number,
     opts: SearchOptions,
   ): Promise<Hit[][]> {
     const what = `search ${name}`;
@@ -313,7 +315,7 @@ export class ItemVectors {
         dim: Number(vec.dim),
         limit: k,
         metric: 'IP',
-        params: { ef: Math.max(opts.ef ?? 64, k) },
+        params: { ef },
         ...(opts.filter ? { filter: opts.filter } : {}),
         ...(opts.consistency ? { consistency: opts.consistency } : {}),
       });
@@ -346,6 +348,7 @@ export class ItemVectors {
     name: string,
     vectors: ArrayLike<number>[],
     k: number,
+    ef: number,
     opts: SearchOptions,
     extra: string[],
   ): Promise<Hit[][]> {
@@ -360,7 +363,7 @@ export class ItemVectors {
         // milvus-lite returns no ids unless the primary key is asked for explicitly
         output_fields: [PK, ...extra],
         metric_type: 'IP',
-        params: { ef: Math.max(opts.ef ?? 64, k) },
+        params: { ef },
         ...(opts.consistency ? { consistency_level: opts.consistency } : {}),
       } as AnyResult),
     );

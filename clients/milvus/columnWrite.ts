@@ -3,9 +3,8 @@
 // The SDK turns rows into columns generically (`Array.prototype.flat` over every vector, a
 // spread per row) and protobufjs then converts and writes each float on its own: profiled, the
 // client was busy 5.3 s of an insert's 6.7 s (100k rows), so it bounded the daily job's insert
-// rate (docs/decisions.md, "Column-encoded inserts"). A packed `repeated float` and a `bytes` field share one wire
-// format (length-delimited little-endian floats), so a private copy of the SDK's protobuf
-// schema whose FloatArray carries bytes encodes the same message with one copy.
+// rate (docs/decisions.md, "Column-encoded inserts"). A copy of the SDK's protobuf schema whose
+// FloatArray carries bytes (protoCopy.ts) encodes the same message with one copy.
 
 import type protobuf from 'protobufjs';
 import { withFloatsAsBytes } from './protoCopy.js';
