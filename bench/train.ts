@@ -14,10 +14,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { syntheticDataset } from '../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../model/features.js';
+import { FusedAdam } from '../model/fused-adam.js';
 import { fitTwoTower } from '../model/pipeline.js';
 import { buildTrainingSet } from '../model/samples.js';
 import { tf } from '../model/tf.js';
-import { DEFAULT_TOWERS, itemTensors, shapesOf, TwoTower } from '../model/towers.js';
+import { DEFAULT_TOWERS, itemFeatures, shapesOf, TwoTower } from '../model/towers.js';
 import { rng, type Stepper, trainStep } from '../model/train.js';
 import { benchArgs, hostInfo, intOption, median, progress, Report } from './lib.js';
 
@@ -48,8 +49,8 @@ async function main(): Promise<void> {
   /** Median seconds per Adam step on the current backend. */
   async function stepTimes(n: number, warmup: number): Promise<number[]> {
     const model = new TwoTower(shapesOf(vocab, features), towers);
-    const it = itemTensors(items);
-    const optimizer = tf.train.adam(0.002);
+    const it = itemFeatures(items);
+    const optimizer = new FusedAdam(0.002);
     const stepper: Stepper = {
       model,
       items: it,

@@ -5,7 +5,7 @@ import { type LeaveLastOutSplit, leaveLastOut } from './eval/protocol.js';
 import { type FitOptions, type Fitted, fitTwoTower } from './pipeline.js';
 import { buildQueryInputs, byUserInTimeOrder } from './samples.js';
 import { tf } from './tf.js';
-import { disposeItemTensors, embedAllItems, embedUsers } from './towers.js';
+import { embedAllItems, embedUsers } from './towers.js';
 
 /** Nearest-neighbour search over the item vectors (Milvus for `--ann`). */
 export interface AnnIndex {
@@ -46,7 +46,7 @@ export async function evaluateTwoTower(
   const split = leaveLastOut(ds);
   const fitted = await fitTwoTower(ds, split.train, opts);
   const dim = fitted.model.towers.outDim;
-  const itemVecs = embedAllItems(fitted.model, fitted.itemTensors);
+  const itemVecs = embedAllItems(fitted.model, fitted.itemFeatures);
   const userVecs = testUserVectors(ds, split, fitted);
   const n = fitted.items.ids.length;
   const excludedRows = (user: string) =>
@@ -115,5 +115,4 @@ export async function evaluateTwoTower(
 
 export function disposeFitted(f: Fitted): void {
   f.model.dispose();
-  disposeItemTensors(f.itemTensors);
 }

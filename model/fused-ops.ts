@@ -18,7 +18,14 @@ export const relu = tf.customGrad((...args: unknown[]) => {
 type SaveFunc = (tensors: Tensor[]) => void;
 
 interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
+  binding: {
+    TF_ATTR_TYPE: number;
+    TF_ATTR_BOOL: number;
+    TF_FLOAT: number;
+    TF_INT32: number;
+    TF_INT64: number;
+  };
+  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
   executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], n: number): Tensor[];
 }
 
@@ -50,4 +57,151 @@ export function sparseSoftmaxCrossEntropy(logits: Tensor2D, labels: Tensor1D): T
     };
   }) as (x: Tensor2D) => Tensor1D;
   return op(logits);
+}
+
+/**
+ * Rows of weighted table rows to pool, compressed (CSR, zero weights dropped): source row r
+ * holds entries start[r]..start[r+1], each adding w·table[col] to its output group.
+ */
+export interface BagRows {
+  start: Int32Array;
+  group: Int32Array;
+  col: Int32Array;
+  w: Float32Array;
+  /** Output rows per source row (e.g. two poolings of one sequence, one per item side slot). */
+  groups: number;
+}
+
+/**
+ * From dense `index` [rows, width] and `weights` [rows, groups, width]: output group g of row r
+ * pools table rows index[r, j] with weights[r, g, j].
+ */
+export function bagRows(
+  index: Int32Array,
+  weights: Float32Array,
+  rows: number,
+  groups: number,
+  width: number,
+): BagRows {
+  let nnz = 0;
+  for (let i = 0; i < rows * groups * width; i++) if (weights[i] !== 0) nnz++;
+  const out: BagRows = {
+    start: new Int32Array(rows + 1),
+    group: new Int32Array(nnz),
+    col: new Int32Array(nnz),
+    w: new Float32Array(nnz),
+    groups,
+  };
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    out.start[r] = k;
+    for (let g = 0; g < groups; g++) {
+      const base = (r * groups + g) * width;
+      for (let j = 0; j < width; j++) {
+        const x = weights[base + j] as number;
+        if (x === 0) continue;
+        out.group[k] = g;
+        out.col[k] = index[r * width + j] as number;
+        out.w[k++] = x;
+      }
+    }
+  }
+  out.start[rows] = k;
+  return out;
+}
+
+/** The sparse matrix A [rows.length·groups × tableRows] of the source rows `rows` (all when omitted). */
+export interface SparseBag {
+  /** [nnz, 2] int32: (output row, table row). */
+  indices: Tensor2D;
+  /** [nnz] float32 weights. */
+  values: Tensor1D;
+  /** [2] int64: (rows, tableRows); an int64 handle tfjs labels int32, never read back. */
+  shape: Tensor1D;
+}
+
+export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): SparseBag {
+  const n = rows ? rows.length : src.start.length - 1;
+  let nnz = 0;
+  for (let i = 0; i < n; i++) {
+    const r = rows ? (rows[i] as number) : i;
+    nnz += (src.start[r + 1] as number) - (src.start[r] as number);
+  }
+  const ij = new Int32Array(2 * nnz);
+  const w = new Float32Array(nnz);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const r = rows ? (rows[i] as number) : i;
+    for (let e = src.start[r] as number; e < (src.start[r + 1] as number); e++) {
+      ij[2 * k] = i * src.groups + (src.group[e] as number);
+      ij[2 * k + 1] = src.col[e] as number;
+      w[k++] = src.w[e] as number;
+    }
+  }
+  return {
+    indices: tf.tensor2d(ij, [nnz, 2], 'int32'),
+    values: tf.tensor1d(w, 'float32'),
+    shape: int64Vector([n * src.groups, tableRows]),
+  };
+}
+
+export function disposeSparseBag(b: SparseBag): void {
+  tf.dispose([b.indices, b.values, b.shape]);
+}
+
+/** An int64 vector for ops whose inputs must be int64 (tfjs has no int64 dtype). */
+function int64Vector(values: number[]): Tensor1D {
+  const backend = tf.backend() as unknown as NativeBackend;
+  const { binding } = backend;
+  const v = tf.tensor1d(values, 'int32');
+  // tfjs-node warns on every int64 output it wraps; this one is only ever passed back to TF
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return backend.executeSingleOutput(
+      'Cast',
+      [
+        { name: 'SrcT', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
+        { name: 'DstT', type: binding.TF_ATTR_TYPE, value: binding.TF_INT64 },
+        { name: 'Truncate', type: binding.TF_ATTR_BOOL, value: false },
+      ],
+      [v],
+    ) as Tensor1D;
+  } finally {
+    console.warn = warn;
+    v.dispose();
+  }
+}
+
+/**
+ * A·table [bag.rows, D]: each output row the weighted sum of its table rows, as TensorFlow's
+ * SparseTensorDenseMatMul (one kernel; its gradient, Aᵀ·dy, one more), where gathering every
+ * row into a [rows, width, D] tensor, a batched matmul and the gather's segment-sum gradient
+ * move the whole gathered tensor through memory four times.
+ */
+export function sparsePool(table: Tensor2D, bag: SparseBag): Tensor2D {
+  const backend = tf.backend() as unknown as NativeBackend;
+  const { binding } = backend;
+  const run = (b: Tensor, adjointA: boolean, [indices, values, shape]: Tensor[]): Tensor2D =>
+    backend.executeSingleOutput(
+      'SparseTensorDenseMatMul',
+      [
+        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        { name: 'Tindices', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
+        { name: 'adjoint_a', type: binding.TF_ATTR_BOOL, value: adjointA },
+        { name: 'adjoint_b', type: binding.TF_ATTR_BOOL, value: false },
+      ],
+      [indices as Tensor, values as Tensor, shape as Tensor, b],
+    ) as Tensor2D;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [x, save] = args as [Tensor2D, SaveFunc];
+    const bagTensors = [bag.indices, bag.values, bag.shape];
+    // kept for the backward pass: a gradient's forward scope disposes what it does not save
+    save(bagTensors);
+    return {
+      value: run(x, false, bagTensors),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => run(dy, true, saved),
+    };
+  }) as (x: Tensor2D) => Tensor2D;
+  return op(table);
 }

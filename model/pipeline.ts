@@ -12,8 +12,8 @@ import { buildTrainingSet } from './samples.js';
 import { tf } from './tf.js';
 import {
   DEFAULT_TOWERS,
-  type ItemTensors,
-  itemTensors,
+  type ItemFeatures,
+  itemFeatures,
   shapesOf,
   type TowerConfig,
   TwoTower,
@@ -37,7 +37,7 @@ export interface Fitted {
   features: FeatureConfig;
   corpus: ItemRecord[];
   items: ItemMatrix;
-  itemTensors: ItemTensors;
+  itemFeatures: ItemFeatures;
   result: TrainResult;
   trainConfig: TrainConfig;
 }
@@ -110,7 +110,7 @@ export async function fitTwoTower(
   let init: Map<string, { shape: number[]; data: Float32Array }> | undefined;
   if (opts.initFrom) init = remapWarmStart(await readVersion(opts.initFrom), vocab);
   const model = new TwoTower(shapesOf(vocab, features), towers, init, trainConfig.seed);
-  const t = itemTensors(items);
+  const t = itemFeatures(items);
   const result = await train(model, t, set, trainConfig, features, opts.onStep);
-  return { model, vocab, features, corpus, items, itemTensors: t, result, trainConfig };
+  return { model, vocab, features, corpus, items, itemFeatures: t, result, trainConfig };
 }

@@ -12,3 +12,4 @@ export type Tensor2D = import('@tensorflow/tfjs-node').Tensor2D;
 export type Variable = import('@tensorflow/tfjs-node').Variable;
 export type Scalar = import('@tensorflow/tfjs-node').Scalar;
 export type Optimizer = import('@tensorflow/tfjs-node').Optimizer;
+export type NamedTensorMap = import('@tensorflow/tfjs-node').NamedTensorMap;

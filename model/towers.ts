@@ -7,7 +7,7 @@ import {
   userSlots,
   type Vocabularies,
 } from './features.js';
-import { relu } from './fused-ops.js';
+import { type BagRows, bagRows, relu, sparseBag, sparsePool } from './fused-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf, type Variable } from './tf.js';
 
 export interface TowerConfig {
@@ -54,26 +54,20 @@ export function shapesOf(vocab: Vocabularies, cfg: FeatureConfig): ModelShapes {
   };
 }
 
-/** The item feature matrix as tensors, gathered by corpus row in the item tower. */
-export interface ItemTensors {
-  itemIdx: Tensor1D;
-  /** [n, width] */
-  sideIdx: Tensor2D;
-  /** [n, slots, width] */
-  sideW: Tensor;
+/**
+ * The item feature matrix as the item tower reads it: each corpus row's ID-table row and its
+ * side features as pooling bags (one output group per side slot).
+ */
+export interface ItemFeatures {
+  itemIdx: Int32Array;
+  side: BagRows;
 }
 
-export function itemTensors(m: ItemMatrix): ItemTensors {
-  const n = m.ids.length;
+export function itemFeatures(m: ItemMatrix): ItemFeatures {
   return {
-    itemIdx: tf.tensor1d(m.itemIdx, 'int32'),
-    sideIdx: tf.tensor2d(m.sideIdx, [n, m.sideWidth], 'int32'),
-    sideW: tf.tensor3d(m.sideW, [n, m.slots, m.sideWidth], 'float32'),
+    itemIdx: m.itemIdx,
+    side: bagRows(m.sideIdx, m.sideW, m.ids.length, m.slots, m.sideWidth),
   };
-}
-
-export function disposeItemTensors(t: ItemTensors): void {
-  tf.dispose([t.itemIdx, t.sideIdx, t.sideW]);
 }
 
 type Weights = Map<string, Variable>;
@@ -166,15 +160,19 @@ export class TwoTower {
     return tf.mul(h, tf.rsqrt(tf.add(tf.sum(tf.square(h), 1, true), 1e-12))) as Tensor2D;
   }
 
-  /** L2-normalised item vectors of corpus rows `rows` [B]: one gather and one batched matmul for all side features. */
-  itemTower(items: ItemTensors, rows: Tensor1D): Tensor2D {
-    const B = rows.shape[0];
-    const { sideDim } = this.towers;
-    const id = tf.gather(this.w('item_id'), tf.gather(items.itemIdx, rows)) as Tensor2D;
-    const e = tf.gather(this.w('item_side'), tf.gather(items.sideIdx, rows)); // [B, W, D]
-    const side = tf.reshape(tf.matMul(tf.gather(items.sideW, rows) as never, e as never), [
+  /** L2-normalised item vectors of corpus rows `rows`: the ID row and the side slots' pooled embeddings. */
+  itemTower(items: ItemFeatures, rows: Int32Array): Tensor2D {
+    const B = rows.length;
+    const ids = tf.tensor1d(
+      rows.map((r) => items.itemIdx[r] as number),
+      'int32',
+    );
+    const id = tf.gather(this.w('item_id'), ids) as Tensor2D;
+    const table = this.w('item_side') as Tensor2D;
+    const bag = sparseBag(items.side, table.shape[0], rows);
+    const side = tf.reshape(sparsePool(table, bag), [
       B,
-      this.shapes.itemSlots * sideDim,
+      this.shapes.itemSlots * this.towers.sideDim,
     ]) as Tensor2D;
     return this.mlp('item', tf.concat([id, side], 1));
   }
@@ -194,9 +192,9 @@ export class TwoTower {
 
   /** The user tower's inputs besides the ID row: pooled sequence, then side features [B, ·]. */
   private userContext(u: UserTensors): Tensor2D {
-    const B = u.seqIdx.shape[0];
-    const e = tf.gather(this.w('item_id'), u.seqIdx); // [B, L, D]
-    const seq = tf.reshape(tf.matMul(u.seqW as never, e as never), [B, 2 * this.towers.idDim]);
+    const B = u.userIdx.shape[0];
+    const table = this.w('item_id') as Tensor2D;
+    const seq = tf.reshape(sparsePool(table, sparseBag(u.seq, table.shape[0])), [B, 2 * this.towers.idDim]);
     const side = tf.reshape(tf.gather(this.w('user_side'), u.userSide), [
       B,
       this.shapes.userSlots * this.towers.sideDim,
@@ -260,23 +258,21 @@ function warmStart(fresh: Tensor, prior: { shape: number[]; data: Float32Array }
 
 export interface UserTensors {
   userIdx: Tensor1D;
-  seqIdx: Tensor2D;
-  /** [B, 2, L] */
-  seqW: Tensor;
+  /** The recent sequence's two poolings over the item-ID table. */
+  seq: BagRows;
   userSide: Tensor2D;
 }
 
 export function userTensors(u: UserInputs, cfg: FeatureConfig): UserTensors {
   return {
     userIdx: tf.tensor1d(u.userIdx, 'int32'),
-    seqIdx: tf.tensor2d(u.seqIdx, [u.n, cfg.seqLen], 'int32'),
-    seqW: tf.tensor3d(u.seqW, [u.n, 2, cfg.seqLen], 'float32'),
+    seq: bagRows(u.seqIdx, u.seqW, u.n, 2, cfg.seqLen),
     userSide: tf.tensor2d(u.userSide, [u.n, userSlots(cfg)], 'int32'),
   };
 }
 
 export function disposeUserTensors(t: UserTensors): void {
-  tf.dispose([t.userIdx, t.seqIdx, t.seqW, t.userSide]);
+  tf.dispose([t.userIdx, t.userSide]);
 }
 
 /**
@@ -310,13 +306,14 @@ export function embedUsers(
 }
 
 /** Vectors for all corpus rows, in batches. */
-export function embedAllItems(model: TwoTower, items: ItemTensors, batch = 4096): Float32Array {
-  const n = items.itemIdx.shape[0];
+export function embedAllItems(model: TwoTower, items: ItemFeatures, batch = 4096): Float32Array {
+  const n = items.itemIdx.length;
   const d = model.towers.outDim;
   const out = new Float32Array(n * d);
   for (let s = 0; s < n; s += batch) {
     const e = Math.min(n, s + batch);
-    const v = tf.tidy(() => model.itemTower(items, tf.range(s, e, 1, 'int32') as Tensor1D));
+    const rows = Int32Array.from({ length: e - s }, (_, i) => s + i);
+    const v = tf.tidy(() => model.itemTower(items, rows));
     out.set(v.dataSync() as Float32Array, s * d);
     v.dispose();
   }

@@ -1,9 +1,10 @@
 import { seededRandom, shuffleInPlace } from './data/random.js';
 import type { FeatureConfig } from './features.js';
+import { FusedAdam } from './fused-adam.js';
 import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
 import { type Optimizer, type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
-import { disposeUserTensors, type ItemTensors, type TwoTower, userTensors } from './towers.js';
+import { disposeUserTensors, type ItemFeatures, type TwoTower, userTensors } from './towers.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -120,9 +121,9 @@ export function batchColumns(
  */
 export function sampledSoftmaxLoss(
   model: TwoTower,
-  items: ItemTensors,
+  items: ItemFeatures,
   scaledUser: Tensor2D,
-  columns: Tensor1D,
+  columns: Int32Array,
   label: Tensor1D,
   offsets: Tensor1D,
 ): Tensor {
@@ -135,7 +136,7 @@ export function sampledSoftmaxLoss(
 /** What one optimizer step needs; built once per training run. */
 export interface Stepper {
   model: TwoTower;
-  items: ItemTensors;
+  items: ItemFeatures;
   set: TrainingSet;
   features: FeatureConfig;
   optimizer: Optimizer;
@@ -157,8 +158,7 @@ export function trainStep(st: Stepper, idx: number[]): Scalar | null {
   if (st.idDropout) for (let r = 0; r < inputs.n; r++) if (st.random() < st.idDropout) inputs.userIdx[r] = 0;
   const users = userTensors(inputs, features);
   const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
-  const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.shape[0], st.logQ, st.logQNeg, st.random);
-  const columns = tf.tensor1d(cols.columns, 'int32');
+  const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.length, st.logQ, st.logQNeg, st.random);
   const label = tf.tensor1d(cols.label, 'int32');
   const offsets = tf.tensor1d(cols.offsets);
   try {
@@ -168,7 +168,7 @@ export function trainStep(st: Stepper, idx: number[]): Scalar | null {
           model,
           items,
           tf.mul(model.userTower(users), 1 / model.towers.temperature),
-          columns,
+          cols.columns,
           label,
           offsets,
         ) as Scalar,
@@ -176,24 +176,24 @@ export function trainStep(st: Stepper, idx: number[]): Scalar | null {
     );
   } finally {
     disposeUserTensors(users);
-    tf.dispose([columns, label, offsets]);
+    tf.dispose([label, offsets]);
   }
 }
 
 /** Shuffled epochs of mini-batch Adam steps; `onStep` reports progress. */
 export async function train(
   model: TwoTower,
-  items: ItemTensors,
+  items: ItemFeatures,
   set: TrainingSet,
   cfg: TrainConfig,
   features: FeatureConfig,
   onStep?: (s: StepInfo) => void,
 ): Promise<TrainResult> {
   const random = seededRandom(cfg.seed);
-  const nItems = items.itemIdx.shape[0];
+  const nItems = items.itemIdx.length;
   const B = Math.min(cfg.batchSize, set.n);
   const R = cfg.randomNegatives;
-  const optimizer = tf.train.adam(cfg.learningRate);
+  const optimizer = new FusedAdam(cfg.learningRate);
   // log of the expected number of times each item is drawn into a batch of B positives
   const logQ = new Float32Array(nItems);
   for (let i = 0; i < nItems; i++)
@@ -233,14 +233,9 @@ export async function train(
     let lastYield = performance.now();
     for (let start = 0; start + B <= order.length; start += B) {
       const idx = order.slice(start, start + B);
-      // tfjs's Adam reads its learning rate at every step (no schedule API of its own)
+      // the optimizer reads its learning rate at every step (no schedule API of its own)
       if (cfg.finalLearningRate !== 1)
-        (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(
-          cfg.learningRate,
-          cfg.finalLearningRate,
-          step,
-          totalSteps,
-        );
+        optimizer.learningRate = learningRateAt(cfg.learningRate, cfg.finalLearningRate, step, totalSteps);
       const lossT = trainStep(stepper, idx);
       step++;
       seen += B;

@@ -11,10 +11,9 @@ import {
   type Vocabularies,
 } from './features.js';
 import {
-  disposeItemTensors,
   embedAllItems,
   embedUsers,
-  itemTensors,
+  itemFeatures,
   type ModelShapes,
   type TowerConfig,
   TwoTower,
@@ -192,12 +191,7 @@ export class ModelVersion {
   /** Item vectors [records.length × dim], row-major; unseen ids fall back to their other features. */
   itemVectors(records: ItemRecord[]): Float32Array {
     const matrix = encodeItems(records, this.vocab, this.features);
-    const t = itemTensors(matrix);
-    try {
-      return embedAllItems(this.model, t);
-    } finally {
-      disposeItemTensors(t);
-    }
+    return embedAllItems(this.model, itemFeatures(matrix));
   }
 
   /** User vectors [queries.length × dim]; unknown users use the OOV row plus their behaviour and profile. */

@@ -16,7 +16,7 @@ import {
 import { type FitOptions, type Fitted, fitTwoTower } from '../pipeline.js';
 import { byUserInTimeOrder } from '../samples.js';
 import { tf } from '../tf.js';
-import { disposeItemTensors, embedAllItems, embedUsers } from '../towers.js';
+import { embedAllItems, embedUsers } from '../towers.js';
 import { MAX_CUTOFF, MetricAccumulator, type MetricName, rankTopK } from './metrics.js';
 
 /**
@@ -136,7 +136,6 @@ export async function runPrequential(ds: Dataset, opts: PrequentialOptions = {})
     return { ...report, seconds: { fit: fitSeconds, walk: (performance.now() - t1) / 1000 } };
   } finally {
     fitted.model.dispose();
-    disposeItemTensors(fitted.itemTensors);
   }
 }
 
@@ -153,7 +152,7 @@ export function walkPrequential(
   const dim = model.towers.outDim;
   const idDim = model.towers.idDim;
   const n = items.ids.length;
-  const itemVecs = embedAllItems(model, fitted.itemTensors);
+  const itemVecs = embedAllItems(model, fitted.itemFeatures);
   const itemT = tf.tensor2d(itemVecs, [n, dim]);
   const updater = new IdRowUpdater(
     { model, vocab, features: cfg },

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { relu, sparseSoftmaxCrossEntropy } from '../../../model/fused-ops.js';
+import {
+  bagRows,
+  disposeSparseBag,
+  relu,
+  sparseBag,
+  sparsePool,
+  sparseSoftmaxCrossEntropy,
+} from '../../../model/fused-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf } from '../../../model/tf.js';
 
 const close = async (a: Tensor, b: Tensor, digits = 5) => {
@@ -33,5 +40,66 @@ describe('fused ops', () => {
     )(logits);
     const ref = tf.grad((l: Tensor) => tf.sum(tf.mul(reference(l as Tensor2D), weights)))(logits);
     await close(g, ref);
+  });
+});
+
+describe('sparse pooling', () => {
+  // 3 rows, 2 groups, width 3: dense [rows, width] indices and [rows, groups, width] weights
+  const index = Int32Array.from([1, 2, 2, 0, 0, 0, 3, 1, 4]);
+  const weights = Float32Array.from([0.5, 0.25, 0.25, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.2, 0.3, 0.5, 1, 0, 0]);
+  const table = () =>
+    tf.tensor2d(
+      Array.from({ length: 5 * 4 }, (_, i) => (i % 7) - 3 + i / 10),
+      [5, 4],
+    ) as Tensor2D;
+  const dense = (t: Tensor2D, rows: number[]) =>
+    tf.reshape(
+      tf.matMul(
+        tf.tensor3d(
+          rows.flatMap((r) => Array.from(weights.subarray(r * 6, r * 6 + 6))),
+          [rows.length, 2, 3],
+        ),
+        tf.gather(
+          t,
+          tf.tensor2d(
+            rows.flatMap((r) => Array.from(index.subarray(r * 3, r * 3 + 3))),
+            [rows.length, 3],
+            'int32',
+          ),
+        ),
+      ),
+      [rows.length * 2, 4],
+    ) as Tensor2D;
+
+  it('bagRows keeps only the non-zero weights, per row and group', () => {
+    const b = bagRows(index, weights, 3, 2, 3);
+    expect(Array.from(b.start)).toEqual([0, 4, 4, 8]);
+    expect(Array.from(b.group)).toEqual([0, 0, 0, 1, 0, 0, 0, 1]);
+    expect(Array.from(b.col)).toEqual([1, 2, 2, 2, 3, 1, 4, 3]);
+    expect(Array.from(b.w)).toEqual(Array.from(Float32Array.from([0.5, 0.25, 0.25, 1, 0.2, 0.3, 0.5, 1])));
+  });
+
+  it('same values and table gradient as gather + batched matmul, for all rows and a selection with repeats', async () => {
+    const bags = bagRows(index, weights, 3, 2, 3);
+    for (const rows of [
+      [0, 1, 2],
+      [2, 0, 2],
+    ]) {
+      const sel = rows.length === 3 && rows[0] === 0 ? undefined : Int32Array.from(rows);
+      const bag = sparseBag(bags, 5, sel);
+      const t = table();
+      await close(sparsePool(t, bag), dense(t, rows));
+      const w = tf.randomNormal([rows.length * 2, 4], 0, 1, 'float32', 3);
+      const g = tf.grad((x: Tensor) => tf.sum(tf.mul(sparsePool(x as Tensor2D, bag), w)))(t);
+      const ref = tf.grad((x: Tensor) => tf.sum(tf.mul(dense(x as Tensor2D, rows), w)))(t);
+      await close(g, ref);
+      disposeSparseBag(bag);
+    }
+  });
+
+  it('an empty bag pools to zeros', async () => {
+    const bag = sparseBag(bagRows(index, new Float32Array(18), 3, 2, 3), 5);
+    expect(Array.from(await sparsePool(table(), bag).data()).every((v) => v === 0)).toBe(true);
+    disposeSparseBag(bag);
   });
 });

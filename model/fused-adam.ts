@@ -1,0 +1,149 @@
+// Adam as one TensorFlow kernel per variable. tfjs's Adam runs about 14 element-wise kernels
+// per variable, each a full pass over the weights and both moments; on this model's tables that
+// memory traffic was a fifth of a training step (docs/decisions.md, Model: the fused Adam).
+// TensorFlow's ResourceApplyAdam does the whole update in one pass, but only on resource
+// variables, so each weight gets a resource twin holding the weight and its two moments; after
+// each update the tfjs Variable is pointed at a read of the twin, so the towers, saving and
+// serving keep using plain tfjs Variables.
+
+import { type NamedTensorMap, type Tensor, tf, type Variable } from './tf.js';
+
+type NamedTensor = { name: string; tensor: Tensor };
+
+interface NativeBackend {
+  binding: {
+    TF_ATTR_TYPE: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_SHAPE: number;
+    TF_ATTR_BOOL: number;
+    TF_FLOAT: number;
+  };
+  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
+  executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], n: number): Tensor[];
+}
+
+// TensorFlow's eager runtime treats this shared_name as "anonymous": a resource that lives as
+// long as handles to it do, and never collides with another variable's name.
+const ANONYMOUS = 'cd2c89b7-88b7-44c8-ad83-06c2a9158347';
+
+interface Slots {
+  weight: Tensor;
+  m: Tensor;
+  v: Tensor;
+}
+
+export class FusedAdam extends tf.Optimizer {
+  private readonly slots = new Map<string, Slots>();
+  private step = 0;
+  private readonly backend: NativeBackend;
+
+  constructor(
+    public learningRate: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-7,
+  ) {
+    super();
+    if (tf.getBackend() !== 'tensorflow') throw new Error('FusedAdam needs the native tensorflow backend');
+    this.backend = tf.backend() as unknown as NativeBackend;
+  }
+
+  override applyGradients(grads: NamedTensorMap | NamedTensor[]): void {
+    const list = Array.isArray(grads)
+      ? grads.map((g) => [g.name, g.tensor] as const)
+      : Object.entries(grads).map(([name, t]) => [name, t] as const);
+    this.step++;
+    const { binding } = this.backend;
+    const float = { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
+    const attrs = [
+      float,
+      { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false },
+      { name: 'use_nesterov', type: binding.TF_ATTR_BOOL, value: false },
+    ];
+    const scalars = tf.tidy(() => [
+      tf.scalar(this.beta1 ** this.step),
+      tf.scalar(this.beta2 ** this.step),
+      tf.scalar(this.learningRate),
+      tf.scalar(this.beta1),
+      tf.scalar(this.beta2),
+      tf.scalar(this.epsilon),
+    ]);
+    try {
+      for (const [name, grad] of list) {
+        if (!grad) continue;
+        const variable = tf.engine().registeredVariables[name] as Variable | undefined;
+        if (!variable) throw new Error(`FusedAdam: no variable named ${name}`);
+        const s = this.slotsFor(name, variable);
+        this.backend.executeMultipleOutputs(
+          'ResourceApplyAdam',
+          attrs,
+          [s.weight, s.m, s.v, ...scalars, grad],
+          0,
+        );
+        const value = this.read(s.weight);
+        variable.assign(value);
+        value.dispose();
+      }
+    } finally {
+      tf.dispose(scalars);
+    }
+  }
+
+  private slotsFor(name: string, variable: Variable): Slots {
+    let s = this.slots.get(name);
+    if (!s) {
+      s = {
+        weight: this.resource(variable, variable),
+        m: this.resource(variable, null),
+        v: this.resource(variable, null),
+      };
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  /** A resource variable shaped like `like`, holding `init` (zeros when null). */
+  private resource(like: Tensor, init: Tensor | null): Tensor {
+    const { binding } = this.backend;
+    const handle = this.backend.executeSingleOutput(
+      'VarHandleOp',
+      [
+        { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
+        { name: 'shared_name', type: binding.TF_ATTR_STRING, value: ANONYMOUS },
+        { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        { name: 'shape', type: binding.TF_ATTR_SHAPE, value: like.shape },
+      ],
+      [],
+    );
+    const value = init ?? tf.zerosLike(like);
+    this.backend.executeMultipleOutputs(
+      'AssignVariableOp',
+      [{ name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }],
+      [handle, value],
+      0,
+    );
+    if (!init) value.dispose();
+    return handle;
+  }
+
+  private read(handle: Tensor): Tensor {
+    const { binding } = this.backend;
+    return this.backend.executeSingleOutput(
+      'ReadVariableOp',
+      [{ name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }],
+      [handle],
+    );
+  }
+
+  override dispose(): void {
+    for (const s of this.slots.values()) tf.dispose([s.weight, s.m, s.v]);
+    this.slots.clear();
+    super.dispose();
+  }
+
+  override getConfig(): Record<string, number> {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  static className = 'FusedAdam';
+}
