@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { syntheticDataset } from '../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../model/features.js';
-import { FusedAdam } from '../model/fused-adam.js';
+import { adam } from '../model/fused-adam.js';
 import { fitTwoTower } from '../model/pipeline.js';
 import { buildTrainingSet } from '../model/samples.js';
 import { tf } from '../model/tf.js';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   async function stepTimes(n: number, warmup: number): Promise<number[]> {
     const model = new TwoTower(shapesOf(vocab, features), towers);
     const it = itemFeatures(items);
-    const optimizer = new FusedAdam(0.002);
+    const optimizer = adam(0.002);
     const stepper: Stepper = {
       model,
       items: it,
@@ -154,22 +154,35 @@ async function main(): Promise<void> {
   });
 }
 
-/** Seconds of one pure-JS step, or undefined when it did not finish within the budget. */
+/**
+ * Seconds of one pure-JS step, or undefined when it did not finish within the budget. A child
+ * that fails (rather than runs out of time) fails the bench: a crash is not a lower bound.
+ */
 function pureJsStep(budgetS: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
     const child = spawn(process.execPath, [...process.execArgv, self, '--js-child', '1'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let err = '';
     child.stdout.on('data', (d) => {
       out += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), budgetS * 1000);
-    child.on('close', () => {
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-4000);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, budgetS * 1000);
+    child.on('close', (code) => {
       clearTimeout(timer);
       const t = Number.parseFloat(out.trim());
-      resolve(Number.isFinite(t) ? t : undefined);
+      if (Number.isFinite(t)) resolve(t);
+      else if (timedOut) resolve(undefined);
+      else reject(new Error(`the pure-JS step failed (exit ${code}):\n${err.trim()}`));
     });
   });
 }

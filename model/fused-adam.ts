@@ -6,7 +6,8 @@
 // each update the tfjs Variable is pointed at a read of the twin, so the towers, saving and
 // serving keep using plain tfjs Variables.
 
-import { type NamedTensorMap, type Tensor, tf, type Variable } from './tf.js';
+import { isNative } from './fused-ops.js';
+import { type NamedTensorMap, type Optimizer, type Tensor, tf, type Variable } from './tf.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
 
@@ -44,7 +45,7 @@ export class FusedAdam extends tf.Optimizer {
     private readonly epsilon = 1e-7,
   ) {
     super();
-    if (tf.getBackend() !== 'tensorflow') throw new Error('FusedAdam needs the native tensorflow backend');
+    if (!isNative()) throw new Error('FusedAdam needs the native tensorflow backend');
     this.backend = tf.backend() as unknown as NativeBackend;
   }
 
@@ -146,4 +147,11 @@ export class FusedAdam extends tf.Optimizer {
   }
 
   static className = 'FusedAdam';
+}
+
+/** Adam with a settable learning rate: fused on the native backend, tfjs's own elsewhere. */
+export function adam(learningRate: number): Optimizer & { learningRate: number } {
+  return isNative()
+    ? new FusedAdam(learningRate)
+    : (tf.train.adam(learningRate) as unknown as Optimizer & { learningRate: number });
 }

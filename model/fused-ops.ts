@@ -1,5 +1,7 @@
-// Cheaper forms of two ops whose tfjs gradients cost many kernels: a training step's time is
+// Cheaper forms of ops whose tfjs gradients cost many kernels: a training step's time is
 // per-kernel work on tensors of the batch's size (docs/decisions.md, Model, the kernel profile).
+// The TensorFlow kernels run by name need the native backend; on any other backend (the
+// pure-JS comparison of `bench train`) each op falls back to the same formula in tfjs ops.
 
 import { type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 
@@ -16,6 +18,11 @@ export const relu = tf.customGrad((...args: unknown[]) => {
 }) as <T extends Tensor>(x: T) => T;
 
 type SaveFunc = (tensors: Tensor[]) => void;
+
+/** Whether TensorFlow's own kernels can be run by name (tfjs-node's native backend). */
+export function isNative(): boolean {
+  return tf.getBackend() === 'tensorflow';
+}
 
 interface NativeBackend {
   binding: {
@@ -36,6 +43,11 @@ interface NativeBackend {
  * dozen kernels forward and back. tfjs-node does not wrap the op, so it is run by name.
  */
 export function sparseSoftmaxCrossEntropy(logits: Tensor2D, labels: Tensor1D): Tensor1D {
+  if (!isNative())
+    return tf.sub(
+      tf.logSumExp(logits, 1),
+      tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1),
+    ) as Tensor1D;
   const backend = tf.backend() as unknown as NativeBackend;
   const { binding } = backend;
   const attrs = [
@@ -116,8 +128,9 @@ export interface SparseBag {
   indices: Tensor2D;
   /** [nnz] float32 weights. */
   values: Tensor1D;
-  /** [2] int64: (rows, tableRows); an int64 handle tfjs labels int32, never read back. */
-  shape: Tensor1D;
+  /** [2] int64: (rows, tableRows); an int64 handle tfjs labels int32, never read back. Native backend only. */
+  shape: Tensor1D | null;
+  rows: number;
 }
 
 export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): SparseBag {
@@ -141,12 +154,13 @@ export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): S
   return {
     indices: tf.tensor2d(ij, [nnz, 2], 'int32'),
     values: tf.tensor1d(w, 'float32'),
-    shape: int64Vector([n * src.groups, tableRows]),
+    shape: isNative() ? int64Vector([n * src.groups, tableRows]) : null,
+    rows: n * src.groups,
   };
 }
 
 export function disposeSparseBag(b: SparseBag): void {
-  tf.dispose([b.indices, b.values, b.shape]);
+  tf.dispose(b.shape ? [b.indices, b.values, b.shape] : [b.indices, b.values]);
 }
 
 /** An int64 vector for ops whose inputs must be int64 (tfjs has no int64 dtype). */
@@ -180,6 +194,12 @@ function int64Vector(values: number[]): Tensor1D {
  * move the whole gathered tensor through memory four times.
  */
 export function sparsePool(table: Tensor2D, bag: SparseBag): Tensor2D {
+  const shape = bag.shape;
+  if (!shape) {
+    const [out, col] = tf.split(bag.indices, 2, 1);
+    const rows = tf.mul(tf.gather(table, tf.reshape(col as Tensor, [-1])), tf.expandDims(bag.values, 1));
+    return tf.unsortedSegmentSum(rows, tf.reshape(out as Tensor, [-1]) as Tensor1D, bag.rows) as Tensor2D;
+  }
   const backend = tf.backend() as unknown as NativeBackend;
   const { binding } = backend;
   const run = (b: Tensor, adjointA: boolean, [indices, values, shape]: Tensor[]): Tensor2D =>
@@ -195,7 +215,7 @@ export function sparsePool(table: Tensor2D, bag: SparseBag): Tensor2D {
     ) as Tensor2D;
   const op = tf.customGrad((...args: unknown[]) => {
     const [x, save] = args as [Tensor2D, SaveFunc];
-    const bagTensors = [bag.indices, bag.values, bag.shape];
+    const bagTensors = [bag.indices, bag.values, shape];
     // kept for the backward pass: a gradient's forward scope disposes what it does not save
     save(bagTensors);
     return {

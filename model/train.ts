@@ -1,6 +1,6 @@
 import { seededRandom, shuffleInPlace } from './data/random.js';
 import type { FeatureConfig } from './features.js';
-import { FusedAdam } from './fused-adam.js';
+import { adam } from './fused-adam.js';
 import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
 import { type Optimizer, type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
@@ -193,7 +193,7 @@ export async function train(
   const nItems = items.itemIdx.length;
   const B = Math.min(cfg.batchSize, set.n);
   const R = cfg.randomNegatives;
-  const optimizer = new FusedAdam(cfg.learningRate);
+  const optimizer = adam(cfg.learningRate);
   // log of the expected number of times each item is drawn into a batch of B positives
   const logQ = new Float32Array(nItems);
   for (let i = 0; i < nItems; i++)

@@ -103,3 +103,38 @@ describe('sparse pooling', () => {
     disposeSparseBag(bag);
   });
 });
+
+describe('fused ops on the pure-JS backend (the bench compares the same model)', () => {
+  it('fall back to tfjs formulas with the same values and gradients', async () => {
+    const index = Int32Array.from([1, 2, 0, 3]);
+    const weights = Float32Array.from([0.5, 0.5, 1, 0, 0.25, 0.75, 0, 1]);
+    const tableData = Array.from({ length: 16 }, (_, i) => Math.sin(i));
+    const logitsData = [0.5, -1, 2, 3, 0, 0, -4, 1];
+    const run = async () => {
+      const table = tf.tensor2d(tableData, [4, 4]) as Tensor2D;
+      const bag = sparseBag(bagRows(index, weights, 2, 2, 2), 4, Int32Array.from([1, 0]));
+      const pooled = await sparsePool(table, bag).data();
+      const grad = await tf
+        .grad((t: Tensor) => tf.sum(tf.square(sparsePool(t as Tensor2D, bag))))(table)
+        .data();
+      const labels = tf.tensor1d([3, 1], 'int32') as Tensor1D;
+      const xent = await sparseSoftmaxCrossEntropy(
+        tf.tensor2d(logitsData, [2, 4]) as Tensor2D,
+        labels,
+      ).data();
+      disposeSparseBag(bag);
+      return [...pooled, ...grad, ...xent];
+    };
+    const native = await run();
+    await tf.setBackend('cpu');
+    try {
+      expect(tf.getBackend()).toBe('cpu');
+      const js = await run();
+      js.forEach((v, i) => {
+        expect(v).toBeCloseTo(native[i] as number, 5);
+      });
+    } finally {
+      await tf.setBackend('tensorflow');
+    }
+  });
+});
