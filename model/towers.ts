@@ -7,7 +7,7 @@ import {
   userSlots,
   type Vocabularies,
 } from './features.js';
-import { type BagRows, bagRows, relu, sparseBag, sparsePool } from './fused-ops.js';
+import { type BagRows, bagRows, gatherRows, l2Normalize, relu, sparseBag, sparsePool } from './fused-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf, type Variable } from './tf.js';
 
 export interface TowerConfig {
@@ -157,7 +157,7 @@ export class TwoTower {
         tf.matMul(relu(h), this.w(`${tower}/dense${l}/kernel`) as Tensor2D),
         this.w(`${tower}/dense${l}/bias`),
       );
-    return tf.mul(h, tf.rsqrt(tf.add(tf.sum(tf.square(h), 1, true), 1e-12))) as Tensor2D;
+    return l2Normalize(h);
   }
 
   /** L2-normalised item vectors of corpus rows `rows`: the ID row and the side slots' pooled embeddings. */
@@ -167,7 +167,7 @@ export class TwoTower {
       rows.map((r) => items.itemIdx[r] as number),
       'int32',
     );
-    const id = tf.gather(this.w('item_id'), ids) as Tensor2D;
+    const id = gatherRows(this.w('item_id') as Tensor2D, ids);
     const table = this.w('item_side') as Tensor2D;
     const bag = sparseBag(items.side, table.shape[0], rows);
     const side = tf.reshape(sparsePool(table, bag), [
@@ -179,7 +179,7 @@ export class TwoTower {
 
   /** L2-normalised user vectors for the prediction points in `u`. */
   userTower(u: UserTensors): Tensor2D {
-    return this.userTowerFromIdRows(tf.gather(this.w('user_id'), u.userIdx) as Tensor2D, u);
+    return this.userTowerFromIdRows(gatherRows(this.w('user_id') as Tensor2D, u.userIdx), u);
   }
 
   /**

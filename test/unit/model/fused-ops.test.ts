@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   bagRows,
   disposeSparseBag,
+  gatherRows,
+  l2Normalize,
   relu,
   sparseBag,
   sparsePool,
@@ -136,5 +138,30 @@ describe('fused ops on the pure-JS backend (the bench compares the same model)',
     } finally {
       await tf.setBackend('tensorflow');
     }
+  });
+});
+
+describe('l2Normalize and gatherRows', () => {
+  it('l2Normalize: unit rows, same gradient as the autodiff of the formula', async () => {
+    const h = tf.tensor2d([3, 4, 0, -1, 2, 2, 0.5, 0, 0], [3, 3]) as Tensor2D;
+    const formula = (x: Tensor2D) => tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12)));
+    const y = l2Normalize(h);
+    await close(y, formula(h));
+    expect(Array.from(await tf.sum(tf.square(y), 1).data()).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([
+      1, 1, 1,
+    ]);
+    const w = tf.tensor2d([1, -2, 3, 0.5, 4, -1, 2, 2, 7], [3, 3]);
+    const g = tf.grad((x: Tensor) => tf.sum(tf.mul(l2Normalize(x as Tensor2D), w)))(h);
+    const ref = tf.grad((x: Tensor) => tf.sum(tf.mul(formula(x as Tensor2D), w)))(h);
+    await close(g, ref);
+  });
+
+  it('gatherRows: rows of the table, repeated ids summing into the table gradient', async () => {
+    const table = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]) as Tensor2D;
+    const ids = tf.tensor1d([2, 0, 2], 'int32') as Tensor1D;
+    await close(gatherRows(table, ids), tf.gather(table, ids));
+    const w = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const g = tf.grad((t: Tensor) => tf.sum(tf.mul(gatherRows(t as Tensor2D, ids), w)))(table);
+    expect(Array.from(await g.data())).toEqual([3, 4, 0, 0, 6, 8, 0, 0]);
   });
 });
