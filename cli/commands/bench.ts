@@ -3,9 +3,19 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../../config/index.js';
+import { makeContext, status } from '../../infra/local/stack.js';
 
 /** Benchmarks are standalone scripts in bench/ (compiled to dist/bench/); this runs one of them. */
 const BENCH_DIR = path.join(projectRoot(), 'dist', 'bench');
+
+/** Benchmarks that start nothing and need no service. */
+const STANDALONE = new Set(['train']);
+
+/** Locally provisioned services that are not up (none when the services are external). */
+async function servicesDown(): Promise<string[]> {
+  const rows = await status(makeContext(() => {}));
+  return rows.filter((r) => !r.up).map((r) => r.name);
+}
 
 /** Listed when `bench` runs, not at every CLI start. */
 function benchNames(): string[] {
@@ -28,6 +38,15 @@ export function benchCommand(): Command {
       if (!names.includes(name)) {
         process.stderr.write(`towerflow bench: unknown benchmark "${name}"; known: ${names.join(', ')}\n`);
         process.exit(2);
+      }
+      if (!STANDALONE.has(name)) {
+        const down = await servicesDown();
+        if (down.length > 0) {
+          process.stderr.write(
+            `towerflow bench ${name} runs on the local services; not up: ${down.join(', ')}. Start them with \`node bin/towerflow.js infra up\` (or point the configuration at external ones).\n`,
+          );
+          process.exit(2);
+        }
       }
       const code = await new Promise<number>((resolve) => {
         const child = spawn(process.execPath, [path.join(BENCH_DIR, `${name}.js`), ...args], {

@@ -103,3 +103,23 @@ describe('redis keys', () => {
     expect(() => fenceKey('g', bad, 0)).toThrow(KeyError);
   });
 });
+
+describe('popularityKeys across many hours', () => {
+  it('gives each hour its own keys, before and after the cache of recent hours fills', () => {
+    const base = Date.UTC(2024, 0, 31, 0, 0, 0);
+    for (let h = 0; h < 200; h++) {
+      const ts = base + h * 3_600_000 + ((h * 7919) % 3_600_000);
+      const iso = new Date(ts).toISOString();
+      const day = iso.slice(0, 10).replaceAll('-', '');
+      expect(popularityKeys(ts)).toEqual({
+        hour: `tf:pop:h:${day}${iso.slice(11, 13)}`,
+        day: `tf:pop:d:${day}`,
+        all: 'tf:pop:all',
+      });
+    }
+  });
+
+  it('handles times before the epoch hour boundary (negative ms)', () => {
+    expect(popularityKeys(-1)).toMatchObject({ hour: 'tf:pop:h:1969123123', day: 'tf:pop:d:19691231' });
+  });
+});
