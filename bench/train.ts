@@ -177,12 +177,16 @@ function pureJsStep(budgetS: number): Promise<number | undefined> {
       timedOut = true;
       child.kill('SIGKILL');
     }, budgetS * 1000);
-    child.on('close', (code) => {
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`the pure-JS step could not start: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const t = Number.parseFloat(out.trim());
       if (Number.isFinite(t)) resolve(t);
       else if (timedOut) resolve(undefined);
-      else reject(new Error(`the pure-JS step failed (exit ${code}):\n${err.trim()}`));
+      else reject(new Error(`the pure-JS step failed (${signal ?? `exit ${code}`}):\n${err.trim()}`));
     });
   });
 }

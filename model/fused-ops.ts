@@ -72,7 +72,8 @@ interface NativeBackend {
 }
 
 /**
- * Per-row softmax cross-entropy of `logits` [B, C] against the column `labels` [B] (int32),
+ * Per-row softmax cross-entropy of `logits` [B, C] against the column `labels` [B] (int32,
+ * each in [0, C): the callers build them so, and a tensor's values are not checked here)
  * with a hand-written gradient (softmax·dy minus dy at each label): 9 kernels forward and 5
  * back, where tfjs's logSumExp minus the gathered label logit is about a dozen each way.
  * TensorFlow's fused SparseSoftmaxCrossEntropyWithLogits was slower still on this machine

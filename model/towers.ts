@@ -163,6 +163,9 @@ export class TwoTower {
   /** L2-normalised item vectors of corpus rows `rows`: the ID row and the side slots' pooled embeddings. */
   itemTower(items: ItemFeatures, rows: Int32Array): Tensor2D {
     const B = rows.length;
+    const n = items.itemIdx.length;
+    for (const r of rows)
+      if (!(r >= 0 && r < n)) throw new RangeError(`item row ${r} outside the corpus [0, ${n})`);
     const ids = tf.tensor1d(
       rows.map((r) => items.itemIdx[r] as number),
       'int32',

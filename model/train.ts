@@ -217,44 +217,48 @@ export async function train(
   // the down-sampling of popular positives makes epochs a little shorter: an estimate suffices
   const totalSteps = cfg.epochs * Math.floor(set.n / B);
   const t0 = performance.now();
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    const order: number[] = [];
-    for (let i = 0; i < set.n; i++) {
-      const c = set.itemCounts[set.positives[i] as number] as number;
-      if (
-        cfg.popularThreshold > 0 &&
-        c > cfg.popularThreshold &&
-        random() > (cfg.popularThreshold / c) ** 0.75
-      )
-        continue;
-      order.push(i);
-    }
-    shuffleInPlace(order, random);
-    let lastYield = performance.now();
-    for (let start = 0; start + B <= order.length; start += B) {
-      const idx = order.slice(start, start + B);
-      // the optimizer reads its learning rate at every step (no schedule API of its own)
-      if (cfg.finalLearningRate !== 1)
-        optimizer.learningRate = learningRateAt(cfg.learningRate, cfg.finalLearningRate, step, totalSteps);
-      const lossT = trainStep(stepper, idx);
-      step++;
-      seen += B;
-      if (lossT) {
-        const loss = (await lossT.data())[0] as number;
-        lossT.dispose();
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
-        losses.push({ step, loss });
-        onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+  // the optimizer holds TensorFlow resources (fused Adam): freed on every way out
+  try {
+    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+      const order: number[] = [];
+      for (let i = 0; i < set.n; i++) {
+        const c = set.itemCounts[set.positives[i] as number] as number;
+        if (
+          cfg.popularThreshold > 0 &&
+          c > cfg.popularThreshold &&
+          random() > (cfg.popularThreshold / c) ** 0.75
+        )
+          continue;
+        order.push(i);
       }
-      // tfjs-node's data() resolves at once (a microtask), so without this a long run would
-      // starve every timer of the process: lock renewals, metrics scrapes, progress redraws
-      if (performance.now() - lastYield > 200) {
-        await new Promise((r) => setImmediate(r));
-        lastYield = performance.now();
+      shuffleInPlace(order, random);
+      let lastYield = performance.now();
+      for (let start = 0; start + B <= order.length; start += B) {
+        const idx = order.slice(start, start + B);
+        // the optimizer reads its learning rate at every step (no schedule API of its own)
+        if (cfg.finalLearningRate !== 1)
+          optimizer.learningRate = learningRateAt(cfg.learningRate, cfg.finalLearningRate, step, totalSteps);
+        const lossT = trainStep(stepper, idx);
+        step++;
+        seen += B;
+        if (lossT) {
+          const loss = (await lossT.data())[0] as number;
+          lossT.dispose();
+          if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
+          losses.push({ step, loss });
+          onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+        }
+        // tfjs-node's data() resolves at once (a microtask), so without this a long run would
+        // starve every timer of the process: lock renewals, metrics scrapes, progress redraws
+        if (performance.now() - lastYield > 200) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
       }
     }
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
   const seconds = (performance.now() - t0) / 1000;
   return { losses, samples: seen, seconds, samplesPerSecond: seen / seconds };
 }

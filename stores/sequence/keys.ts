@@ -24,9 +24,9 @@ export const idRowKey = (userId: string): string => redisKey('emb', userId);
 export const ALL_TIME_POPULARITY_KEY = redisKey('pop', 'all');
 
 export interface PopularityKeys {
-  hour: string;
-  day: string;
-  all: string;
+  readonly hour: string;
+  readonly day: string;
+  readonly all: string;
 }
 
 const HOUR_MS = 3_600_000;
