@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Config, projectRoot } from '../../config/index.js';
+import { encodeExistsAll, encodePutMultiple } from './wire.js';
 
 // HBase through its Thrift2 gateway (docs/decisions.md: hbase-rpc-client cannot locate regions
 // on HBase 2 and silently truncates scans). Stubs are generated from the gateway jar's own IDL
@@ -154,6 +155,27 @@ class Lane {
     }
   }
 
+  /**
+   * A call whose message `encode(seqid)` already holds (clients/hbase/wire.ts), written to the
+   * connection as is; the generated stub's `recv_` reads the answer, as for any other call.
+   */
+  async callEncoded<R>(encode: (seqid: number) => Buffer): Promise<R> {
+    return this.call(
+      (client) =>
+        new Promise<R>((resolve, reject) => {
+          client._seqid = client.new_seqid();
+          const seqid: number = client.seqid();
+          client._reqs[seqid] = (err: unknown, result: R) => (err ? reject(err) : resolve(result));
+          try {
+            this.conn.write(encode(seqid));
+          } catch (e) {
+            delete client._reqs[seqid];
+            reject(e);
+          }
+        }),
+    );
+  }
+
   close(): void {
     this.reset();
   }
@@ -215,15 +237,8 @@ export class HBaseClient {
 
   putMany(table: string, rows: PutRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    const puts = rows.map(
-      (r) =>
-        new T.TPut({
-          row: buf(r.row),
-          columnValues: toColumnValues(r.cells),
-          timestamp: r.ts === undefined ? undefined : new Int64(r.ts),
-        }),
-    );
-    return this.lane().call((c) => c.putMultiple(this.qualified(table), puts));
+    const t = this.qualified(table);
+    return this.lane().callEncoded((seqid) => encodePutMultiple(seqid, t, rows));
   }
 
   async get(table: string, row: Bytes, columns?: string[]): Promise<HRow | undefined> {
@@ -244,8 +259,8 @@ export class HBaseClient {
   /** Whether each row exists (one round trip; the server answers from bloom filters and block indexes). */
   async existsMany(table: string, rows: Bytes[]): Promise<boolean[]> {
     if (rows.length === 0) return [];
-    const gets = rows.map((row) => new T.TGet({ row: buf(row) }));
-    return this.lane().call((c) => c.existsAll(this.qualified(table), gets));
+    const t = this.qualified(table);
+    return this.lane().callEncoded((seqid) => encodeExistsAll(seqid, t, rows));
   }
 
   /** Rows in key order from `start` (inclusive) to `stop` (exclusive), fetched `batch` at a time. */
