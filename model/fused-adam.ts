@@ -6,22 +6,10 @@
 // each update the tfjs Variable is pointed at a read of the twin, so the towers, saving and
 // serving keep using plain tfjs Variables.
 
-import { isNative } from './fused-ops.js';
+import { isNative, type NativeBackend } from './fused-ops.js';
 import { type NamedTensorMap, type Optimizer, type Tensor, tf, type Variable } from './tf.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
-
-interface NativeBackend {
-  binding: {
-    TF_ATTR_TYPE: number;
-    TF_ATTR_STRING: number;
-    TF_ATTR_SHAPE: number;
-    TF_ATTR_BOOL: number;
-    TF_FLOAT: number;
-  };
-  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], n: number): Tensor[];
-}
 
 // TensorFlow turns this shared_name into a fresh unique one, so twins never collide with each
 // other or with anything else in the process. In the pinned TensorFlow (2.18) such a resource

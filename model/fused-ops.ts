@@ -59,10 +59,13 @@ export function isNative(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
-interface NativeBackend {
+/** The part of tfjs-node's backend that runs TensorFlow ops by name. */
+export interface NativeBackend {
   binding: {
     TF_ATTR_TYPE: number;
     TF_ATTR_BOOL: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_SHAPE: number;
     TF_FLOAT: number;
     TF_INT32: number;
     TF_INT64: number;

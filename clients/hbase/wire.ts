@@ -95,6 +95,19 @@ function writeHeader(w: Writer, name: string, seqid: number): void {
   w.i32(seqid);
 }
 
+/** The message header, then the args' `table` (field 1) and the header of their list (field 2). */
+function writeCallStart(w: Writer, name: string, seqid: number, table: Buffer, n: number): void {
+  writeHeader(w, name, seqid);
+  w.field(STRING, 1);
+  w.bytes(table, table.length);
+  w.field(LIST, 2);
+  w.list(STRUCT, n);
+}
+
+/** Bytes of what writeCallStart writes, plus the args' final stop. */
+const callStartAndStop = (name: string, table: Buffer): number =>
+  header(name) + FIELD + LEN + table.length + FIELD + 1 + LEN + 1;
+
 function finish(w: Writer): Buffer {
   if (w.written !== w.buf.length)
     throw new Error(`thrift encoder sized ${w.buf.length} bytes, wrote ${w.written}`);
@@ -106,7 +119,7 @@ export function encodePutMultiple(seqid: number, table: Buffer, rows: PutRow[]):
   // sizes first: every string's UTF-8 length is needed twice (to size, then as its prefix)
   const cells: [string, string, Bytes, number, number, number][][] = [];
   const rowLens: number[] = [];
-  let size = header('putMultiple') + FIELD + LEN + table.length + FIELD + 1 + LEN + 1;
+  let size = callStartAndStop('putMultiple', table);
   for (const r of rows) {
     const rowLen = byteLength(r.row);
     rowLens.push(rowLen);
@@ -123,11 +136,7 @@ export function encodePutMultiple(seqid: number, table: Buffer, rows: PutRow[]):
     cells.push(cs);
   }
   const w = new Writer(Buffer.allocUnsafe(size));
-  writeHeader(w, 'putMultiple', seqid);
-  w.field(STRING, 1);
-  w.bytes(table, table.length);
-  w.field(LIST, 2);
-  w.list(STRUCT, rows.length);
+  writeCallStart(w, 'putMultiple', seqid, table, rows.length);
   rows.forEach((r, i) => {
     w.field(STRING, 1);
     w.bytes(r.row, rowLens[i] as number);
@@ -156,14 +165,10 @@ export function encodePutMultiple(seqid: number, table: Buffer, rows: PutRow[]):
 /** An `existsAll(table, tgets)` call message: one TGet with only its row per row. */
 export function encodeExistsAll(seqid: number, table: Buffer, rows: Bytes[]): Buffer {
   const lens = rows.map(byteLength);
-  let size = header('existsAll') + FIELD + LEN + table.length + FIELD + 1 + LEN + 1;
+  let size = callStartAndStop('existsAll', table);
   for (const n of lens) size += FIELD + LEN + n + 1;
   const w = new Writer(Buffer.allocUnsafe(size));
-  writeHeader(w, 'existsAll', seqid);
-  w.field(STRING, 1);
-  w.bytes(table, table.length);
-  w.field(LIST, 2);
-  w.list(STRUCT, rows.length);
+  writeCallStart(w, 'existsAll', seqid, table, rows.length);
   rows.forEach((row, i) => {
     w.field(STRING, 1);
     w.bytes(row, lens[i] as number);
