@@ -1,10 +1,10 @@
 // Adam as one TensorFlow kernel per variable. tfjs's Adam runs about 14 element-wise kernels
 // per variable, each a full pass over the weights and both moments; on this model's tables that
 // memory traffic was a fifth of a training step (docs/decisions.md, Model: the fused Adam).
-// TensorFlow's ResourceApplyAdam does the whole update in one pass, but only on resource
-// variables, so each weight gets a resource twin holding the weight and its two moments; after
-// each update the tfjs Variable is pointed at a read of the twin, so the towers, saving and
-// serving keep using plain tfjs Variables.
+// TensorFlow's ResourceApplyAdam does the whole update in one pass (plus one copy of the
+// weight, which the tfjs Variable still holds), but only on resource variables, so each weight
+// gets resource twins holding it and its two moments; after each update the tfjs Variable is
+// pointed at a read of the twin, so the towers, saving and serving keep plain tfjs Variables.
 
 import { isNative, type NativeBackend } from './fused-ops.js';
 import { type NamedTensorMap, type Optimizer, type Tensor, tf, type Variable } from './tf.js';

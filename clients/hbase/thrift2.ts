@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Config, projectRoot } from '../../config/index.js';
-import { encodeExistsAll, encodePutMultiple } from './wire.js';
+import { HBaseError } from './errors.js';
+import { columnParts, encodeExistsAll, encodePutMultiple } from './wire.js';
 
 // HBase through its Thrift2 gateway (docs/decisions.md: hbase-rpc-client cannot locate regions
 // on HBase 2 and silently truncates scans). Stubs are generated from the gateway jar's own IDL
@@ -29,9 +30,7 @@ const { Service, T } = loadStubs();
 export type Bytes = Buffer | string;
 const buf = (b: Bytes): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b));
 
-export class HBaseError extends Error {
-  override name = 'HBaseError';
-}
+export { HBaseError };
 
 /** A column value: `family:qualifier` → bytes. */
 export type Cells = Record<string, Bytes>;
@@ -63,9 +62,8 @@ export interface PutRow {
 }
 
 function splitColumn(col: string): [Buffer, Buffer] {
-  const i = col.indexOf(':');
-  if (i <= 0) throw new HBaseError(`column must be family:qualifier, got ${JSON.stringify(col)}`);
-  return [Buffer.from(col.slice(0, i)), Buffer.from(col.slice(i + 1))];
+  const [family, qualifier] = columnParts(col);
+  return [Buffer.from(family), Buffer.from(qualifier)];
 }
 
 function toColumnValues(cells: Cells): Any[] {

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   bagRows,
-  disposeSparseBag,
   gatherRows,
   l2Normalize,
   relu,
+  type SparseBag,
   sparseBag,
   sparsePool,
   sparseSoftmaxCrossEntropy,
 } from '../../../model/fused-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf } from '../../../model/tf.js';
+
+const disposeBag = (b: SparseBag) =>
+  tf.dispose(b.shape ? [b.indices, b.values, b.shape] : [b.indices, b.values]);
 
 const close = async (a: Tensor, b: Tensor, digits = 5) => {
   expect(a.shape).toEqual(b.shape);
@@ -95,14 +98,14 @@ describe('sparse pooling', () => {
       const g = tf.grad((x: Tensor) => tf.sum(tf.mul(sparsePool(x as Tensor2D, bag), w)))(t);
       const ref = tf.grad((x: Tensor) => tf.sum(tf.mul(dense(x as Tensor2D, rows), w)))(t);
       await close(g, ref);
-      disposeSparseBag(bag);
+      disposeBag(bag);
     }
   });
 
   it('an empty bag pools to zeros', async () => {
     const bag = sparseBag(bagRows(index, new Float32Array(18), 3, 2, 3), 5);
     expect(Array.from(await sparsePool(table(), bag).data()).every((v) => v === 0)).toBe(true);
-    disposeSparseBag(bag);
+    disposeBag(bag);
   });
 });
 
@@ -124,7 +127,7 @@ describe('fused ops on the pure-JS backend (the bench compares the same model)',
         tf.tensor2d(logitsData, [2, 4]) as Tensor2D,
         labels,
       ).data();
-      disposeSparseBag(bag);
+      disposeBag(bag);
       return [...pooled, ...grad, ...xent];
     };
     const native = await run();
