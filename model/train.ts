@@ -70,15 +70,25 @@ export interface TrainResult {
  * One training batch's columns: the distinct positive items (in-batch negatives for every other
  * row) followed by R uniform draws that are not among them. Deduplicating the columns is the
  * accidental-hit masking: a row's positive never appears as one of its negatives.
+ *
+ * The count of distinct positives changes from batch to batch, and every new column count is a
+ * new matmul shape for oneDNN, which builds (JIT-compiles) and caches a kernel per shape; so the
+ * columns are padded up to a multiple of `COLUMN_BUCKET` with masked columns (docs/decisions.md:
+ * a handful of shapes per run instead of hundreds). A masked column's offset is `MASKED_OFFSET`:
+ * its logit is so low that its softmax weight, and so every gradient through it, is exactly 0.
  */
 export interface BatchColumns {
-  /** Corpus rows of the columns: distinct positives, then random negatives. */
+  /** Corpus rows of the columns: distinct positives, then random negatives, then padding. */
   columns: Int32Array;
   /** For each example, the column of its positive. */
   label: Int32Array;
-  /** Per column: log of its sampling probability (log-q correction), 0 when off. */
+  /** Per column: log of its sampling probability (log-q correction), 0 when off; padding masked. */
   offsets: Float32Array;
 }
+
+export const COLUMN_BUCKET = 128;
+/** Subtracted from a padding column's logit: exp underflows to exactly 0 in float32. */
+export const MASKED_OFFSET = 1e9;
 
 export function batchColumns(
   pos: Int32Array,
@@ -87,6 +97,7 @@ export function batchColumns(
   logQ: Float32Array,
   logQNeg: number,
   random: () => number,
+  bucket = COLUMN_BUCKET,
 ): BatchColumns {
   const colOf = new Map<number, number>();
   const label = new Int32Array(pos.length);
@@ -100,8 +111,10 @@ export function batchColumns(
   });
   const unique = colOf.size;
   const R = Math.min(randomNegatives, Math.max(0, nItems - unique));
-  const columns = new Int32Array(unique + R);
-  const offsets = new Float32Array(unique + R);
+  const used = unique + R;
+  const width = bucket > 1 ? Math.ceil(used / bucket) * bucket : used;
+  const columns = new Int32Array(width);
+  const offsets = new Float32Array(width);
   for (const [p, c] of colOf) {
     columns[c] = p;
     offsets[c] = logQ[p] as number;
@@ -112,6 +125,9 @@ export function batchColumns(
     columns[unique + j] = r;
     offsets[unique + j] = logQNeg;
   }
+  // padding repeats a real row (any in-range row would do: its weight is 0)
+  columns.fill(columns[0] as number, used);
+  offsets.fill(MASKED_OFFSET, used);
   return { columns, label, offsets };
 }
 

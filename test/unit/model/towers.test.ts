@@ -5,10 +5,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../../model/data/synthetic.js';
 import { leaveLastOut } from '../../../model/eval/protocol.js';
 import { disposeFitted, evaluateTwoTower } from '../../../model/evaluate.js';
+import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../../../model/features.js';
 import { fitTwoTower } from '../../../model/pipeline.js';
 import { buildTrainingSet } from '../../../model/samples.js';
 import { tf } from '../../../model/tf.js';
-import { batchColumns, learningRateAt, rng } from '../../../model/train.js';
+import { DEFAULT_TOWERS, itemFeatures, shapesOf, TwoTower } from '../../../model/towers.js';
+import {
+  batchColumns,
+  COLUMN_BUCKET,
+  learningRateAt,
+  MASKED_OFFSET,
+  rng,
+  sampledSoftmaxLoss,
+} from '../../../model/train.js';
 import { ModelVersion, saveVersion } from '../../../model/version.js';
 
 const ds = syntheticDataset({ users: 300, items: 400, interactions: 12_000, seed: 3 });
@@ -25,13 +34,66 @@ describe('batch columns (in-batch + random negatives)', () => {
   it('deduplicates positives and never draws a batch positive as a random negative', () => {
     const pos = Int32Array.from([5, 7, 5, 9, 7]);
     const rnd = rng(1);
-    const c = batchColumns(pos, 6, 12, new Float32Array(12).fill(-1), -3, rnd);
+    const c = batchColumns(pos, 6, 12, new Float32Array(12).fill(-1), -3, rnd, 1);
     expect([...c.columns.slice(0, 3)]).toEqual([5, 7, 9]);
     expect([...c.label]).toEqual([0, 1, 0, 2, 1]);
     const randoms = [...c.columns.slice(3)];
     expect(randoms).toHaveLength(6);
     for (const r of randoms) expect([5, 7, 9]).not.toContain(r);
     expect([...c.offsets]).toEqual([-1, -1, -1, -3, -3, -3, -3, -3, -3]);
+  });
+});
+
+describe('column padding (fixed matmul shapes)', () => {
+  it('pads to a multiple of the bucket with masked copies of a real row', () => {
+    const pos = Int32Array.from([5, 7, 5, 9, 7]);
+    const c = batchColumns(pos, 6, 12, new Float32Array(12).fill(-1), -3, rng(1), 4);
+    expect(c.columns).toHaveLength(12);
+    expect([...c.columns.slice(9)]).toEqual([5, 5, 5]);
+    expect([...c.offsets.slice(9)]).toEqual([MASKED_OFFSET, MASKED_OFFSET, MASKED_OFFSET]);
+    expect(batchColumns(pos, 5, 12, new Float32Array(12), 0, rng(1), 4).columns).toHaveLength(8);
+    expect(batchColumns(pos, 6, 12, new Float32Array(12), 0, rng(1)).columns).toHaveLength(COLUMN_BUCKET);
+  });
+
+  it('leaves the loss and every gradient unchanged', () => {
+    const small = syntheticDataset({ users: 50, items: 300, interactions: 2_000, seed: 5 });
+    const features = detectFields(small, DEFAULT_FEATURES);
+    const vocab = buildVocabularies(small, small.interactions, features);
+    const items = itemFeatures(encodeItems([...small.items.values()], vocab, features));
+    const model = new TwoTower(shapesOf(vocab, features), { ...DEFAULT_TOWERS, outDim: 16 });
+    const pos = Int32Array.from({ length: 40 }, (_, i) => (i * 37) % 300);
+    const user = tf.randomNormal([40, 16], 0, 1, 'float32', 9) as tf.Tensor2D;
+    const logQ = Float32Array.from({ length: 300 }, (_, i) => -Math.log(2 + i));
+    const run = (bucket: number) => {
+      const cols = batchColumns(pos, 60, 300, logQ, -4, rng(3), bucket);
+      const label = tf.tensor1d(cols.label, 'int32');
+      const offsets = tf.tensor1d(cols.offsets);
+      const { value, grads } = tf.variableGrads(
+        () => sampledSoftmaxLoss(model, items, user, cols.columns, label, offsets) as tf.Scalar,
+      );
+      const out = {
+        width: cols.columns.length,
+        loss: value.dataSync()[0] as number,
+        grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync().slice()])),
+      };
+      tf.dispose([label, offsets, value, ...Object.values(grads)]);
+      return out;
+    };
+    const plain = run(1);
+    const padded = run(64);
+    expect(plain.width).toBe(100);
+    expect(padded.width).toBe(128);
+    expect(padded.loss).toBeCloseTo(plain.loss, 5);
+    expect(Object.keys(padded.grads).sort()).toEqual(Object.keys(plain.grads).sort());
+    for (const [name, g] of Object.entries(plain.grads)) {
+      const p = padded.grads[name] as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < g.length; i++)
+        worst = Math.max(worst, Math.abs((p[i] as number) - (g[i] as number)));
+      expect(worst, name).toBeLessThan(1e-5);
+    }
+    tf.dispose(user);
+    model.dispose();
   });
 });
 
