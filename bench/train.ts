@@ -1,17 +1,22 @@
-// Training speed of the two towers: native TensorFlow (tfjs-node) against the pure-JS CPU
-// backend on the same model and batches, in one run; and peak memory of a long run.
+// Training speed of the two towers: native TensorFlow (tfjs-node) with bf16 and with float32
+// matmuls, against the pure-JS CPU backend on the same model and batches, in one run; and peak
+// memory of a long run.
 //
-//   npx tsx bench/train.ts [--json] [--steps 40] [--js-budget-s 300] [--memory-interactions 0]
+//   npx tsx bench/train.ts [--json] [--steps 40] [--rounds 2] [--js-budget-s 300]
+//                          [--memory-interactions 0]
 //
 // Data: synthetic, 6,000 users × 4,000 items (the shape the issue quotes), batch 1024, 64-d
-// output. The pure-JS step runs in a child process with a time budget: when it does not
-// finish, the speed-up is reported as a lower bound (budget / native step). With
+// output. oneDNN fixes its matmul precision per process, so each precision runs in child
+// processes, alternated for `rounds` rounds (the machine's speed drifts); the headline is the
+// configured precision (TF_MATMUL_PRECISION). The pure-JS step runs in a child process with a
+// time budget: when it does not finish, the speed-up is reported as a lower bound. With
 // --memory-interactions N (e.g. 1000000) it also trains one epoch over N synthetic
 // interactions and reports the process's peak resident memory.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readSetting } from '../config/index.js';
 import { syntheticDataset } from '../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../model/features.js';
 import { adam } from '../model/fused-adam.js';
@@ -28,10 +33,11 @@ function peakRssMiB(): number {
 }
 
 async function main(): Promise<void> {
-  const args = benchArgs(['steps', 'js-budget-s', 'memory-interactions', 'js-child']);
+  const args = benchArgs(['steps', 'rounds', 'js-budget-s', 'memory-interactions', 'child']);
   const steps = intOption(args, 'steps', 40);
+  const rounds = intOption(args, 'rounds', 2);
   const jsBudget = intOption(args, 'js-budget-s', 300);
-  const jsChild = args.options['js-child'] === '1';
+  const child = args.options.child;
   const memoryN = args.options['memory-interactions'] ? intOption(args, 'memory-interactions', 0) : 0;
   const report = new Report('train', args.json);
   const B = 1024;
@@ -79,37 +85,57 @@ async function main(): Promise<void> {
     return times;
   }
 
-  if (jsChild) {
+  if (child === 'js') {
     // child mode: one step on the pure-JS CPU backend, seconds on stdout
     await tf.setBackend('cpu');
     const [t] = await stepTimes(1, 0);
     process.stdout.write(`${t}\n`);
     return;
   }
-  progress(`native backend (${tf.getBackend()}): ${steps} steps after 3 warm-up`);
-  const native = await stepTimes(steps, 3);
-  const nativeStep = median(native);
+  if (child === 'native') {
+    // child mode: step seconds on the native backend, one per line
+    process.stdout.write(`${(await stepTimes(steps, 3)).join('\n')}\n`);
+    return;
+  }
+  const configured = readSetting('tfMatmulPrecision');
+  const precisions = ['bf16', 'fp32'] as const;
+  const times = new Map<string, number[]>(precisions.map((p) => [p, []]));
+  for (let r = 1; r <= rounds; r++)
+    for (const p of precisions) {
+      progress(`native backend, ${p} matmuls (round ${r}/${rounds}): ${steps} steps after 3 warm-up`);
+      const out = await runChild(['--child', 'native', '--steps', String(steps)], { TF_MATMUL_PRECISION: p });
+      if (out === undefined) throw new Error(`the ${p} child produced no step times`);
+      times.get(p)?.push(...out);
+    }
+  const stepOf = (p: string) => median(times.get(p) ?? []);
+  const nativeStep = stepOf(configured);
   progress(`pure-JS backend: one step in a child process, budget ${jsBudget} s`);
-  const jsStep = await pureJsStep(jsBudget);
+  const jsStep = (await runChild(['--child', 'js'], {}, jsBudget))?.[0];
   const samplesPerS = B / nativeStep;
   const jsDone = jsStep !== undefined;
   const speedup = (jsStep ?? jsBudget) / nativeStep;
   report.table(
-    'training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam',
-    ['backend', 'steps', 'median_s_per_step', 'samples_per_s'],
+    `training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam (${rounds} alternated rounds)`,
+    ['backend', 'steps', 'median_ms_per_step', 'samples_per_s'],
     [
-      ['tensorflow (native)', native.length, nativeStep, Math.round(samplesPerS)],
+      ...precisions.map((p) => [
+        `tensorflow (native), ${p} matmuls${p === configured ? ' (configured)' : ''}`,
+        times.get(p)?.length ?? 0,
+        stepOf(p) * 1000,
+        Math.round(B / stepOf(p)),
+      ]),
       [
         'cpu (pure JS)',
         1,
-        jsDone ? jsStep : `> ${jsBudget}`,
+        jsDone ? jsStep * 1000 : `> ${jsBudget * 1000}`,
         jsDone ? Math.round(B / jsStep) : `< ${(B / jsBudget).toFixed(1)}`,
       ],
     ],
   );
+  report.note(`bf16 / fp32 matmuls in this run: ${(stepOf('fp32') / stepOf('bf16')).toFixed(2)}×`);
   report.note(
     jsDone
-      ? `native / pure-JS speed-up in this run: ${speedup.toFixed(0)}×`
+      ? `native (${configured}) / pure-JS speed-up in this run: ${speedup.toFixed(0)}×`
       : `the pure-JS step did not finish within ${jsBudget} s: speed-up ≥ ${speedup.toFixed(0)}×`,
   );
 
@@ -145,6 +171,8 @@ async function main(): Promise<void> {
   report.finish({
     host: await hostInfo(),
     samples_per_s: Math.round(samplesPerS),
+    matmul_precision: configured,
+    samples_per_s_by_precision: Object.fromEntries(precisions.map((p) => [p, Math.round(B / stepOf(p))])),
     speedup_vs_js: Math.round(speedup),
     speedup_is_lower_bound: !jsDone,
     native_step_s: nativeStep,
@@ -155,14 +183,23 @@ async function main(): Promise<void> {
 }
 
 /**
- * Seconds of one pure-JS step, or undefined when it did not finish within the budget. A child
- * that fails (rather than runs out of time) fails the bench: a crash is not a lower bound.
+ * Runs this bench in child mode and returns the numbers it printed, or undefined when it did not
+ * finish within the budget. A child that fails (rather than runs out of time) fails the bench: a
+ * crash is not a lower bound.
  */
-function pureJsStep(budgetS: number): Promise<number | undefined> {
+function runChild(
+  args: string[],
+  env: Record<string, string>,
+  budgetS = 3600,
+): Promise<number[] | undefined> {
   return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [...process.execArgv, self, '--js-child', '1'], {
+    const childEnv = { ...process.env, ...env };
+    // the precision setting must decide, not a math mode this process was started with
+    if (env.TF_MATMUL_PRECISION) delete childEnv.ONEDNN_DEFAULT_FPMATH_MODE;
+    const child = spawn(process.execPath, [...process.execArgv, self, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv,
     });
     let out = '';
     let err = '';
@@ -179,14 +216,18 @@ function pureJsStep(budgetS: number): Promise<number | undefined> {
     }, budgetS * 1000);
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new Error(`the pure-JS step could not start: ${e.message}`));
+      reject(new Error(`the child ${args.join(' ')} could not start: ${e.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const t = Number.parseFloat(out.trim());
-      if (Number.isFinite(t)) resolve(t);
+      const values = out
+        .trim()
+        .split('\n')
+        .map((l) => Number.parseFloat(l));
+      if (code === 0 && values.length > 0 && values.every(Number.isFinite)) resolve(values);
       else if (timedOut) resolve(undefined);
-      else reject(new Error(`the pure-JS step failed (${signal ?? `exit ${code}`}):\n${err.trim()}`));
+      else
+        reject(new Error(`the child ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${err.trim()}`));
     });
   });
 }

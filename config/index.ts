@@ -64,14 +64,18 @@ function parseOne(spec: SettingSpec, raw: string): unknown {
 /** Reads every setting from `env` (default: process.env), applying defaults. Throws ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, SettingSpec][]) {
-    const raw = env[spec.env];
-    out[name] = parseOne(spec, raw === undefined || raw === '' ? spec.default : raw);
-  }
+  for (const name of Object.keys(SETTINGS) as SettingName[]) out[name] = readSetting(name, env);
   const root = projectRoot();
   out.root = root;
   out.homeDir = path.resolve(root, out.home as string);
   return out as Config;
+}
+
+/** One setting, parsed as `loadConfig` does: for code that must run before a Config exists. */
+export function readSetting<K extends SettingName>(name: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const spec: SettingSpec = SETTINGS[name];
+  const raw = env[spec.env];
+  return parseOne(spec, raw === undefined || raw === '' ? spec.default : raw) as Config[K];
 }
 
 /** Markdown table of all settings, for the README. */

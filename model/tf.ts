@@ -1,7 +1,13 @@
 import { createRequire } from 'node:module';
+import { readSetting } from '../config/index.js';
 
 // TensorFlow's C library prints oneDNN/CPU-feature notices on load; keep warnings and errors.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
+// oneDNN reads its float32 math mode once, at its first kernel, so it is set before TensorFlow
+// loads. BF16 lets large float32 matmuls run on AMX / AVX-512 BF16 (docs/decisions.md, Model).
+if (!process.env.ONEDNN_DEFAULT_FPMATH_MODE)
+  process.env.ONEDNN_DEFAULT_FPMATH_MODE = readSetting('tfMatmulPrecision') === 'bf16' ? 'BF16' : 'STRICT';
 
 // tfjs-node is CommonJS; load it once, natively (scripts/setup-tf.sh builds the binding).
 const require = createRequire(import.meta.url);
