@@ -6,16 +6,29 @@
 import { type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 
 /**
- * ReLU whose gradient is dy·sign(y) (2 kernels) instead of tfjs's dy·cast(step(x)), whose
- * `step` on the native backend is isNaN, greater, ones, fill and two selects over the input.
- * Same values: y > 0 gives 1, y = 0 gives 0 (tfjs's step(0) with alpha 0).
+ * ReLU whose gradient is TensorFlow's ReluGrad (one kernel; dy·sign(y) off the native backend)
+ * instead of tfjs's dy·cast(step(x)), whose `step` on the native backend is isNaN, greater,
+ * ones, fill and two selects over the input. Same values: y > 0 gives 1, y = 0 gives 0 (tfjs's
+ * step(0) with alpha 0); ReluGrad's "features > 0" holds for y exactly where it holds for x.
  */
 export const relu = tf.customGrad((...args: unknown[]) => {
   const [x, save] = args as [Tensor, SaveFunc];
   const y = tf.relu(x);
   save([y]);
-  return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => tf.mul(dy, tf.sign(saved[0] as Tensor)) };
+  return {
+    value: y,
+    gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      const y2 = saved[0] as Tensor;
+      if (!isNative()) return tf.mul(dy, tf.sign(y2));
+      const be = tf.backend() as unknown as NativeBackend;
+      return be.executeSingleOutput('ReluGrad', [floatAttr(be)], [dy, y2]);
+    },
+  };
 }) as <T extends Tensor>(x: T) => T;
+
+function floatAttr(be: NativeBackend): unknown {
+  return { name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
+}
 
 type SaveFunc = (tensors: Tensor[]) => void;
 
@@ -75,35 +88,61 @@ export interface NativeBackend {
 }
 
 /**
- * Per-row softmax cross-entropy of `logits` [B, C] against the column `labels` [B] (int32,
- * each in [0, C): the callers build them so, and a tensor's values are not checked here)
- * with a hand-written gradient (softmax·dy minus dy at each label): 13 TensorFlow ops forward
- * and 8 back, mostly passes over the logits. TensorFlow's fused
- * SparseSoftmaxCrossEntropyWithLogits, one op, was slower on this machine (7.7–8.1 ms on
- * [1024 × 1,160] for its forward alone, against 6.7–8.0 ms for both passes here).
+ * Per-row softmax cross-entropy of `logits` [B, C] against the column `labels` [B] (each in
+ * [0, C), checked) with a hand-written gradient: softmax·dy, minus dy at each label.
+ * TensorFlow's fused SparseSoftmaxCrossEntropyWithLogits, one op, was slower on this machine
+ * (7.7–8.1 ms on [1024 × 1,160] for its forward alone, against 6.7–8.0 ms for both passes of
+ * an earlier form of this one). Each pass over the logits costs ~0.5–1 ms at [1024 × 1,536],
+ * so: the labels' flat positions are computed here, not by three kernels; when the caller
+ * bounds |logit| by `maxAbsLogit` ≤ 60 (over all but masked columns, which may be any large
+ * negative number) the max subtraction is skipped, since exp cannot overflow or underflow to a
+ * zero sum there; and the gradient subtracts dy at the labels in place (TensorScatterSub).
  */
-export function sparseSoftmaxCrossEntropy(logits: Tensor2D, labels: Tensor1D): Tensor1D {
+export function sparseSoftmaxCrossEntropy(
+  logits: Tensor2D,
+  labels: Int32Array,
+  maxAbsLogit = Number.POSITIVE_INFINITY,
+): Tensor1D {
   const [B, C] = logits.shape;
+  if (labels.length !== B) throw new RangeError(`${labels.length} labels for ${B} rows`);
+  const pos = new Int32Array(B);
+  for (let i = 0; i < B; i++) {
+    const l = labels[i] as number;
+    if (!(l >= 0 && l < C)) throw new RangeError(`label ${l} of row ${i} outside [0, ${C})`);
+    pos[i] = i * C + l;
+  }
+  const stable = !(maxAbsLogit <= 60);
   const op = tf.customGrad((...args: unknown[]) => {
     const [x, save] = args as [Tensor2D, SaveFunc];
-    // each row's label as a position in the flattened logits
-    const at = tf.add(tf.mul(tf.range(0, B, 1, 'int32'), tf.scalar(C, 'int32')), labels) as Tensor1D;
-    const max = tf.max(x, 1, true);
-    const e = tf.exp(tf.sub(x, max));
+    const at = tf.tensor2d(pos, [B, 1], 'int32');
+    const max = stable ? tf.max(x, 1, true) : undefined;
+    const e = tf.exp(max ? tf.sub(x, max) : x);
     const sum = tf.sum(e, 1, true);
-    const loss = tf.sub(tf.reshape(tf.add(tf.log(sum), max), [B]), tf.gather(tf.reshape(x, [B * C]), at));
+    const lse = tf.reshape(max ? tf.add(tf.log(sum), max) : tf.log(sum), [B]);
+    const loss = tf.sub(lse, tf.gatherND(tf.reshape(x, [B * C]), at));
     save([e, sum, at]);
     return {
       value: loss as Tensor1D,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [e2, sum2, at2] = saved as [Tensor2D, Tensor2D, Tensor1D];
+        const [e2, sum2, at2] = saved as [Tensor2D, Tensor2D, Tensor2D];
         const softmaxDy = tf.reshape(tf.mul(e2, tf.div(tf.expandDims(dy, 1), sum2)), [B * C]);
-        const labelDy = tf.scatterND(tf.expandDims(at2, 1), dy, [B * C]);
-        return tf.reshape(tf.sub(softmaxDy, labelDy), [B, C]);
+        return tf.reshape(scatterSub(softmaxDy as Tensor1D, at2, dy as Tensor1D), [B, C]);
       },
     };
   }) as (x: Tensor2D) => Tensor1D;
   return op(logits);
+}
+
+/** `t` with `u[i]` subtracted at positions `at[i]` [n, 1] (distinct): one kernel natively. */
+function scatterSub(t: Tensor1D, at: Tensor2D, u: Tensor1D): Tensor1D {
+  if (!isNative()) return tf.sub(t, tf.scatterND(at, u, t.shape));
+  const be = tf.backend() as unknown as NativeBackend;
+  const b = be.binding;
+  return be.executeSingleOutput(
+    'TensorScatterSub',
+    [floatAttr(be), { name: 'Tindices', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }],
+    [t, at, u],
+  ) as Tensor1D;
 }
 
 /**

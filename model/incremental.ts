@@ -10,7 +10,7 @@ import {
   type Vocabularies,
 } from './features.js';
 import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
-import { type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
+import { type Tensor, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type TwoTower, userTensors } from './towers.js';
 
 /**
@@ -340,13 +340,13 @@ export class IdRowUpdater {
       ),
       posV: tf.gather(this.items, tf.tensor1d(ex.positive, 'int32')) as Tensor2D,
       w: tf.tensor1d(weight),
-      // every example's positive is column 0 of its logits
-      label: tf.zeros([ex.user.length], 'int32') as Tensor1D,
       // the sequence and profile part of the first layer does not move with the rows: once per call
       partial: model.userTowerPartial(ut),
       idKernel: model.idKernel(),
     }));
     disposeUserTensors(ut);
+    // every example's positive is column 0 of its logits
+    const label = new Int32Array(ex.user.length);
     const positives = new Set(ex.positive);
     const invT = 1 / model.towers.temperature;
     const lossOf = (e: Tensor2D, negV: Tensor2D, offset: number): Tensor => {
@@ -356,7 +356,7 @@ export class IdRowUpdater {
       const sPos = tf.sum(tf.mul(u, fixed.posV), 1);
       const sNeg = tf.sub(tf.matMul(u, negV, false, true), offset);
       const all = tf.concat([tf.expandDims(sPos, 1), sNeg], 1);
-      return tf.sum(tf.mul(sparseSoftmaxCrossEntropy(all as Tensor2D, fixed.label), fixed.w));
+      return tf.sum(tf.mul(sparseSoftmaxCrossEntropy(all as Tensor2D, label), fixed.w));
     };
     let stepNorms = 0;
     try {
@@ -407,7 +407,7 @@ export class IdRowUpdater {
         }
       }
     } finally {
-      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial, fixed.idKernel, fixed.label]);
+      tf.dispose([fixed.exampleSlot, fixed.posV, fixed.w, fixed.partial, fixed.idKernel]);
     }
     stats.meanStepNorm = stepNorms / (A * stats.steps);
     active.forEach((u, a) => {

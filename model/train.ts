@@ -3,7 +3,7 @@ import type { FeatureConfig } from './features.js';
 import { adam } from './fused-adam.js';
 import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
-import { type Optimizer, type Scalar, type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
+import { type Optimizer, type Scalar, type Tensor, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type ItemFeatures, type TwoTower, userTensors } from './towers.js';
 
 export interface TrainConfig {
@@ -132,21 +132,24 @@ export function batchColumns(
 }
 
 /**
- * Listwise sampled softmax over the batch's columns: `scaledUser` is the user vector already
+ * Listwise sampled softmax over the batch's columns: `scaledUser` holds unit user vectors
  * divided by the temperature, so logits are one matmul; offsets subtract log q per column.
+ * Item vectors are unit too, so |logit| ≤ 1/τ + max |offset| over the unmasked columns: with
+ * that bound the loss can skip its max subtraction.
  */
 export function sampledSoftmaxLoss(
   model: TwoTower,
   items: ItemFeatures,
   scaledUser: Tensor2D,
-  columns: Int32Array,
-  label: Tensor1D,
-  offsets: Tensor1D,
+  cols: BatchColumns,
 ): Tensor {
-  const v = model.itemTower(items, columns); // [C, d]
-  const logits = tf.sub(tf.matMul(scaledUser, v, false, true), offsets) as Tensor2D; // [B, C]
-  // log Σ exp(logits) − logit of the positive, as one fused kernel
-  return tf.mean(sparseSoftmaxCrossEntropy(logits, label));
+  let maxOffset = 0;
+  for (const o of cols.offsets) if (o !== MASKED_OFFSET) maxOffset = Math.max(maxOffset, Math.abs(o));
+  const v = model.itemTower(items, cols.columns); // [C, d]
+  const logits = tf.sub(tf.matMul(scaledUser, v, false, true), tf.tensor1d(cols.offsets)) as Tensor2D; // [B, C]
+  // 1e-3: the rounding of unit vectors (and bf16 matmul inputs) stays far below it
+  const bound = 1 / model.towers.temperature + maxOffset + 1e-3;
+  return tf.mean(sparseSoftmaxCrossEntropy(logits, cols.label, bound));
 }
 
 /** What one optimizer step needs; built once per training run. */
@@ -175,8 +178,6 @@ export function trainStep(st: Stepper, idx: number[]): Scalar | null {
   const users = userTensors(inputs, features);
   const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
   const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.length, st.logQ, st.logQNeg, st.random);
-  const label = tf.tensor1d(cols.label, 'int32');
-  const offsets = tf.tensor1d(cols.offsets);
   try {
     return st.optimizer.minimize(
       () =>
@@ -184,15 +185,12 @@ export function trainStep(st: Stepper, idx: number[]): Scalar | null {
           model,
           items,
           tf.mul(model.userTower(users), 1 / model.towers.temperature),
-          cols.columns,
-          label,
-          offsets,
+          cols,
         ) as Scalar,
       true,
     );
   } finally {
     disposeUserTensors(users);
-    tf.dispose([label, offsets]);
   }
 }
 

@@ -35,16 +35,42 @@ describe('fused ops', () => {
 
   it('sparse softmax cross-entropy: same loss and gradient as logSumExp minus the label logit', async () => {
     const logits = tf.tensor2d([0.5, -1, 2, 3, 0, 0, -4, 1, 10, 10, 10.5, -3], [3, 4]) as Tensor2D;
-    const labels = tf.tensor1d([2, 0, 3], 'int32') as Tensor1D;
-    const reference = (l: Tensor2D) =>
-      tf.sub(tf.logSumExp(l, 1), tf.sum(tf.mul(l, tf.oneHot(labels, 4)), 1)) as Tensor1D;
-    await close(sparseSoftmaxCrossEntropy(logits, labels), reference(logits));
+    const labels = Int32Array.from([2, 0, 3]);
+    const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 4);
+    const reference = (l: Tensor2D) => tf.sub(tf.logSumExp(l, 1), tf.sum(tf.mul(l, oneHot), 1)) as Tensor1D;
     const weights = tf.tensor1d([1, -2, 0.5]);
-    const g = tf.grad((l: Tensor) =>
-      tf.sum(tf.mul(sparseSoftmaxCrossEntropy(l as Tensor2D, labels), weights)),
-    )(logits);
     const ref = tf.grad((l: Tensor) => tf.sum(tf.mul(reference(l as Tensor2D), weights)))(logits);
-    await close(g, ref);
+    // the max-subtracting form, and the one a caller's bound on |logit| lets skip the max
+    for (const bound of [undefined, 10.5]) {
+      await close(sparseSoftmaxCrossEntropy(logits, labels, bound), reference(logits));
+      const g = tf.grad((l: Tensor) =>
+        tf.sum(tf.mul(sparseSoftmaxCrossEntropy(l as Tensor2D, labels, bound), weights)),
+      )(logits);
+      await close(g, ref);
+    }
+  });
+
+  it('sparse softmax cross-entropy: a masked column (logit −1e9) weighs exactly 0, bounded or not', async () => {
+    const logits = tf.tensor2d([1, 2, -1e9, 0.5, -1, -1e9], [2, 3]) as Tensor2D;
+    const labels = Int32Array.from([1, 0]);
+    const unmasked = tf.tensor2d([1, 2, 0.5, -1], [2, 2]) as Tensor2D;
+    for (const bound of [undefined, 2]) {
+      await close(
+        sparseSoftmaxCrossEntropy(logits, labels, bound),
+        sparseSoftmaxCrossEntropy(unmasked, labels),
+      );
+      const g = await tf
+        .grad((l: Tensor) => tf.sum(sparseSoftmaxCrossEntropy(l as Tensor2D, labels, bound)))(logits)
+        .data();
+      expect([g[2], g[5]]).toEqual([0, 0]);
+    }
+  });
+
+  it('sparse softmax cross-entropy: labels outside the columns or of the wrong count are errors', () => {
+    const logits = tf.zeros([2, 3]) as Tensor2D;
+    expect(() => sparseSoftmaxCrossEntropy(logits, Int32Array.from([0, 3]))).toThrow(/label 3 of row 1/);
+    expect(() => sparseSoftmaxCrossEntropy(logits, Int32Array.from([-1, 0]))).toThrow(/label -1 of row 0/);
+    expect(() => sparseSoftmaxCrossEntropy(logits, Int32Array.from([0]))).toThrow(/1 labels for 2 rows/);
   });
 });
 
@@ -122,13 +148,18 @@ describe('fused ops on the pure-JS backend (the bench compares the same model)',
       const grad = await tf
         .grad((t: Tensor) => tf.sum(tf.square(sparsePool(t as Tensor2D, bag))))(table)
         .data();
-      const labels = tf.tensor1d([3, 1], 'int32') as Tensor1D;
-      const xent = await sparseSoftmaxCrossEntropy(
-        tf.tensor2d(logitsData, [2, 4]) as Tensor2D,
-        labels,
-      ).data();
+      const labels = Int32Array.from([3, 1]);
+      const logits = tf.tensor2d(logitsData, [2, 4]) as Tensor2D;
+      const xent = await sparseSoftmaxCrossEntropy(logits, labels).data();
+      const xentGrad = await tf
+        .grad((l: Tensor) => tf.sum(tf.square(sparseSoftmaxCrossEntropy(l as Tensor2D, labels, 20))))(logits)
+        .data();
+      const x = tf.tensor1d([-1, 0, 2, 0.5]);
+      const reluGrad = await tf
+        .grad((t: Tensor) => tf.sum(tf.mul(relu(t), tf.tensor1d([1, 2, 3, 4]))))(x)
+        .data();
       disposeBag(bag);
-      return [...pooled, ...grad, ...xent];
+      return [...pooled, ...grad, ...xent, ...xentGrad, ...reluGrad];
     };
     const native = await run();
     await tf.setBackend('cpu');
