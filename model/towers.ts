@@ -190,11 +190,12 @@ export class TwoTower {
    * incremental updater differentiates through it, serving passes rows held outside the table.
    */
   userTowerFromIdRows(id: Tensor2D, u: UserTensors): Tensor2D {
-    return this.mlp('user', tf.concat([id, this.userContext(u)], 1));
+    // one concat of the three parts: each concat costs a kernel forward and a split back
+    return this.mlp('user', tf.concat([id, ...this.userContext(u)], 1));
   }
 
-  /** The user tower's inputs besides the ID row: pooled sequence, then side features [B, ·]. */
-  private userContext(u: UserTensors): Tensor2D {
+  /** The user tower's inputs besides the ID row: pooled sequence [B, 2·idDim], side features [B, ·]. */
+  private userContext(u: UserTensors): [Tensor2D, Tensor2D] {
     const B = u.userIdx.shape[0];
     const table = this.w('item_id') as Tensor2D;
     const seq = tf.reshape(sparsePool(table, sparseBag(u.seq, table.shape[0])), [B, 2 * this.towers.idDim]);
@@ -202,7 +203,7 @@ export class TwoTower {
       B,
       this.shapes.userSlots * this.towers.sideDim,
     ]);
-    return tf.concat([seq, side], 1) as Tensor2D;
+    return [seq as Tensor2D, side as Tensor2D];
   }
 
   /**
@@ -215,7 +216,7 @@ export class TwoTower {
     const d = this.towers.idDim;
     const kernel = this.w('user/dense0/kernel') as Tensor2D;
     const rest = tf.slice(kernel, [d, 0], [kernel.shape[0] - d, kernel.shape[1]]);
-    return tf.add(tf.matMul(this.userContext(u), rest), this.w('user/dense0/bias')) as Tensor2D;
+    return tf.add(tf.matMul(tf.concat(this.userContext(u), 1), rest), this.w('user/dense0/bias')) as Tensor2D;
   }
 
   /**
