@@ -302,7 +302,7 @@ export const SETTINGS = {
     kind: 'enum',
     values: ['bf16', 'fp32'],
     default: 'bf16',
-    doc: 'Precision of TensorFlow’s float32 matrix products in every process that loads the model. `bf16` lets oneDNN round a matmul’s inputs to bfloat16 (accumulating in float32) on CPUs with AMX or AVX-512 BF16: training ran 1.2× faster with HR@50 unchanged within noise (docs/decisions.md, Model); other CPUs and small products stay float32. `fp32` keeps full precision. An explicit `ONEDNN_DEFAULT_FPMATH_MODE` wins over this.',
+    doc: 'Precision of TensorFlow’s float32 matrix products in every process that loads the model. `bf16` lets oneDNN round a matmul’s inputs to bfloat16 (accumulating in float32) on CPUs with AMX or AVX-512 BF16: training steps ran 1.05–1.3× faster with HR@50 unchanged within noise (docs/decisions.md, Model); other CPUs and small products stay float32. `fp32` keeps full precision. An explicit `ONEDNN_DEFAULT_FPMATH_MODE` wins over this.',
   },
   milvusAlias: {
     env: 'MILVUS_ALIAS',
