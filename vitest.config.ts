@@ -13,7 +13,7 @@ export default defineConfig({
           environment: 'node',
           // numerics are checked against float32 references; precision.test.ts covers bf16 (the
           // default, which the integration tests run) in child processes
-          env: { TF_MATMUL_PRECISION: 'fp32' },
+          env: { TF_MATMUL_PRECISION: 'fp32', ONEDNN_DEFAULT_FPMATH_MODE: 'STRICT' },
         },
       },
       {

@@ -100,11 +100,12 @@ async function main(): Promise<void> {
   const configured = readSetting('tfMatmulPrecision');
   const precisions = ['bf16', 'fp32'] as const;
   const times = new Map<string, number[]>(precisions.map((p) => [p, []]));
+  // ABBA order: a drift of the machine's speed favours neither precision
   for (let r = 1; r <= rounds; r++)
-    for (const p of precisions) {
+    for (const p of r % 2 === 1 ? precisions : [...precisions].reverse()) {
       progress(`native backend, ${p} matmuls (round ${r}/${rounds}): ${steps} steps after 3 warm-up`);
       const out = await runChild(['--child', 'native', '--steps', String(steps)], { TF_MATMUL_PRECISION: p });
-      if (out === undefined) throw new Error(`the ${p} child produced no step times`);
+      if (out === undefined) throw new Error(`the ${p} child did not finish within an hour`);
       times.get(p)?.push(...out);
     }
   const stepOf = (p: string) => median(times.get(p) ?? []);
@@ -195,7 +196,7 @@ function runChild(
   return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
     const childEnv = { ...process.env, ...env };
-    // the precision setting must decide, not a math mode this process was started with
+    // the precision setting must decide, even over a math mode this process was started with
     if (env.TF_MATMUL_PRECISION) delete childEnv.ONEDNN_DEFAULT_FPMATH_MODE;
     const child = spawn(process.execPath, [...process.execArgv, self, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
