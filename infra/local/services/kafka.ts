@@ -15,6 +15,18 @@ const run = promisify(execFile);
 export const KAFKA_VERSION = '4.1.2';
 const LOG4J_VERSION = '2.24.3';
 
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64, as Kafka's own `random-uuid` makes
+ * them, and like Kafka's never starting with "-", which the storage tool's argument parser
+ * would read as an option (1 id in 64 did: "--cluster-id/-t: expected one argument").
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function dirs(ctx: ServiceContext) {
   return {
     jars: path.join(ctx.paths.cache, `kafka-${KAFKA_VERSION}`),
@@ -108,7 +120,7 @@ export const kafkaService: LocalService = {
             'format',
             '--standalone',
             '-t',
-            Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url'),
+            kafkaClusterId(),
             '-c',
             d.props,
             '--ignore-formatted',
