@@ -6,7 +6,7 @@
 // gets resource twins holding it and its two moments; after each update the tfjs Variable is
 // pointed at a read of the twin, so the towers, saving and serving keep plain tfjs Variables.
 
-import { isNative, type NativeBackend } from './fused-ops.js';
+import { floatAttr, isNative, type NativeBackend, nativeBackend } from './fused-ops.js';
 import { type NamedTensorMap, type Optimizer, type Tensor, tf, type Variable } from './tf.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
@@ -36,7 +36,7 @@ export class FusedAdam extends tf.Optimizer {
   ) {
     super();
     if (!isNative()) throw new Error('FusedAdam needs the native tensorflow backend');
-    this.backend = tf.backend() as unknown as NativeBackend;
+    this.backend = nativeBackend();
   }
 
   override applyGradients(grads: NamedTensorMap | NamedTensor[]): void {
@@ -45,9 +45,8 @@ export class FusedAdam extends tf.Optimizer {
       : Object.entries(grads).map(([name, t]) => [name, t] as const);
     this.step++;
     const { binding } = this.backend;
-    const float = { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
     const attrs = [
-      float,
+      floatAttr(this.backend),
       { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false },
       { name: 'use_nesterov', type: binding.TF_ATTR_BOOL, value: false },
     ];
@@ -101,7 +100,7 @@ export class FusedAdam extends tf.Optimizer {
       [
         { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
         { name: 'shared_name', type: binding.TF_ATTR_STRING, value: ANONYMOUS },
-        { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        floatAttr(this.backend, 'dtype'),
         { name: 'shape', type: binding.TF_ATTR_SHAPE, value: like.shape },
       ],
       [],
@@ -109,7 +108,7 @@ export class FusedAdam extends tf.Optimizer {
     const value = init ?? tf.zerosLike(like);
     this.backend.executeMultipleOutputs(
       'AssignVariableOp',
-      [{ name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }],
+      [floatAttr(this.backend, 'dtype')],
       [handle, value],
       0,
     );
@@ -119,12 +118,7 @@ export class FusedAdam extends tf.Optimizer {
   }
 
   private read(handle: Tensor): Tensor {
-    const { binding } = this.backend;
-    return this.backend.executeSingleOutput(
-      'ReadVariableOp',
-      [{ name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT }],
-      [handle],
-    );
+    return this.backend.executeSingleOutput('ReadVariableOp', [floatAttr(this.backend, 'dtype')], [handle]);
   }
 
   override dispose(): void {

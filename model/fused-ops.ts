@@ -20,14 +20,20 @@ export const relu = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const y2 = saved[0] as Tensor;
       if (!isNative()) return tf.mul(dy, tf.sign(y2));
-      const be = tf.backend() as unknown as NativeBackend;
+      const be = nativeBackend();
       return be.executeSingleOutput('ReluGrad', [floatAttr(be)], [dy, y2]);
     },
   };
 }) as <T extends Tensor>(x: T) => T;
 
-function floatAttr(be: NativeBackend): unknown {
-  return { name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
+/** The native backend, typed for running TensorFlow ops by name (callers check `isNative()`). */
+export function nativeBackend(): NativeBackend {
+  return tf.backend() as unknown as NativeBackend;
+}
+
+/** A float32 type attribute named `name` (most ops call theirs `T`, variable ops `dtype`). */
+export function floatAttr(be: NativeBackend, name = 'T'): unknown {
+  return { name, type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
 }
 
 type SaveFunc = (tensors: Tensor[]) => void;
@@ -136,7 +142,7 @@ export function sparseSoftmaxCrossEntropy(
 /** `t` with `u[i]` subtracted at positions `at[i]` [n, 1] (distinct): one kernel natively. */
 function scatterSub(t: Tensor1D, at: Tensor2D, u: Tensor1D): Tensor1D {
   if (!isNative()) return tf.sub(t, tf.scatterND(at, u, t.shape));
-  const be = tf.backend() as unknown as NativeBackend;
+  const be = nativeBackend();
   const b = be.binding;
   return be.executeSingleOutput(
     'TensorScatterSub',
@@ -235,7 +241,7 @@ export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): S
 
 /** An int64 vector for ops whose inputs must be int64 (tfjs has no int64 dtype). */
 function int64Vector(values: number[]): Tensor1D {
-  const backend = tf.backend() as unknown as NativeBackend;
+  const backend = nativeBackend();
   const { binding } = backend;
   const v = tf.tensor1d(values, 'int32');
   // tfjs-node warns on every int64 output it wraps; this one is only ever passed back to TF
@@ -270,13 +276,13 @@ export function sparsePool(table: Tensor2D, bag: SparseBag): Tensor2D {
     const rows = tf.mul(tf.gather(table, tf.reshape(col as Tensor, [-1])), tf.expandDims(bag.values, 1));
     return tf.unsortedSegmentSum(rows, tf.reshape(out as Tensor, [-1]) as Tensor1D, bag.rows) as Tensor2D;
   }
-  const backend = tf.backend() as unknown as NativeBackend;
+  const backend = nativeBackend();
   const { binding } = backend;
   const run = (b: Tensor, adjointA: boolean, [indices, values, shape]: Tensor[]): Tensor2D =>
     backend.executeSingleOutput(
       'SparseTensorDenseMatMul',
       [
-        { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+        floatAttr(backend),
         { name: 'Tindices', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
         { name: 'adjoint_a', type: binding.TF_ATTR_BOOL, value: adjointA },
         { name: 'adjoint_b', type: binding.TF_ATTR_BOOL, value: false },
