@@ -1,16 +1,16 @@
-// Training speed of the two towers: native TensorFlow (tfjs-node) with bf16 and with float32
-// matmuls, against the pure-JS CPU backend on the same model and batches, in one run; and peak
-// memory of a long run.
+// Training speed of the two towers on native TensorFlow (tfjs-node): the hand-differentiated
+// step and the taped (tfjs autodiff) step, bf16 and float32 matmuls, against the pure-JS CPU
+// backend on the same model and batches, in one run; and peak memory of a long run.
 //
 //   npx tsx bench/train.ts [--json] [--steps 40] [--rounds 2] [--js-budget-s 300]
 //                          [--memory-interactions 0]
 //
 // Data: synthetic, 6,000 users × 4,000 items (the shape the issue quotes), batch 1024, 64-d
-// output. oneDNN fixes its matmul precision per process, so each precision runs in child
-// processes, alternated for `rounds` rounds (the machine's speed drifts); the headline is the
-// configured precision (TF_MATMUL_PRECISION). The pure-JS step runs in a child process with a
-// time budget: when it does not finish, the speed-up is reported as a lower bound. With
-// --memory-interactions N (e.g. 1000000) it also trains one epoch over N synthetic
+// output. oneDNN fixes its matmul precision per process, so each variant runs in child
+// processes, in a rotated order for `rounds` rounds (the machine's speed drifts); the headline
+// is the configured variant (TF_TRAIN_STEP, TF_MATMUL_PRECISION). The pure-JS step runs in a
+// child process with a time budget: when it does not finish, the speed-up is reported as a lower
+// bound. With --memory-interactions N (e.g. 1000000) it also trains one epoch over N synthetic
 // interactions and reports the process's peak resident memory.
 
 import { spawn } from 'node:child_process';
@@ -19,12 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { readSetting } from '../config/index.js';
 import { syntheticDataset } from '../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../model/features.js';
-import { adam } from '../model/fused-adam.js';
 import { fitTwoTower } from '../model/pipeline.js';
 import { buildTrainingSet } from '../model/samples.js';
 import { tf } from '../model/tf.js';
 import { DEFAULT_TOWERS, itemFeatures, shapesOf, TwoTower } from '../model/towers.js';
-import { rng, type Stepper, trainStep } from '../model/train.js';
+import { rng, type Stepper, stepRunner, trainStep } from '../model/train.js';
 import { benchArgs, hostInfo, intOption, median, progress, Report } from './lib.js';
 
 function peakRssMiB(): number {
@@ -56,32 +55,32 @@ async function main(): Promise<void> {
   async function stepTimes(n: number, warmup: number): Promise<number[]> {
     const model = new TwoTower(shapesOf(vocab, features), towers);
     const it = itemFeatures(items);
-    const optimizer = adam(0.002);
+    const runner = stepRunner(model, it, features, 0.002);
     const stepper: Stepper = {
-      model,
       items: it,
       set,
       features,
-      optimizer,
+      runner,
       randomNegatives: R,
       logQ: new Float32Array(items.ids.length),
       logQNeg: 0,
       random,
     };
     const times: number[] = [];
-    for (let s = 0; s < n + warmup; s++) {
-      const idx = Array.from({ length: B }, () => Math.floor(random() * set.n));
-      const t0 = performance.now();
-      const loss = trainStep(stepper, idx);
-      await loss?.data();
-      loss?.dispose();
-      if (s >= warmup) times.push((performance.now() - t0) / 1000);
-      progress(
-        `  ${tf.getBackend()} step ${s + 1}/${n + warmup}: ${((performance.now() - t0) / 1000).toFixed(3)} s`,
-      );
+    try {
+      for (let s = 0; s < n + warmup; s++) {
+        const idx = Array.from({ length: B }, () => Math.floor(random() * set.n));
+        const t0 = performance.now();
+        trainStep(stepper, idx);
+        if (s >= warmup) times.push((performance.now() - t0) / 1000);
+        progress(
+          `  ${tf.getBackend()} step ${s + 1}/${n + warmup}: ${((performance.now() - t0) / 1000).toFixed(3)} s`,
+        );
+      }
+    } finally {
+      runner.dispose();
+      model.dispose();
     }
-    optimizer.dispose();
-    model.dispose();
     return times;
   }
 
@@ -97,46 +96,64 @@ async function main(): Promise<void> {
     process.stdout.write(`${(await stepTimes(steps, 3)).join('\n')}\n`);
     return;
   }
-  const configured = readSetting('tfMatmulPrecision');
-  const precisions = ['bf16', 'fp32'] as const;
-  const times = new Map<string, number[]>(precisions.map((p) => [p, []]));
-  // ABBA order: a drift of the machine's speed favours neither precision
-  for (let r = 1; r <= rounds; r++)
-    for (const p of r % 2 === 1 ? precisions : [...precisions].reverse()) {
-      progress(`native backend, ${p} matmuls (round ${r}/${rounds}): ${steps} steps after 3 warm-up`);
-      const out = await runChild(['--child', 'native', '--steps', String(steps)], { TF_MATMUL_PRECISION: p });
-      if (out === undefined) throw new Error(`the ${p} child did not finish within an hour`);
-      times.get(p)?.push(...out);
+  const configured = { step: readSetting('tfTrainStep'), precision: readSetting('tfMatmulPrecision') };
+  const variants = [
+    { step: 'native', precision: 'bf16' },
+    { step: 'tape', precision: 'bf16' },
+    { step: 'native', precision: 'fp32' },
+    { step: 'tape', precision: 'fp32' },
+  ] as const;
+  const label = (v: { step: string; precision: string }) => `${v.step} step, ${v.precision} matmuls`;
+  const times = new Map<string, number[]>(variants.map((v) => [label(v), []]));
+  // a rotated order each round: a drift of the machine's speed favours no variant
+  for (let r = 0; r < rounds; r++)
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(k + r) % variants.length] as (typeof variants)[number];
+      progress(`native backend, ${label(v)} (round ${r + 1}/${rounds}): ${steps} steps after 3 warm-up`);
+      const out = await runChild(['--child', 'native', '--steps', String(steps)], {
+        TF_MATMUL_PRECISION: v.precision,
+        TF_TRAIN_STEP: v.step,
+      });
+      if (out === undefined) throw new Error(`the ${label(v)} child did not finish within an hour`);
+      times.get(label(v))?.push(...out);
     }
-  const stepOf = (p: string) => median(times.get(p) ?? []);
+  const stepOf = (v: { step: string; precision: string }) => median(times.get(label(v)) ?? []);
   const nativeStep = stepOf(configured);
   progress(`pure-JS backend: one step in a child process, budget ${jsBudget} s`);
   const jsStep = (await runChild(['--child', 'js'], {}, jsBudget))?.[0];
   const samplesPerS = B / nativeStep;
   const jsDone = jsStep !== undefined;
   const speedup = (jsStep ?? jsBudget) / nativeStep;
+  const isConfigured = (v: { step: string; precision: string }) =>
+    v.step === configured.step && v.precision === configured.precision;
   report.table(
-    `training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam (${rounds} alternated rounds)`,
+    `training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam (${rounds} rotated rounds)`,
     ['backend', 'steps', 'median_ms_per_step', 'samples_per_s'],
     [
-      ...precisions.map((p) => [
-        `tensorflow (native), ${p} matmuls${p === configured ? ' (configured)' : ''}`,
-        times.get(p)?.length ?? 0,
-        stepOf(p) * 1000,
-        Math.round(B / stepOf(p)),
+      ...variants.map((v) => [
+        `tensorflow (native), ${label(v)}${isConfigured(v) ? ' (configured)' : ''}`,
+        times.get(label(v))?.length ?? 0,
+        stepOf(v) * 1000,
+        Math.round(B / stepOf(v)),
       ]),
       [
-        'cpu (pure JS)',
+        'cpu (pure JS), taped step',
         1,
         jsDone ? jsStep * 1000 : `> ${jsBudget * 1000}`,
         jsDone ? Math.round(B / jsStep) : `< ${(B / jsBudget).toFixed(1)}`,
       ],
     ],
   );
-  report.note(`bf16 / fp32 matmuls in this run: ${(stepOf('fp32') / stepOf('bf16')).toFixed(2)}×`);
+  for (const precision of ['bf16', 'fp32'] as const)
+    report.note(
+      `native / taped step with ${precision} matmuls in this run: ${(stepOf({ step: 'tape', precision }) / stepOf({ step: 'native', precision })).toFixed(2)}×`,
+    );
+  report.note(
+    `bf16 / fp32 matmuls, native step, in this run: ${(stepOf({ step: 'native', precision: 'fp32' }) / stepOf({ step: 'native', precision: 'bf16' })).toFixed(2)}×`,
+  );
   report.note(
     jsDone
-      ? `native (${configured}) / pure-JS speed-up in this run: ${speedup.toFixed(0)}×`
+      ? `configured native / pure-JS speed-up in this run: ${speedup.toFixed(0)}×`
       : `the pure-JS step did not finish within ${jsBudget} s: speed-up ≥ ${speedup.toFixed(0)}×`,
   );
 
@@ -172,8 +189,9 @@ async function main(): Promise<void> {
   report.finish({
     host: await hostInfo(),
     samples_per_s: Math.round(samplesPerS),
-    matmul_precision: configured,
-    samples_per_s_by_precision: Object.fromEntries(precisions.map((p) => [p, Math.round(B / stepOf(p))])),
+    train_step: configured.step,
+    matmul_precision: configured.precision,
+    samples_per_s_by_variant: Object.fromEntries(variants.map((v) => [label(v), Math.round(B / stepOf(v))])),
     speedup_vs_js: Math.round(speedup),
     speedup_is_lower_bound: !jsDone,
     native_step_s: nativeStep,

@@ -304,6 +304,13 @@ export const SETTINGS = {
     default: 'bf16',
     doc: 'Precision of TensorFlow’s float32 matrix products in every process that loads the model. `bf16` lets oneDNN round a matmul’s inputs to bfloat16 (accumulating in float32) on CPUs with AMX or AVX-512 BF16: training steps ran 1.05–1.3× faster with HR@50 unchanged within noise (docs/decisions.md, Model); other CPUs and small products stay float32. `fp32` keeps full precision. An explicit `ONEDNN_DEFAULT_FPMATH_MODE` wins over this.',
   },
+  tfTrainStep: {
+    env: 'TF_TRAIN_STEP',
+    kind: 'enum',
+    values: ['native', 'tape'],
+    default: 'native',
+    doc: 'How a training step gets its gradients. `native` runs the hand-written forward and backward pass on raw TensorFlow ops, with the weights in TensorFlow resource variables updated in place (docs/decisions.md, Model); `tape` records the step on tfjs’s autodiff tape, the reference it is tested against. Other tfjs backends always use the tape.',
+  },
   milvusAlias: {
     env: 'MILVUS_ALIAS',
     kind: 'string',

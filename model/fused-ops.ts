@@ -214,6 +214,20 @@ export interface SparseBag {
 }
 
 export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): SparseBag {
+  const { ij, w, nnz, rows: out } = sparseBagArrays(src, rows);
+  return {
+    indices: tf.tensor2d(ij, [nnz, 2], 'int32'),
+    values: tf.tensor1d(w, 'float32'),
+    shape: isNative() ? int64Vector([out, tableRows]) : null,
+    rows: out,
+  };
+}
+
+/** The COO form of the bag's source rows `rows` (all when omitted): (output row, table row) pairs. */
+export function sparseBagArrays(
+  src: BagRows,
+  rows?: Int32Array,
+): { ij: Int32Array; w: Float32Array; nnz: number; rows: number } {
   const n = rows ? rows.length : src.start.length - 1;
   let nnz = 0;
   for (let i = 0; i < n; i++) {
@@ -231,12 +245,7 @@ export function sparseBag(src: BagRows, tableRows: number, rows?: Int32Array): S
       w[k++] = src.w[e] as number;
     }
   }
-  return {
-    indices: tf.tensor2d(ij, [nnz, 2], 'int32'),
-    values: tf.tensor1d(w, 'float32'),
-    shape: isNative() ? int64Vector([n * src.groups, tableRows]) : null,
-    rows: n * src.groups,
-  };
+  return { ij, w, nnz, rows: n * src.groups };
 }
 
 /** An int64 vector for ops whose inputs must be int64 (tfjs has no int64 dtype). */

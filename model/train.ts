@@ -1,7 +1,10 @@
+import { readSetting } from '../config/index.js';
+import { type BatchColumns, batchColumns, logitBound } from './columns.js';
 import { seededRandom, shuffleInPlace } from './data/random.js';
-import type { FeatureConfig } from './features.js';
+import type { FeatureConfig, UserInputs } from './features.js';
 import { adam } from './fused-adam.js';
-import { sparseSoftmaxCrossEntropy } from './fused-ops.js';
+import { isNative, sparseSoftmaxCrossEntropy } from './fused-ops.js';
+import { NativeStep } from './native-step.js';
 import { sliceUserInputs, type TrainingSet } from './samples.js';
 import { type Optimizer, type Scalar, type Tensor, type Tensor2D, tf } from './tf.js';
 import { disposeUserTensors, type ItemFeatures, type TwoTower, userTensors } from './towers.js';
@@ -49,6 +52,7 @@ export function learningRateAt(base: number, final: number, step: number, total:
   return base * (final + ((1 - final) * (1 + Math.cos(Math.PI * t))) / 2);
 }
 
+export { type BatchColumns, batchColumns, COLUMN_BUCKET, MASKED_OFFSET } from './columns.js';
 export { seededRandom as rng } from './data/random.js';
 
 export interface StepInfo {
@@ -67,71 +71,6 @@ export interface TrainResult {
 }
 
 /**
- * One training batch's columns: the distinct positive items (in-batch negatives for every other
- * row) followed by R uniform draws that are not among them. Deduplicating the columns is the
- * accidental-hit masking: a row's positive never appears as one of its negatives.
- *
- * The count of distinct positives changes from batch to batch, and every new column count is a
- * new matmul shape for oneDNN, which builds (JIT-compiles) and caches a kernel per shape; so the
- * columns are padded up to a multiple of `COLUMN_BUCKET` with masked columns (docs/decisions.md:
- * a handful of shapes per run instead of hundreds). A masked column's offset is `MASKED_OFFSET`:
- * its logit is so low that its softmax weight, and so every gradient through it, is exactly 0.
- */
-export interface BatchColumns {
-  /** Corpus rows of the columns: distinct positives, then random negatives, then padding. */
-  columns: Int32Array;
-  /** For each example, the column of its positive. */
-  label: Int32Array;
-  /** Per column: log of its sampling probability (log-q correction), 0 when off; padding masked. */
-  offsets: Float32Array;
-}
-
-export const COLUMN_BUCKET = 128;
-/** Subtracted from a padding column's logit: exp underflows to exactly 0 in float32. */
-export const MASKED_OFFSET = 1e9;
-
-export function batchColumns(
-  pos: Int32Array,
-  randomNegatives: number,
-  nItems: number,
-  logQ: Float32Array,
-  logQNeg: number,
-  random: () => number,
-  bucket = COLUMN_BUCKET,
-): BatchColumns {
-  const colOf = new Map<number, number>();
-  const label = new Int32Array(pos.length);
-  pos.forEach((p, i) => {
-    let c = colOf.get(p);
-    if (c === undefined) {
-      c = colOf.size;
-      colOf.set(p, c);
-    }
-    label[i] = c;
-  });
-  const unique = colOf.size;
-  const R = Math.min(randomNegatives, Math.max(0, nItems - unique));
-  const used = unique + R;
-  const width = bucket > 1 ? Math.ceil(used / bucket) * bucket : used;
-  const columns = new Int32Array(width);
-  const offsets = new Float32Array(width);
-  for (const [p, c] of colOf) {
-    columns[c] = p;
-    offsets[c] = logQ[p] as number;
-  }
-  for (let j = 0; j < R; j++) {
-    let r = Math.floor(random() * nItems);
-    while (colOf.has(r)) r = Math.floor(random() * nItems);
-    columns[unique + j] = r;
-    offsets[unique + j] = logQNeg;
-  }
-  // padding repeats a real row (any in-range row would do: its weight is 0)
-  columns.fill(columns[0] as number, used);
-  offsets.fill(MASKED_OFFSET, used);
-  return { columns, label, offsets };
-}
-
-/**
  * Listwise sampled softmax over the batch's columns: `scaledUser` holds unit user vectors
  * divided by the temperature, so logits are one matmul; offsets subtract log q per column.
  * Item vectors are unit too, so |logit| ≤ 1/τ + max |offset| over the unmasked columns: with
@@ -143,24 +82,95 @@ export function sampledSoftmaxLoss(
   scaledUser: Tensor2D,
   cols: BatchColumns,
 ): Tensor {
-  let maxOffset = 0;
-  for (const o of cols.offsets) if (o !== MASKED_OFFSET) maxOffset = Math.max(maxOffset, Math.abs(o));
   const v = model.itemTower(items, cols.columns); // [C, d]
   const logits = tf.sub(tf.matMul(scaledUser, v, false, true), tf.tensor1d(cols.offsets)) as Tensor2D; // [B, C]
-  // bf16 matmul inputs keep 8 significant bits: a cosine may be off by up to ~2⁻⁷ (the loss
-  // keeps ~20 of headroom above its threshold of 60 anyway)
-  const invT = 1 / model.towers.temperature;
-  const bound = invT * (1 + 2 ** -7) + maxOffset + 1e-3;
+  const bound = logitBound(model.towers.temperature, cols.offsets);
   return tf.mean(sparseSoftmaxCrossEntropy(logits, cols.label, bound));
+}
+
+/**
+ * One Adam step on prepared examples. The runner holds the optimizer's state, and may hold the
+ * weights too until `finish()`: the native step keeps them in TensorFlow resource variables.
+ */
+export interface StepRunner {
+  /** Read at every step (the cosine schedule sets it). */
+  learningRate: number;
+  /** One step of the examples `users` against the columns `cols`; returns their mean loss. */
+  step(users: UserInputs, cols: BatchColumns): number;
+  /** Leaves the trained weights in the model's variables. */
+  finish(): void;
+  dispose(): void;
+}
+
+/** The taped step: tfjs's autodiff of `sampledSoftmaxLoss`, then Adam; runs on any backend. */
+export class TapeStep implements StepRunner {
+  private readonly optimizer: Optimizer & { learningRate: number };
+
+  constructor(
+    private readonly model: TwoTower,
+    private readonly items: ItemFeatures,
+    private readonly features: FeatureConfig,
+    learningRate: number,
+  ) {
+    this.optimizer = adam(learningRate);
+  }
+
+  get learningRate(): number {
+    return this.optimizer.learningRate;
+  }
+
+  set learningRate(value: number) {
+    this.optimizer.learningRate = value;
+  }
+
+  step(inputs: UserInputs, cols: BatchColumns): number {
+    const { model, items } = this;
+    const users = userTensors(inputs, this.features);
+    try {
+      const loss = this.optimizer.minimize(
+        () =>
+          sampledSoftmaxLoss(
+            model,
+            items,
+            tf.mul(model.userTower(users), 1 / model.towers.temperature),
+            cols,
+          ) as Scalar,
+        true,
+      ) as Scalar;
+      const value = loss.dataSync()[0] as number;
+      loss.dispose();
+      return value;
+    } finally {
+      disposeUserTensors(users);
+    }
+  }
+
+  finish(): void {}
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** The configured step (`TF_TRAIN_STEP`): the hand-differentiated one needs native TensorFlow. */
+export function stepRunner(
+  model: TwoTower,
+  items: ItemFeatures,
+  features: FeatureConfig,
+  learningRate: number,
+  kind = readSetting('tfTrainStep'),
+): StepRunner {
+  return kind === 'native' && isNative()
+    ? new NativeStep(model, items, features, learningRate)
+    : new TapeStep(model, items, features, learningRate);
 }
 
 /** What one optimizer step needs; built once per training run. */
 export interface Stepper {
-  model: TwoTower;
   items: ItemFeatures;
   set: TrainingSet;
   features: FeatureConfig;
-  optimizer: Optimizer;
+  runner: StepRunner;
   randomNegatives: number;
   /** Per corpus row: log of its expected in-batch draw count (zeros when log-q is off). */
   logQ: Float32Array;
@@ -170,30 +180,16 @@ export interface Stepper {
   idDropout?: number;
 }
 
-/** One optimizer step on the training examples `idx`; returns the loss (the caller disposes it). */
-export function trainStep(st: Stepper, idx: number[]): Scalar | null {
-  const { model, items, set, features } = st;
+/** One optimizer step on the training examples `idx`; returns their mean loss. */
+export function trainStep(st: Stepper, idx: number[]): number {
+  const { items, set, features } = st;
   const inputs = sliceUserInputs(set.users, idx, features);
   // the OOV row learns to stand for "a user we have no row for" (new users, and serving's cold
   // start), and the tower leans on the sequence and context features
   if (st.idDropout) for (let r = 0; r < inputs.n; r++) if (st.random() < st.idDropout) inputs.userIdx[r] = 0;
-  const users = userTensors(inputs, features);
   const pos = Int32Array.from(idx, (s) => set.positives[s] as number);
   const cols = batchColumns(pos, st.randomNegatives, items.itemIdx.length, st.logQ, st.logQNeg, st.random);
-  try {
-    return st.optimizer.minimize(
-      () =>
-        sampledSoftmaxLoss(
-          model,
-          items,
-          tf.mul(model.userTower(users), 1 / model.towers.temperature),
-          cols,
-        ) as Scalar,
-      true,
-    );
-  } finally {
-    disposeUserTensors(users);
-  }
+  return st.runner.step(inputs, cols);
 }
 
 /** Shuffled epochs of mini-batch Adam steps; `onStep` reports progress. */
@@ -209,18 +205,17 @@ export async function train(
   const nItems = items.itemIdx.length;
   const B = Math.min(cfg.batchSize, set.n);
   const R = cfg.randomNegatives;
-  const optimizer = adam(cfg.learningRate);
+  const runner = stepRunner(model, items, features, cfg.learningRate);
   // log of the expected number of times each item is drawn into a batch of B positives
   const logQ = new Float32Array(nItems);
   for (let i = 0; i < nItems; i++)
     logQ[i] = cfg.logQ ? Math.log(Math.max(1e-12, (B * (set.itemCounts[i] ?? 0)) / set.n)) : 0;
   const logQNeg = cfg.logQ ? Math.log(Math.max(1e-12, R / nItems)) : 0;
   const stepper: Stepper = {
-    model,
     items,
     set,
     features,
-    optimizer,
+    runner,
     randomNegatives: R,
     logQ,
     logQNeg,
@@ -233,7 +228,8 @@ export async function train(
   // the down-sampling of popular positives makes epochs a little shorter: an estimate suffices
   const totalSteps = cfg.epochs * Math.floor(set.n / B);
   const t0 = performance.now();
-  // the optimizer holds TensorFlow resources (fused Adam): freed on every way out
+  // the runner holds TensorFlow resources (Adam's moments, the native step's weights): freed on
+  // every way out
   try {
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
       const order: number[] = [];
@@ -253,27 +249,24 @@ export async function train(
         const idx = order.slice(start, start + B);
         // the optimizer reads its learning rate at every step (no schedule API of its own)
         if (cfg.finalLearningRate !== 1)
-          optimizer.learningRate = learningRateAt(cfg.learningRate, cfg.finalLearningRate, step, totalSteps);
-        const lossT = trainStep(stepper, idx);
+          runner.learningRate = learningRateAt(cfg.learningRate, cfg.finalLearningRate, step, totalSteps);
+        const loss = trainStep(stepper, idx);
         step++;
         seen += B;
-        if (lossT) {
-          const loss = (await lossT.data())[0] as number;
-          lossT.dispose();
-          if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
-          losses.push({ step, loss });
-          onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
-        }
-        // tfjs-node's data() resolves at once (a microtask), so without this a long run would
-        // starve every timer of the process: lock renewals, metrics scrapes, progress redraws
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step}`);
+        losses.push({ step, loss });
+        onStep?.({ epoch, step, seen, loss, samplesPerSecond: seen / ((performance.now() - t0) / 1000) });
+        // a step is synchronous, so without this a long run would starve every timer of the
+        // process: lock renewals, metrics scrapes, progress redraws
         if (performance.now() - lastYield > 200) {
           await new Promise((r) => setImmediate(r));
           lastYield = performance.now();
         }
       }
     }
+    runner.finish();
   } finally {
-    optimizer.dispose();
+    runner.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   return { losses, samples: seen, seconds, samplesPerSecond: seen / seconds };
