@@ -7,7 +7,7 @@
 //
 // Data: synthetic, 6,000 users × 4,000 items (the shape the issue quotes), batch 1024, 64-d
 // output. oneDNN fixes its matmul precision per process, so each variant runs in child
-// processes, in a rotated order for `rounds` rounds (the machine's speed drifts); the headline
+// processes, in order and then in reverse for `rounds` rounds (the machine's speed drifts); the headline
 // is the configured variant (TF_TRAIN_STEP, TF_MATMUL_PRECISION). The pure-JS step runs in a
 // child process with a time budget: when it does not finish, the speed-up is reported as a lower
 // bound. With --memory-interactions N (e.g. 1000000) it also trains one epoch over N synthetic
@@ -105,10 +105,11 @@ async function main(): Promise<void> {
   ] as const;
   const label = (v: { step: string; precision: string }) => `${v.step} step, ${v.precision} matmuls`;
   const times = new Map<string, number[]>(variants.map((v) => [label(v), []]));
-  // a rotated order each round: a drift of the machine's speed favours no variant
+  // ABCD, then DCBA: over an even number of rounds a linear drift of the machine's speed
+  // favours no variant
   for (let r = 0; r < rounds; r++)
     for (let k = 0; k < variants.length; k++) {
-      const v = variants[(k + r) % variants.length] as (typeof variants)[number];
+      const v = variants[r % 2 === 0 ? k : variants.length - 1 - k] as (typeof variants)[number];
       progress(`native backend, ${label(v)} (round ${r + 1}/${rounds}): ${steps} steps after 3 warm-up`);
       const out = await runChild(['--child', 'native', '--steps', String(steps)], {
         TF_MATMUL_PRECISION: v.precision,
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const isConfigured = (v: { step: string; precision: string }) =>
     v.step === configured.step && v.precision === configured.precision;
   report.table(
-    `training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam (${rounds} rotated rounds)`,
+    `training step: 6,000 users × 4,000 items, batch 1024, 512 random negatives, 64-d output, Adam (${rounds} rounds, order reversed every other one)`,
     ['backend', 'steps', 'median_ms_per_step', 'samples_per_s'],
     [
       ...variants.map((v) => [

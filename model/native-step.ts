@@ -47,10 +47,19 @@ export class NativeStep {
       for (const [name, variable] of model.weights) {
         const init = o.borrow(variable);
         const zeros = o.float32(new Float32Array(variable.size), variable.shape);
-        this.slots.set(name, { value: o.variable(init), m: o.variable(zeros), v: o.variable(zeros) });
+        const value = o.variable(init);
+        // registered before its moments exist, so that a failure below still frees `value`
+        // (until then m and v name it too; dispose() destroys each handle once)
+        const slot: Slots = { value, m: value, v: value };
+        this.slots.set(name, slot);
+        slot.m = o.variable(zeros);
+        slot.v = o.variable(zeros);
       }
-    } finally {
       o.release();
+    } catch (err) {
+      // what was made so far (resource variables hold TensorFlow memory) goes with the error
+      this.dispose();
+      throw err;
     }
   }
 
@@ -276,7 +285,8 @@ export class NativeStep {
   }
 
   dispose(): void {
-    for (const slot of this.slots.values()) for (const h of [slot.value, slot.m, slot.v]) this.ops.destroy(h);
+    for (const slot of this.slots.values())
+      for (const h of new Set([slot.value, slot.m, slot.v])) this.ops.destroy(h);
     this.slots.clear();
     this.ops.dispose();
   }

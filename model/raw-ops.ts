@@ -35,6 +35,9 @@ interface Backend {
   createOutputTensor(metadata: Handle): Tensor;
 }
 
+/** Kept constants beyond which `release()` drops them all (a training run keeps ~25). */
+const MAX_KEPT = 512;
+
 export class RawOps {
   private readonly b: Binding;
   private readonly backend: Backend;
@@ -147,10 +150,18 @@ export class RawOps {
     return this.b.tensorDataSync(h.id) as Float32Array;
   }
 
-  /** Deletes every tensor made since the last release (kept constants stay). */
+  /**
+   * Deletes every tensor made since the last release. Kept constants stay, unless a caller
+   * whose shapes keep changing has piled up more than `MAX_KEPT` of them: then they go too
+   * (they are made again when next asked for).
+   */
   release(): void {
     for (const id of this.scope) this.b.deleteTensor(id);
     this.scope = [];
+    if (this.kept.size > MAX_KEPT) {
+      for (const h of this.kept.values()) this.b.deleteTensor(h.id);
+      this.kept.clear();
+    }
   }
 
   /** Takes `h` out of the current scope: the caller deletes it with `free`. */

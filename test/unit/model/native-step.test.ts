@@ -180,3 +180,30 @@ describe('hand-differentiated training step', () => {
     }
   });
 });
+
+describe('hand-differentiated step, edge cases', () => {
+  it('matches the tape with no hidden layer, empty sequences and changing batch sizes', () => {
+    const flat = { ...towers, hidden: [] as number[] };
+    const a = new TwoTower(shapes, flat);
+    const b = new TwoTower(shapes, flat);
+    models.push(a, b);
+    const native = new NativeStep(a, items, features, 0.01);
+    const tape = new TapeStep(b, items, features, 0.01);
+    try {
+      for (const [s, size] of [
+        [20, 64],
+        [21, 17],
+        [22, 1],
+      ] as const) {
+        const { users, cols } = batch(s, size);
+        // every other example without a recent sequence; the single-example batch has none
+        for (let r = 0; r < users.n; r += size === 1 ? 1 : 2)
+          users.seqW.fill(0, r * 2 * features.seqLen, (r + 1) * 2 * features.seqLen);
+        expect(native.step(users, cols), `batch of ${size}`).toBeCloseTo(tape.step(users, cols), 4);
+      }
+    } finally {
+      native.dispose();
+      tape.dispose();
+    }
+  });
+});
