@@ -1,6 +1,8 @@
 // Shared helpers for the benchmarks in bench/: timing, percentiles, a table printer, `--json`
 // output, progress lines on stderr and a deterministic PRNG for test data.
 
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
@@ -41,6 +43,53 @@ export function intOption(args: BenchArgs, name: string, fallback: number): numb
 // ---- timing ---------------------------------------------------------------------------------
 
 export const now = (): number => performance.now();
+
+/**
+ * A GET over kept-alive node:http connections (at most `sockets` at once), resolving to the
+ * status once the body is read. Load generators use it instead of `fetch`: on a 2-core machine
+ * the generator shares the CPU with what it measures, and undici's fetch cost about twice the
+ * CPU per request (docs/decisions.md, Recall API).
+ */
+export function keepAliveClient(host: string, port: number, sockets = 8): (path: string) => Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  return (path) =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host, port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+}
+
+/** Share of the machine's CPU time spent busy (not idle or iowait) since `since` (from /proc/stat). */
+export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const sample = line.trim().split(/\s+/).slice(1).map(Number);
+  const base = since ?? sample.map(() => 0);
+  const d = sample.map((x, i) => x - (base[i] ?? 0));
+  const total = d.reduce((s, x) => s + x, 0);
+  const idle = (d[3] ?? 0) + (d[4] ?? 0);
+  return { busy: total > 0 ? 1 - idle / total : 0, sample };
+}
+
+/**
+ * Waits until the machine's CPU has been under `threshold` busy over a `windowS` window (or
+ * `maxS` passed): after a publish, Milvus and HBase compact and flush for a minute or two, and
+ * a latency measured then measures that work. Returns the last window's busy share.
+ */
+export async function waitForQuiet(threshold = 0.25, windowS = 5, maxS = 240): Promise<number> {
+  const end = now() + maxS * 1000;
+  let last = cpuBusy();
+  for (;;) {
+    await sleep(windowS * 1000);
+    const w = cpuBusy(last.sample);
+    last = w;
+    progress(`  machine CPU busy ${(w.busy * 100).toFixed(0)} % over ${windowS} s`);
+    if (w.busy < threshold || now() > end) return w.busy;
+  }
+}
 
 /** Runs `fn` and returns its result with the elapsed wall time in seconds. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number }> {
