@@ -20,7 +20,11 @@ export class LiveModels {
   private readonly loaded = new Map<string, Promise<ModelVersion>>();
   private lastPointer: LivePointer | undefined;
 
-  constructor(cfg: Config, redis: Redis) {
+  constructor(
+    cfg: Config,
+    redis: Redis,
+    private readonly load: { cpuUserTower?: boolean } = {},
+  ) {
     this.registry = new ModelRegistry(cfg, redis);
   }
 
@@ -49,7 +53,7 @@ export class LiveModels {
   private model(version: string): Promise<ModelVersion> {
     let p = this.loaded.get(version);
     if (!p) {
-      p = ModelVersion.load(this.registry.versionDir(version));
+      p = ModelVersion.load(this.registry.versionDir(version), this.load);
       p.catch(() => this.loaded.delete(version));
       this.loaded.set(version, p);
       // keep the newest two: the live one and the one requests in flight may still hold

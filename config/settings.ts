@@ -201,6 +201,13 @@ export const SETTINGS = {
     default: '1000',
     doc: 'Deadline of one Milvus search in the recall API, waiting behind other searches included; past it the answer is popular items, `degraded`.',
   },
+  recallUserTower: {
+    env: 'RECALL_USER_TOWER',
+    kind: 'enum',
+    values: ['js', 'tensorflow'],
+    default: 'js',
+    doc: 'How `towerflow serve` computes a request’s user vector. `js`: a plain-JS forward pass over a copy of the version’s user-side weights (one row through TensorFlow costs ~17 tfjs ops, about 1 ms of CPU; docs/decisions.md, Recall API), at the price of holding the item-ID table twice; `tensorflow`: the TensorFlow towers only. Same vectors either way (unit test).',
+  },
   recallSearchBatch: {
     env: 'RECALL_SEARCH_BATCH',
     kind: 'int',

@@ -18,6 +18,7 @@ import {
   type TowerConfig,
   TwoTower,
 } from './towers.js';
+import { CpuUserTower } from './user-tower-cpu.js';
 import { Vocab } from './vocab.js';
 
 /** Training facts and offline metrics written with a version. */
@@ -169,6 +170,9 @@ export interface UserQuery {
   idRow?: Float32Array;
 }
 
+/** Above this many queries a call goes through TensorFlow even with the CPU user tower. */
+export const CPU_USER_ROWS = 16;
+
 /** A loaded model version: the API that streams, batch and serving use. */
 export class ModelVersion {
   private constructor(
@@ -177,11 +181,25 @@ export class ModelVersion {
     readonly vocab: Vocabularies,
     readonly features: FeatureConfig,
     readonly meta: VersionMetadata,
+    private readonly cpuUserTower?: CpuUserTower,
   ) {}
 
-  static async load(dir: string): Promise<ModelVersion> {
+  /**
+   * With `cpuUserTower`, user vectors for up to `CPU_USER_ROWS` queries at a time are computed in
+   * plain JS (serving: one request's user) from a copy of the user side's weights, which that
+   * process then holds twice (the item-ID table included).
+   */
+  static async load(dir: string, opts: { cpuUserTower?: boolean } = {}): Promise<ModelVersion> {
     const s = await readVersion(dir);
-    return new ModelVersion(dir, new TwoTower(s.shapes, s.towers, s.weights), s.vocab, s.features, s.meta);
+    const cpu = opts.cpuUserTower ? CpuUserTower.fromWeights(s.weights, s.towers, s.shapes) : undefined;
+    return new ModelVersion(
+      dir,
+      new TwoTower(s.shapes, s.towers, s.weights),
+      s.vocab,
+      s.features,
+      s.meta,
+      cpu,
+    );
   }
 
   get dim(): number {
@@ -213,7 +231,10 @@ export class ModelVersion {
         past.length,
       );
     });
-    return embedUsers(this.model, u, cfg, overrideRows(queries, this.model.towers.idDim));
+    const idRows = overrideRows(queries, this.model.towers.idDim);
+    if (this.cpuUserTower && queries.length <= CPU_USER_ROWS)
+      return this.cpuUserTower.embed(u, cfg.seqLen, idRows);
+    return embedUsers(this.model, u, cfg, idRows);
   }
 
   dispose(): void {

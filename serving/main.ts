@@ -27,7 +27,7 @@ export async function recallDeps(
   await redis.connect().catch(() => {}); // Redis down at start: requests degrade, ioredis reconnects
   const hbase = HBaseClient.fromConfig(cfg);
   const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
-  const models = new LiveModels(cfg, redis);
+  const models = new LiveModels(cfg, redis, { cpuUserTower: cfg.recallUserTower === 'js' });
   const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch), cfg.recallMilvusTimeoutMs);
   return {
     redis,
