@@ -59,19 +59,26 @@ export function keepAliveClient(host: string, port: number, sockets = 8): (path:
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
       });
+      // a request the server never answers fails instead of holding the run forever
+      req.setTimeout(30_000, () => req.destroy(new Error(`GET ${path}: no answer within 30 s`)));
       req.on('error', reject);
     });
 }
 
-/** Share of the machine's CPU time spent busy (not idle or iowait) since `since` (from /proc/stat). */
+/**
+ * Share of this machine's CPU time its own processes kept busy since `since` (/proc/stat: user,
+ * nice, system, irq and softirq over those plus idle, iowait and steal; steal is the host
+ * running someone else, and guest time is already inside user).
+ */
 export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const sample = line.trim().split(/\s+/).slice(1).map(Number);
+  const sample = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const base = since ?? sample.map(() => 0);
   const d = sample.map((x, i) => x - (base[i] ?? 0));
-  const total = d.reduce((s, x) => s + x, 0);
-  const idle = (d[3] ?? 0) + (d[4] ?? 0);
-  return { busy: total > 0 ? 1 - idle / total : 0, sample };
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = d;
+  const busy = user + nice + system + irq + softirq;
+  const total = busy + idle + iowait + steal;
+  return { busy: total > 0 ? busy / total : 0, sample };
 }
 
 /**
@@ -79,7 +86,11 @@ export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
  * `maxS` passed): after a publish, Milvus and HBase compact and flush for a minute or two, and
  * a latency measured then measures that work. Returns the last window's busy share.
  */
-export async function waitForQuiet(threshold = 0.25, windowS = 5, maxS = 240): Promise<number> {
+export async function waitForQuiet(
+  threshold = 0.25,
+  windowS = 5,
+  maxS = 240,
+): Promise<{ busy: number; timedOut: boolean }> {
   const end = now() + maxS * 1000;
   let last = cpuBusy();
   for (;;) {
@@ -87,7 +98,8 @@ export async function waitForQuiet(threshold = 0.25, windowS = 5, maxS = 240): P
     const w = cpuBusy(last.sample);
     last = w;
     progress(`  machine CPU busy ${(w.busy * 100).toFixed(0)} % over ${windowS} s`);
-    if (w.busy < threshold || now() > end) return w.busy;
+    if (w.busy < threshold) return { busy: w.busy, timedOut: false };
+    if (now() > end) return { busy: w.busy, timedOut: true };
   }
 }
 

@@ -206,7 +206,7 @@ export const SETTINGS = {
     kind: 'enum',
     values: ['js', 'tensorflow'],
     default: 'js',
-    doc: 'How `towerflow serve` computes a request’s user vector. `js`: a plain-JS forward pass over a copy of the version’s user-side weights (one row through TensorFlow costs ~17 tfjs ops, about 1 ms of CPU; docs/decisions.md, Recall API), at the price of holding the item-ID table twice; `tensorflow`: the TensorFlow towers only. Same vectors either way (unit test).',
+    doc: 'How `towerflow serve` computes a request’s user vector. `js`: a plain-JS forward pass over the version’s user-side weights (one row through TensorFlow costs ~17 tfjs ops; the JS pass took serve’s CPU per request down 7 %, docs/decisions.md, Recall API); `tensorflow`: the TensorFlow towers. The same vectors within float32 rounding (unit test).',
   },
   recallSearchBatch: {
     env: 'RECALL_SEARCH_BATCH',

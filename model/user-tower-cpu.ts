@@ -1,7 +1,7 @@
 // The user tower's forward pass in plain JS, for the few rows of one recall request. Through
-// tfjs one row costs ~17 TensorFlow ops, about 1 ms of the serving process' CPU (a fifth of its
-// busy time at 200 requests/s, docs/decisions.md, Recall API); here it is one pass over the
-// weights. Same formula as `TwoTower.userTower` (towers.ts), checked against it by a unit test.
+// tfjs one row costs ~17 TensorFlow ops; here it is one pass over the weights, which took serve's
+// CPU per request down by ~0.18 ms, 7 % (docs/decisions.md, Recall API). Same formula as
+// `TwoTower.userTower` (towers.ts), checked against it by a unit test.
 
 import type { UserInputs } from './features.js';
 import type { ModelShapes, TowerConfig } from './towers.js';
@@ -23,8 +23,8 @@ export class CpuUserTower {
     this.layers = Array.from({ length: n }, (_, l) => {
       const kernel = need(weights, `user/dense${l}/kernel`);
       return {
-        kernel: kernel.data.slice(),
-        bias: need(weights, `user/dense${l}/bias`).data.slice(),
+        kernel: kernel.data,
+        bias: need(weights, `user/dense${l}/bias`).data,
         rows: kernel.shape[0] as number,
         cols: kernel.shape[1] as number,
       };
@@ -35,14 +35,18 @@ export class CpuUserTower {
       throw new Error(`user tower input is ${first?.rows} wide, the features ${want}`);
   }
 
-  /** Copies the user side's weights out of a version's (so the rest of its buffer can go). */
+  /**
+   * The user side of a version's weights, read in place: they are views into the version's
+   * weights buffer, which stays alive anyway (tfjs-node keeps a tensor's source array until
+   * the tensor's first use, and serve never uses the item tower's), so this costs no memory.
+   */
   static fromWeights(weights: Map<string, Weight>, towers: TowerConfig, shapes: ModelShapes): CpuUserTower {
     return new CpuUserTower(
       towers,
       shapes,
-      need(weights, 'user_id').data.slice(),
-      need(weights, 'item_id').data.slice(),
-      need(weights, 'user_side').data.slice(),
+      need(weights, 'user_id').data,
+      need(weights, 'item_id').data,
+      need(weights, 'user_side').data,
       weights,
     );
   }

@@ -186,8 +186,7 @@ export class ModelVersion {
 
   /**
    * With `cpuUserTower`, user vectors for up to `CPU_USER_ROWS` queries at a time are computed in
-   * plain JS (serving: one request's user) from a copy of the user side's weights, which that
-   * process then holds twice (the item-ID table included).
+   * plain JS (serving: one request's user) from the user side of the weights as read.
    */
   static async load(dir: string, opts: { cpuUserTower?: boolean } = {}): Promise<ModelVersion> {
     const s = await readVersion(dir);

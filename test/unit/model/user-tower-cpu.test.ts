@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../../../model/features.js';
 import { buildTrainingSet, sliceUserInputs } from '../../../model/samples.js';
+import { tf } from '../../../model/tf.js';
 import { DEFAULT_TOWERS, embedUsers, shapesOf, TwoTower } from '../../../model/towers.js';
 import { CpuUserTower } from '../../../model/user-tower-cpu.js';
 import { ModelVersion, saveVersion } from '../../../model/version.js';
@@ -19,6 +20,18 @@ const set = buildTrainingSet(ds, ds.interactions, vocab, matrix, features);
 const shapes = shapesOf(vocab, features);
 const tmp = mkdtempSync(path.join(tmpdir(), 'towerflow-cpu-tower-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A fresh model's biases are 0: give them values, so that a bias the JS pass dropped would show. */
+function withBiases(model: TwoTower): TwoTower {
+  let seed = 100;
+  for (const [name, v] of model.weights)
+    if (name.endsWith('/bias')) {
+      const b = tf.randomNormal(v.shape, 0, 0.3, 'float32', seed++);
+      v.assign(b);
+      b.dispose();
+    }
+  return model;
+}
 
 async function weightsOf(model: TwoTower) {
   return new Map((await model.export()).map((w) => [w.name, { shape: w.shape, data: w.data }]));
@@ -35,7 +48,7 @@ describe('plain-JS user tower', () => {
   for (const hidden of [[48, 24], []] as number[][]) {
     it(`gives the TensorFlow tower's vectors (hidden [${hidden}]), with and without given ID rows`, async () => {
       const towers = { ...DEFAULT_TOWERS, hidden, outDim: 16 };
-      const model = new TwoTower(shapes, towers, undefined, 3);
+      const model = withBiases(new TwoTower(shapes, towers, undefined, 3));
       try {
         const cpu = CpuUserTower.fromWeights(await weightsOf(model), towers, shapes);
         // the first examples of a user have no sequence yet; later ones do
@@ -74,7 +87,7 @@ describe('plain-JS user tower', () => {
 
   it('serves a loaded version the same vectors as its TensorFlow towers', async () => {
     const towers = { ...DEFAULT_TOWERS, outDim: 16 };
-    const model = new TwoTower(shapes, towers, undefined, 5);
+    const model = withBiases(new TwoTower(shapes, towers, undefined, 5));
     const dir = path.join(tmp, 'v1');
     await saveVersion(dir, model, vocab, features, {
       version: 'v1',
