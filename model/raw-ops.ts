@@ -5,7 +5,7 @@
 // binding's integer handle plus its shape; every output belongs to the current scope until
 // `release()`, and small int32 arguments (axes, shapes) are created once and kept.
 
-import { floatAttr, isNative, nativeBackend } from './fused-ops.js';
+import { floatAttr, isNative, type NativeBackend, nativeBackend } from './fused-ops.js';
 import type { Tensor } from './tf.js';
 
 /** A TensorFlow eager tensor held by the binding. */
@@ -14,19 +14,14 @@ export interface Handle {
   readonly shape: readonly number[];
 }
 
-interface Binding {
+/** tfjs-node's binding: its type constants (as fused-ops.ts knows them) and its tensor calls. */
+type TypeConstants = NativeBackend['binding'];
+interface Binding extends TypeConstants {
   executeOp(name: string, attrs: unknown[], inputs: number[], outputs: number): Handle[];
   createTensor(shape: readonly number[], dtype: number, values: Float32Array | Int32Array): number;
   deleteTensor(id: number): void;
   tensorDataSync(id: number): Float32Array | Int32Array;
-  TF_ATTR_TYPE: number;
   TF_ATTR_INT: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_SHAPE: number;
-  TF_FLOAT: number;
-  TF_INT32: number;
-  TF_INT64: number;
 }
 
 interface Backend {
