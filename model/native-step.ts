@@ -1,8 +1,8 @@
 // The training step written out by hand on raw TensorFlow ops: the same towers, loss and Adam
 // as the tfjs path (towers.ts, train.ts' sampledSoftmaxLoss, fused-adam.ts), with the backward
-// pass derived once here instead of recorded on tfjs's tape at every step. It runs about half
-// the kernels of the taped step and none of tfjs's per-op bookkeeping (docs/decisions.md, Model:
-// the hand-differentiated step); a unit test holds it to the taped step's losses and weights.
+// pass derived once here instead of recorded on tfjs's tape at every step. It runs ~60 % of the
+// taped step's kernels and none of tfjs's per-op bookkeeping (docs/decisions.md, Model: the
+// hand-differentiated step); a unit test holds it to the taped step's losses and weights.
 //
 // The weights live in TensorFlow resource variables for the whole run, and their reads are
 // dropped before Adam, so ResourceApplyAdam updates each buffer in place; `finish()` writes them
