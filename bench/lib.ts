@@ -84,7 +84,8 @@ export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
 /**
  * Waits until the machine's CPU has been under `threshold` busy over a `windowS` window (or
  * `maxS` passed): after a publish, Milvus and HBase compact and flush for a minute or two, and
- * a latency measured then measures that work. Returns the last window's busy share.
+ * a latency measured then measures that work. Returns the last window's busy share, and
+ * whether the wait gave up.
  */
 export async function waitForQuiet(
   threshold = 0.25,
