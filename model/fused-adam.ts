@@ -6,27 +6,21 @@
 // gets resource twins holding it and its two moments; after each update the tfjs Variable is
 // pointed at a read of the twin, so the towers, saving and serving keep plain tfjs Variables.
 
-import { floatAttr, isNative, type NativeBackend, nativeBackend } from './fused-ops.js';
+import { type AdamSlots, isNative, RawOps } from './raw-ops.js';
 import { type NamedTensorMap, type Optimizer, type Tensor, tf, type Variable } from './tf.js';
 
 type NamedTensor = { name: string; tensor: Tensor };
 
-// TensorFlow turns this shared_name into a fresh unique one, so twins never collide with each
-// other or with anything else in the process. In the pinned TensorFlow (2.18) such a resource
-// is freed with its last handle (measured: twelve optimizers over a 4M-float weight, resident
-// memory +0 MiB); dispose also runs DestroyResourceOp, for runtimes that keep it until then.
-const ANONYMOUS = 'cd2c89b7-88b7-44c8-ad83-06c2a9158347';
-
-interface Slots {
-  weight: Tensor;
-  m: Tensor;
-  v: Tensor;
+/** A weight's resource twins: their binding handles, and the tfjs tensors that own them. */
+interface Twins {
+  slots: AdamSlots;
+  owners: Tensor[];
 }
 
 export class FusedAdam extends tf.Optimizer {
-  private readonly slots = new Map<string, Slots>();
+  private readonly twins = new Map<string, Twins>();
   private step = 0;
-  private readonly backend: NativeBackend;
+  private readonly ops: RawOps;
 
   constructor(
     public learningRate: number,
@@ -36,7 +30,7 @@ export class FusedAdam extends tf.Optimizer {
   ) {
     super();
     if (!isNative()) throw new Error('FusedAdam needs the native tensorflow backend');
-    this.backend = nativeBackend();
+    this.ops = new RawOps();
   }
 
   override applyGradients(grads: NamedTensorMap | NamedTensor[]): void {
@@ -44,96 +38,43 @@ export class FusedAdam extends tf.Optimizer {
       ? grads.map((g) => [g.name, g.tensor] as const)
       : Object.entries(grads).map(([name, t]) => [name, t] as const);
     this.step++;
-    const { binding } = this.backend;
-    const attrs = [
-      floatAttr(this.backend),
-      { name: 'use_locking', type: binding.TF_ATTR_BOOL, value: false },
-      { name: 'use_nesterov', type: binding.TF_ATTR_BOOL, value: false },
-    ];
-    const scalars = tf.tidy(() => [
-      tf.scalar(this.beta1 ** this.step),
-      tf.scalar(this.beta2 ** this.step),
-      tf.scalar(this.learningRate),
-      tf.scalar(this.beta1),
-      tf.scalar(this.beta2),
-      tf.scalar(this.epsilon),
-    ]);
+    const o = this.ops;
     try {
+      const scalars = o.adamScalars(this.step, this.learningRate, this.beta1, this.beta2, this.epsilon);
       for (const [name, grad] of list) {
         if (!grad) continue;
         const variable = tf.engine().registeredVariables[name] as Variable | undefined;
         if (!variable) throw new Error(`FusedAdam: no variable named ${name}`);
-        const s = this.slotsFor(name, variable);
-        this.backend.executeMultipleOutputs(
-          'ResourceApplyAdam',
-          attrs,
-          [s.weight, s.m, s.v, ...scalars, grad],
-          0,
-        );
-        const value = this.read(s.weight);
+        const { slots } = this.twinsOf(name, variable);
+        o.applyAdam(slots, scalars, o.borrow(grad));
+        const value = o.adopt(o.readVariable(slots.value));
         variable.assign(value);
         value.dispose();
       }
     } finally {
-      tf.dispose(scalars);
+      o.release();
     }
   }
 
-  private slotsFor(name: string, variable: Variable): Slots {
-    let s = this.slots.get(name);
-    if (!s) {
-      s = {
-        weight: this.resource(variable, variable),
-        m: this.resource(variable, null),
-        v: this.resource(variable, null),
-      };
-      this.slots.set(name, s);
+  private twinsOf(name: string, variable: Variable): Twins {
+    let t = this.twins.get(name);
+    if (!t) {
+      const slots = this.ops.adamSlots(this.ops.borrow(variable));
+      // tfjs tensors own the handles (so tf.memory() counts them); the twins outlive the step
+      // that makes them, whatever tidy scope it runs in
+      t = { slots, owners: [slots.value, slots.m, slots.v].map((h) => tf.keep(this.ops.adopt(h))) };
+      this.twins.set(name, t);
     }
-    return s;
-  }
-
-  /** A resource variable shaped like `like`, holding `init` (zeros when null). */
-  private resource(like: Tensor, init: Tensor | null): Tensor {
-    const { binding } = this.backend;
-    const handle = this.backend.executeSingleOutput(
-      'VarHandleOp',
-      [
-        { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
-        { name: 'shared_name', type: binding.TF_ATTR_STRING, value: ANONYMOUS },
-        floatAttr(this.backend, 'dtype'),
-        { name: 'shape', type: binding.TF_ATTR_SHAPE, value: like.shape },
-      ],
-      [],
-    );
-    const value = init ?? tf.zerosLike(like);
-    this.backend.executeMultipleOutputs(
-      'AssignVariableOp',
-      [floatAttr(this.backend, 'dtype')],
-      [handle, value],
-      0,
-    );
-    if (!init) value.dispose();
-    // the slots outlive the step that creates them, whatever tidy scope it runs in
-    return tf.keep(handle);
-  }
-
-  private read(handle: Tensor): Tensor {
-    return this.backend.executeSingleOutput('ReadVariableOp', [floatAttr(this.backend, 'dtype')], [handle]);
+    return t;
   }
 
   override dispose(): void {
-    const { binding } = this.backend;
-    for (const s of this.slots.values())
-      for (const handle of [s.weight, s.m, s.v]) {
-        this.backend.executeMultipleOutputs(
-          'DestroyResourceOp',
-          [{ name: 'ignore_lookup_error', type: binding.TF_ATTR_BOOL, value: true }],
-          [handle],
-          0,
-        );
-        handle.dispose();
-      }
-    this.slots.clear();
+    for (const { slots, owners } of this.twins.values()) {
+      for (const h of [slots.value, slots.m, slots.v]) this.ops.destroyResource(h);
+      tf.dispose(owners);
+    }
+    this.twins.clear();
+    this.ops.dispose();
     super.dispose();
   }
 

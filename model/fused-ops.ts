@@ -3,6 +3,7 @@
 // The TensorFlow kernels run by name need the native backend; on any other backend (the
 // pure-JS comparison of `bench train`) sparse pooling falls back to the same formula in tfjs ops.
 
+import { isNative, sharedRawOps } from './raw-ops.js';
 import { type Tensor, type Tensor1D, type Tensor2D, tf } from './tf.js';
 
 /**
@@ -20,21 +21,10 @@ export const relu = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const y2 = saved[0] as Tensor;
       if (!isNative()) return tf.mul(dy, tf.sign(y2));
-      const be = nativeBackend();
-      return be.executeSingleOutput('ReluGrad', [floatAttr(be)], [dy, y2]);
+      return sharedRawOps().wrap((o) => o.reluGrad(o.borrow(dy), o.borrow(y2)));
     },
   };
 }) as <T extends Tensor>(x: T) => T;
-
-/** The native backend, typed for running TensorFlow ops by name (callers check `isNative()`). */
-export function nativeBackend(): NativeBackend {
-  return tf.backend() as unknown as NativeBackend;
-}
-
-/** A float32 type attribute named `name` (most ops call theirs `T`, variable ops `dtype`). */
-export function floatAttr(be: NativeBackend, name = 'T'): unknown {
-  return { name, type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
-}
 
 type SaveFunc = (tensors: Tensor[]) => void;
 
@@ -73,26 +63,6 @@ export function gatherRows(table: Tensor2D, ids: Tensor1D): Tensor2D {
   return op(table);
 }
 
-/** Whether TensorFlow's own kernels can be run by name (tfjs-node's native backend). */
-export function isNative(): boolean {
-  return tf.getBackend() === 'tensorflow';
-}
-
-/** The part of tfjs-node's backend that runs TensorFlow ops by name. */
-export interface NativeBackend {
-  binding: {
-    TF_ATTR_TYPE: number;
-    TF_ATTR_BOOL: number;
-    TF_ATTR_STRING: number;
-    TF_ATTR_SHAPE: number;
-    TF_FLOAT: number;
-    TF_INT32: number;
-    TF_INT64: number;
-  };
-  executeSingleOutput(name: string, attrs: unknown[], inputs: Tensor[]): Tensor;
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: Tensor[], n: number): Tensor[];
-}
-
 /**
  * Per-row softmax cross-entropy of `logits` [B, C] against the column `labels` [B] (each in
  * [0, C), checked) with a hand-written gradient: softmax·dy, minus dy at each label.
@@ -110,14 +80,8 @@ export function sparseSoftmaxCrossEntropy(
   maxAbsLogit = Number.POSITIVE_INFINITY,
 ): Tensor1D {
   const [B, C] = logits.shape;
-  if (labels.length !== B) throw new RangeError(`${labels.length} labels for ${B} rows`);
-  const pos = new Int32Array(B);
-  for (let i = 0; i < B; i++) {
-    const l = labels[i] as number;
-    if (!(l >= 0 && l < C)) throw new RangeError(`label ${l} of row ${i} outside [0, ${C})`);
-    pos[i] = i * C + l;
-  }
-  const stable = !(maxAbsLogit <= 60);
+  const pos = labelPositions(labels, B, C);
+  const stable = needsMaxShift(maxAbsLogit);
   const op = tf.customGrad((...args: unknown[]) => {
     const [x, save] = args as [Tensor2D, SaveFunc];
     const at = tf.tensor2d(pos, [B, 1], 'int32');
@@ -139,16 +103,30 @@ export function sparseSoftmaxCrossEntropy(
   return op(logits);
 }
 
+/** Each row's label as a position in the flattened [B, C] logits, i·C + label; labels checked. */
+export function labelPositions(labels: Int32Array, B: number, C: number): Int32Array {
+  if (labels.length !== B) throw new RangeError(`${labels.length} labels for ${B} rows`);
+  const pos = new Int32Array(B);
+  for (let i = 0; i < B; i++) {
+    const l = labels[i] as number;
+    if (!(l >= 0 && l < C)) throw new RangeError(`label ${l} of row ${i} outside [0, ${C})`);
+    pos[i] = i * C + l;
+  }
+  return pos;
+}
+
+/**
+ * Whether a softmax over logits bounded by `maxAbsLogit` must subtract each row's max: up to
+ * 60, exp can neither overflow nor sum to 0 in float32.
+ */
+export function needsMaxShift(maxAbsLogit: number): boolean {
+  return !(maxAbsLogit <= 60);
+}
+
 /** `t` with `u[i]` subtracted at positions `at[i]` [n, 1] (distinct): one kernel natively. */
 function scatterSub(t: Tensor1D, at: Tensor2D, u: Tensor1D): Tensor1D {
   if (!isNative()) return tf.sub(t, tf.scatterND(at, u, t.shape));
-  const be = nativeBackend();
-  const b = be.binding;
-  return be.executeSingleOutput(
-    'TensorScatterSub',
-    [floatAttr(be), { name: 'Tindices', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }],
-    [t, at, u],
-  ) as Tensor1D;
+  return sharedRawOps().wrap((o) => o.scatterSub(o.borrow(t), o.borrow(at), o.borrow(u))) as Tensor1D;
 }
 
 /**
@@ -250,25 +228,13 @@ export function sparseBagArrays(
 
 /** An int64 vector for ops whose inputs must be int64 (tfjs has no int64 dtype). */
 function int64Vector(values: number[]): Tensor1D {
-  const backend = nativeBackend();
-  const { binding } = backend;
-  const v = tf.tensor1d(values, 'int32');
   // tfjs-node warns on every int64 output it wraps; this one is only ever passed back to TF
   const warn = console.warn;
   console.warn = () => {};
   try {
-    return backend.executeSingleOutput(
-      'Cast',
-      [
-        { name: 'SrcT', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-        { name: 'DstT', type: binding.TF_ATTR_TYPE, value: binding.TF_INT64 },
-        { name: 'Truncate', type: binding.TF_ATTR_BOOL, value: false },
-      ],
-      [v],
-    ) as Tensor1D;
+    return sharedRawOps().wrap((o) => o.int64(Int32Array.from(values))) as Tensor1D;
   } finally {
     console.warn = warn;
-    v.dispose();
   }
 }
 
@@ -285,18 +251,15 @@ export function sparsePool(table: Tensor2D, bag: SparseBag): Tensor2D {
     const rows = tf.mul(tf.gather(table, tf.reshape(col as Tensor, [-1])), tf.expandDims(bag.values, 1));
     return tf.unsortedSegmentSum(rows, tf.reshape(out as Tensor, [-1]) as Tensor1D, bag.rows) as Tensor2D;
   }
-  const backend = nativeBackend();
-  const { binding } = backend;
   const run = (b: Tensor, adjointA: boolean, [indices, values, shape]: Tensor[]): Tensor2D =>
-    backend.executeSingleOutput(
-      'SparseTensorDenseMatMul',
-      [
-        floatAttr(backend),
-        { name: 'Tindices', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-        { name: 'adjoint_a', type: binding.TF_ATTR_BOOL, value: adjointA },
-        { name: 'adjoint_b', type: binding.TF_ATTR_BOOL, value: false },
-      ],
-      [indices as Tensor, values as Tensor, shape as Tensor, b],
+    sharedRawOps().wrap((o) =>
+      o.sparseMatMul(
+        o.borrow(indices as Tensor),
+        o.borrow(values as Tensor),
+        o.borrow(shape as Tensor),
+        o.borrow(b),
+        adjointA,
+      ),
     ) as Tensor2D;
   const op = tf.customGrad((...args: unknown[]) => {
     const [x, save] = args as [Tensor2D, SaveFunc];

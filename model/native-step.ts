@@ -10,17 +10,11 @@
 
 import { type BatchColumns, logitBound } from './columns.js';
 import type { FeatureConfig, UserInputs } from './features.js';
-import { bagRows, sparseBagArrays } from './fused-ops.js';
-import { type Handle, RawOps } from './raw-ops.js';
+import { bagRows, labelPositions, needsMaxShift, sparseBagArrays } from './fused-ops.js';
+import { type AdamSlots, type Handle, RawOps } from './raw-ops.js';
 import type { ItemFeatures, TwoTower } from './towers.js';
 
 type Tower = 'user' | 'item';
-
-interface Slots {
-  value: Handle;
-  m: Handle;
-  v: Handle;
-}
 
 /** A tower's forward pass: each layer's input (layer ≥ 1: a ReLU output) and the last pre-activation. */
 interface TowerPass {
@@ -30,7 +24,7 @@ interface TowerPass {
 
 export class NativeStep {
   private readonly ops = new RawOps();
-  private readonly slots = new Map<string, Slots>();
+  private readonly slots = new Map<string, AdamSlots>();
   private t = 0;
 
   constructor(
@@ -44,17 +38,7 @@ export class NativeStep {
   ) {
     const o = this.ops;
     try {
-      for (const [name, variable] of model.weights) {
-        const init = o.borrow(variable);
-        const zeros = o.float32(new Float32Array(variable.size), variable.shape);
-        const value = o.variable(init);
-        // registered before its moments exist, so that a failure below still frees `value`
-        // (until then m and v name it too; dispose() destroys each handle once)
-        const slot: Slots = { value, m: value, v: value };
-        this.slots.set(name, slot);
-        slot.m = o.variable(zeros);
-        slot.v = o.variable(zeros);
-      }
+      for (const [name, variable] of model.weights) this.slots.set(name, o.adamSlots(o.borrow(variable)));
       o.release();
     } catch (err) {
       // what was made so far (resource variables hold TensorFlow memory) goes with the error
@@ -73,18 +57,11 @@ export class NativeStep {
       for (const h of reads.values()) o.free(h);
       reads.clear();
       this.t++;
-      const scalars = [
-        o.float32(Float32Array.of(this.beta1 ** this.t), []),
-        o.float32(Float32Array.of(this.beta2 ** this.t), []),
-        o.float32(Float32Array.of(this.learningRate), []),
-        o.constFloat(this.beta1),
-        o.constFloat(this.beta2),
-        o.constFloat(this.epsilon),
-      ];
+      const scalars = o.adamScalars(this.t, this.learningRate, this.beta1, this.beta2, this.epsilon);
       for (const [name, slot] of this.slots) {
         const g = grads.get(name);
         if (!g) throw new Error(`no gradient for weight ${name}`);
-        o.applyAdam(slot.value, slot.m, slot.v, scalars, g);
+        o.applyAdam(slot, scalars, g);
       }
       return loss;
     } finally {
@@ -121,12 +98,7 @@ export class NativeStep {
     const B = users.n;
     const C = cols.columns.length;
     const nItems = this.items.itemIdx.length;
-    const pos = new Int32Array(B);
-    for (let i = 0; i < B; i++) {
-      const l = cols.label[i] as number;
-      if (!(l >= 0 && l < C)) throw new RangeError(`label ${l} of row ${i} outside [0, ${C})`);
-      pos[i] = i * C + l;
-    }
+    const pos = labelPositions(cols.label, B, C);
     const itemRows = new Int32Array(C);
     for (let j = 0; j < C; j++) {
       const r = cols.columns[j] as number;
@@ -182,9 +154,9 @@ export class NativeStep {
     const [u, uScale] = this.normalize(user.out, invT);
     const [v, vScale] = this.normalize(item.out, 1);
     const logits = o.sub(o.matMul(u, v, false, true), o.float32(cols.offsets, [C]));
-    // the max subtraction only when |logit| is not bounded well below exp's range
-    const stable = !(logitBound(temperature, cols.offsets) <= 60);
-    const max = stable ? o.reduce('Max', logits, 1, true) : undefined;
+    const max = needsMaxShift(logitBound(temperature, cols.offsets))
+      ? o.reduce('Max', logits, 1, true)
+      : undefined;
     const e = o.exp(max ? o.sub(logits, max) : logits);
     const sum = o.reduce('Sum', e, 1, true);
     const at = o.int32(pos, [B, 1]);
@@ -285,8 +257,7 @@ export class NativeStep {
   }
 
   dispose(): void {
-    for (const slot of this.slots.values())
-      for (const h of new Set([slot.value, slot.m, slot.v])) this.ops.destroy(h);
+    for (const slot of this.slots.values()) for (const h of [slot.value, slot.m, slot.v]) this.ops.destroy(h);
     this.slots.clear();
     this.ops.dispose();
   }

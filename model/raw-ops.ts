@@ -5,8 +5,12 @@
 // binding's integer handle plus its shape; every output belongs to the current scope until
 // `release()`, and small int32 arguments (axes, shapes) are created once and kept.
 
-import { floatAttr, isNative, type NativeBackend, nativeBackend } from './fused-ops.js';
-import type { Tensor } from './tf.js';
+import { type Tensor, tf } from './tf.js';
+
+/** Whether TensorFlow's own kernels can be run by name (tfjs-node's native backend). */
+export function isNative(): boolean {
+  return tf.getBackend() === 'tensorflow';
+}
 
 /** A TensorFlow eager tensor held by the binding. */
 export interface Handle {
@@ -14,14 +18,27 @@ export interface Handle {
   readonly shape: readonly number[];
 }
 
-/** tfjs-node's binding: its type constants (as fused-ops.ts knows them) and its tensor calls. */
-type TypeConstants = NativeBackend['binding'];
-interface Binding extends TypeConstants {
+/** A weight and its Adam moments, as TensorFlow resource variables. */
+export interface AdamSlots {
+  value: Handle;
+  m: Handle;
+  v: Handle;
+}
+
+/** tfjs-node's binding: its tensor calls and type constants. */
+interface Binding {
   executeOp(name: string, attrs: unknown[], inputs: number[], outputs: number): Handle[];
   createTensor(shape: readonly number[], dtype: number, values: Float32Array | Int32Array): number;
   deleteTensor(id: number): void;
   tensorDataSync(id: number): Float32Array | Int32Array;
+  TF_ATTR_TYPE: number;
   TF_ATTR_INT: number;
+  TF_ATTR_BOOL: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_SHAPE: number;
+  TF_FLOAT: number;
+  TF_INT32: number;
+  TF_INT64: number;
 }
 
 interface Backend {
@@ -43,9 +60,9 @@ export class RawOps {
 
   constructor() {
     if (!isNative()) throw new Error('raw TensorFlow ops need the native tensorflow backend');
-    this.backend = nativeBackend() as unknown as Backend;
+    this.backend = tf.backend() as unknown as Backend;
     this.b = this.backend.binding;
-    this.F = floatAttr(nativeBackend());
+    this.F = this.type('T', this.b.TF_FLOAT);
     this.I32 = this.type('Tidx', this.b.TF_INT32);
   }
 
@@ -115,25 +132,44 @@ export class RawOps {
     const key = `l${values.join(',')}`;
     let h = this.kept.get(key);
     if (!h) {
-      const [cast] = this.b.executeOp(
-        'Cast',
-        [
-          this.type('SrcT', this.b.TF_INT32),
-          this.type('DstT', this.b.TF_INT64),
-          this.flag('Truncate', false),
-        ],
-        [this.constInt(values).id],
-        1,
-      );
-      h = cast as Handle;
+      h = this.castToInt64(this.constInt(values));
       this.kept.set(key, h);
     }
     return h;
   }
 
+  /** An int64 vector of `values` in the current scope (tfjs has no int64 dtype). */
+  int64(values: Int32Array): Handle {
+    const h = this.castToInt64(this.int32(values, [values.length]));
+    this.scope.push(h.id);
+    return h;
+  }
+
+  private castToInt64(x: Handle): Handle {
+    const [cast] = this.b.executeOp(
+      'Cast',
+      [this.type('SrcT', this.b.TF_INT32), this.type('DstT', this.b.TF_INT64), this.flag('Truncate', false)],
+      [x.id],
+      1,
+    );
+    return cast as Handle;
+  }
+
   /** The binding handle of a tfjs tensor (still owned by tfjs). */
   borrow(t: Tensor): Handle {
     return { id: this.backend.getInputTensorIds([t])[0] as number, shape: t.shape };
+  }
+
+  /**
+   * One kernel for a tfjs caller: `fn` runs ops on borrowed tfjs tensors, its result becomes a
+   * tfjs tensor, and whatever else it made is freed.
+   */
+  wrap(fn: (o: RawOps) => Handle): Tensor {
+    try {
+      return this.adopt(fn(this));
+    } finally {
+      this.release();
+    }
   }
 
   /** A tfjs tensor that takes over `h` (an op's output, which carries its dtype). */
@@ -309,15 +345,19 @@ export class RawOps {
     );
   }
 
-  // ---- resource variables ----
+  // ---- resource variables and Adam ----
 
-  /** A resource variable holding a copy of `init` [kept until `destroy`]. */
+  /** A resource variable holding a copy of `init` (kept until `destroy`). */
   variable(init: Handle): Handle {
     const [handle] = this.b.executeOp(
       'VarHandleOp',
       [
         this.str('container', ''),
-        // TensorFlow turns this shared_name into a fresh unique one (see fused-adam.ts)
+        // TensorFlow turns this shared_name into a fresh unique one, so variables never collide
+        // with each other or with anything else in the process. In the pinned TensorFlow (2.18)
+        // one is freed with its last handle (measured: twelve optimizers over a 4M-float weight,
+        // resident memory +0 MiB); `destroy` also runs DestroyResourceOp, for runtimes that keep
+        // it until then.
         this.str('shared_name', 'cd2c89b7-88b7-44c8-ad83-06c2a9158347'),
         this.type('dtype', this.b.TF_FLOAT),
         { name: 'shape', type: this.b.TF_ATTR_SHAPE, value: init.shape },
@@ -339,18 +379,62 @@ export class RawOps {
     return this.one('ReadVariableOp', [this.type('dtype', this.b.TF_FLOAT)], [v]);
   }
 
-  destroy(v: Handle): void {
+  /** Frees the variable's resource; `h` itself stays for its owner to delete. */
+  destroyResource(v: Handle): void {
     this.b.executeOp('DestroyResourceOp', [this.flag('ignore_lookup_error', true)], [v.id], 0);
+  }
+
+  /** Frees the variable's resource and its handle. */
+  destroy(v: Handle): void {
+    this.destroyResource(v);
     this.b.deleteTensor(v.id);
   }
 
-  /** One Adam update of `v` in place with moments `m`, `s`; `scalars` as ResourceApplyAdam takes them. */
-  applyAdam(v: Handle, m: Handle, s: Handle, scalars: Handle[], grad: Handle): void {
+  /**
+   * Adam's three resource variables for a weight: its value (holding `init`) and both moments at
+   * zero. If one cannot be made, those already made are destroyed.
+   */
+  adamSlots(init: Handle): AdamSlots {
+    const made: Handle[] = [];
+    try {
+      made.push(this.variable(init));
+      const zeros = this.float32(new Float32Array(init.shape.reduce((a, b) => a * b, 1)), init.shape);
+      made.push(this.variable(zeros), this.variable(zeros));
+    } catch (err) {
+      for (const h of made) this.destroy(h);
+      throw err;
+    }
+    const [value, m, v] = made as [Handle, Handle, Handle];
+    return { value, m, v };
+  }
+
+  /** ResourceApplyAdam's scalar inputs for step `t` (1-based); they join the current scope. */
+  adamScalars(t: number, learningRate: number, beta1: number, beta2: number, epsilon: number): Handle[] {
+    return [
+      this.float32(Float32Array.of(beta1 ** t), []),
+      this.float32(Float32Array.of(beta2 ** t), []),
+      this.float32(Float32Array.of(learningRate), []),
+      this.constFloat(beta1),
+      this.constFloat(beta2),
+      this.constFloat(epsilon),
+    ];
+  }
+
+  /** One Adam update of the slots' value in place; `scalars` from `adamScalars`. */
+  applyAdam(slots: AdamSlots, scalars: Handle[], grad: Handle): void {
     this.b.executeOp(
       'ResourceApplyAdam',
       [this.F, this.flag('use_locking', false), this.flag('use_nesterov', false)],
-      [v, m, s, ...scalars, grad].map((h) => h.id),
+      [slots.value, slots.m, slots.v, ...scalars, grad].map((h) => h.id),
       0,
     );
   }
+}
+
+let shared: RawOps | undefined;
+
+/** One RawOps for code that wraps single kernels into tfjs ops (fused-ops.ts); native only. */
+export function sharedRawOps(): RawOps {
+  shared ??= new RawOps();
+  return shared;
 }
