@@ -9,6 +9,7 @@ import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
+import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import {
   benchArgs,
@@ -116,6 +117,7 @@ try {
     items: ITEMS,
     interactions: N,
     seed: 5,
+    profileCache: new RedisProfileCache(redis, cfg.profileCacheTtlSeconds),
   });
   const sequence = new RedisSequenceStore(redis, { length: cfg.sequenceLength, ttlSeconds: 86_400 });
   for (let i = 0; i < events.length; i += 5000) await sequence.apply(events.slice(i, i + 5000));

@@ -226,6 +226,12 @@ export const SETTINGS = {
     default: '300',
     doc: 'How long a computed user vector stays cached in Redis (dropped earlier when the user has new behaviour).',
   },
+  profileCacheTtlSeconds: {
+    env: 'PROFILE_CACHE_TTL_SECONDS',
+    kind: 'int',
+    default: '604800',
+    doc: 'How long the Redis copy of a user profile that recall reads lives (written through by the items processor, filled from HBase on a miss; HBase stays the store of record).',
+  },
   streamMetricsPortBase: {
     env: 'STREAM_METRICS_PORT_BASE',
     kind: 'int',

@@ -12,6 +12,7 @@ import { announceTarget } from '../runtime/targets.js';
 import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { buildRecallApp } from './app.js';
 import type { RecallDeps } from './recall.js';
@@ -37,6 +38,7 @@ export async function recallDeps(
     }),
     history: new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
     profiles: new HBaseProfileStore(hbase),
+    profileCache: new RedisProfileCache(redis, cfg.profileCacheTtlSeconds),
     idRows: new RedisIdRowStore(redis),
     searcher,
     models,

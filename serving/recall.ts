@@ -6,7 +6,8 @@ import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
 import type { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import type { HistoryStore } from '../stores/history/index.js';
-import type { ProfileStore } from '../stores/profiles/index.js';
+import type { ProfileStore, UserProfile } from '../stores/profiles/index.js';
+import type { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { decodeTagged, encodeTagged } from '../stores/tagged-vector.js';
@@ -44,7 +45,9 @@ export interface RecallDeps {
   /** Incremental user-ID rows (the embeddings processor's output). */
   idRows: RedisIdRowStore;
   history: HistoryStore;
+  /** The store of record for profiles (HBase), read on a cache miss or while Redis is down. */
   profiles: ProfileStore;
+  profileCache: RedisProfileCache;
   /** Milvus searches (coalesced across concurrent requests, see SearchBatcher). */
   searcher: SearchBatcher;
   models: LiveModels;
@@ -83,6 +86,28 @@ async function recentHistory(d: RecallDeps, userId: string): Promise<{ itemId: s
       ts: e.ts / 1000,
     }));
   }
+}
+
+/** The user's profile: Redis' copy, else HBase (filling the copy); HBase alone while Redis is down. */
+async function userProfile(d: RecallDeps, userId: string): Promise<UserProfile | undefined> {
+  let redisUp = true;
+  try {
+    const cached = await d.profileCache.get(userId);
+    if (cached !== undefined) return cached ?? undefined;
+  } catch (e) {
+    d.onDegraded?.('redis', e);
+    redisUp = false;
+  }
+  let profile: UserProfile | undefined;
+  try {
+    profile = await d.profiles.getUser(userId);
+  } catch (e) {
+    d.onDegraded?.('hbase', e);
+    return undefined;
+  }
+  // not awaited: the answer does not wait for the fill
+  if (redisUp) d.profileCache.fill(userId, profile).catch(() => {});
+  return profile;
 }
 
 /** Cached vector of this user if it was computed for exactly `stamp` (see recall()). */
@@ -152,10 +177,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const [history, profile, live, idRow] = await timed(d, 'features', () =>
     Promise.all([
       recentHistory(d, req.userId),
-      d.profiles.getUser(req.userId).catch((e) => {
-        d.onDegraded?.('hbase', e);
-        return undefined;
-      }),
+      userProfile(d, req.userId),
       d.models.current().catch((e) => {
         d.onDegraded?.('model', e);
         return undefined;

@@ -9,6 +9,7 @@ import { behaviourEvents, itemEvents, userEvents } from '../../replay/events.js'
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { applyUserProfiles, type RedisProfileCache } from '../../stores/profiles/redis-cache.js';
 import { progress } from '../lib.js';
 
 export interface SyntheticDay {
@@ -22,7 +23,15 @@ export interface SyntheticDay {
 export async function writeSyntheticDay(
   cfg: Config,
   hbase: HBaseClient,
-  o: { day: string; users: number; items: number; interactions: number; seed: number },
+  o: {
+    day: string;
+    users: number;
+    items: number;
+    interactions: number;
+    seed: number;
+    /** Also copy user profiles to recall's Redis copy, as the items processor would have. */
+    profileCache?: RedisProfileCache;
+  },
 ): Promise<SyntheticDay> {
   const ds = syntheticDataset({ users: o.users, items: o.items, interactions: o.interactions, seed: o.seed });
   const dayStart = Date.parse(`${o.day}T00:00:00Z`);
@@ -45,7 +54,10 @@ export async function writeSyntheticDay(
     }
   };
   await inRounds('item profiles', itemEvents(ds, dayStart), (p) => profiles.applyItems(p));
-  await inRounds('user profiles', userEvents(ds, dayStart), (p) => profiles.applyUsers(p));
+  const cache = o.profileCache;
+  await inRounds('user profiles', userEvents(ds, dayStart), (p) =>
+    cache ? applyUserProfiles(profiles, cache, p) : profiles.applyUsers(p),
+  );
   const events = behaviourEvents(ds);
   const rows = events.map(({ v: _v, ...e }) => e);
   await inRounds('events', rows, (p) => history.write(p));

@@ -67,6 +67,15 @@ export class HBaseProfileStore implements ProfileStore {
     return r ? decode<UserProfile>(r) : undefined;
   }
 
+  async getUsers(userIds: string[]): Promise<(UserProfile | undefined)[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.hbase.getMany(
+      USERS_TABLE,
+      userIds.map((id) => assertId('user_id', id)),
+    );
+    return rows.map((r) => (r ? decode<UserProfile>(r) : undefined));
+  }
+
   async *scanItems(): AsyncGenerator<ItemState> {
     for await (const r of this.hbase.scan(ITEMS_TABLE, { batch: 2000 })) yield decode<ItemState>(r);
   }

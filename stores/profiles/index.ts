@@ -26,6 +26,8 @@ export interface ProfileStore {
   /** Several items in one round trip, in the order asked. */
   getItems(itemIds: string[]): Promise<(ItemState | undefined)[]>;
   getUser(userId: string): Promise<UserProfile | undefined>;
+  /** Several users in one round trip, in the order asked. */
+  getUsers(userIds: string[]): Promise<(UserProfile | undefined)[]>;
   scanItems(): AsyncGenerator<ItemState>;
   scanUsers(): AsyncGenerator<UserProfile>;
 }

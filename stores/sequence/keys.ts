@@ -20,6 +20,12 @@ export const ITEMS_CHANGED_KEY = redisKey('items', 'changed');
  */
 export const idRowKey = (userId: string): string => redisKey('emb', userId);
 
+/**
+ * The serving layer's copy of a user's profile (`{ts}\t{json}`, or `-1\t` for "no profile"),
+ * written through by the items processor and filled from HBase on a miss (stores/profiles/redis-cache.ts).
+ */
+export const profileKey = (userId: string): string => redisKey('prof', userId);
+
 /** All-time popularity ZSET (item → count). */
 export const ALL_TIME_POPULARITY_KEY = redisKey('pop', 'all');
 

@@ -8,19 +8,21 @@ import type { Config } from '../../config/index.js';
 import type { ItemEvent } from '../../schemas/item.js';
 import type { UserProfileEvent } from '../../schemas/user.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { applyUserProfiles, RedisProfileCache } from '../../stores/profiles/redis-cache.js';
 import { userVectorKey } from '../../stores/sequence/keys.js';
 import type { PartitionBatch, StreamProcessor } from '../runtime.js';
 
 /**
  * item.events and user.events → HBase profiles (last write by event time wins); then the item
  * bypass re-infers changed items into the live Milvus collection, and a changed user profile
- * drops that user's cached vector. Any failure fails the batch, which the runtime retries before
+ * is copied to Redis for recall and drops that user's cached vector. Any failure fails the batch, which the runtime retries before
  * committing: every step is idempotent.
  */
 export function itemsProcessor(cfg: Config): StreamProcessor {
   const hbase = HBaseClient.fromConfig(cfg);
   const store = new HBaseProfileStore(hbase);
   const redis = createRedis(cfg);
+  const profileCache = new RedisProfileCache(redis, cfg.profileCacheTtlSeconds);
   const milvus = ItemVectors.fromConfig(cfg);
   const models = new LiveModels(cfg, redis);
   const bypass = new ItemBypass(milvus, store, redis);
@@ -56,7 +58,7 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
         }
       } else {
         const events = values as UserProfileEvent[];
-        await store.applyUsers(events);
+        await applyUserProfiles(store, profileCache, events);
         await redis.del(...new Set(events.map((e) => userVectorKey(e.user_id))));
       }
       return values.length;

@@ -197,6 +197,20 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       const cold = await get('user_id=nobody-here&k=3');
       expect(cold.body).toMatchObject({ source: 'popular', id_row: null, model_version: live?.version });
       expect(cold.body.items).toHaveLength(3);
+      // no history but a profile (here in HBase alone, as before a cache existed): the profile path,
+      // and the miss fills recall's Redis copy (the cold user's as "none")
+      await deps.profiles.applyUsers([
+        { event_id: 'pp-1', user_id: 'profile-only', ts: 1000, profile: { region: 'north' } },
+      ]);
+      expect(await deps.profileCache.get('profile-only')).toBeUndefined();
+      const byProfile = await get('user_id=profile-only&k=3');
+      expect(byProfile.body).toMatchObject({ source: 'profile', id_row: 'version', degraded: false });
+      expect(byProfile.body.items).toHaveLength(3);
+      await expect
+        .poll(() => deps.profileCache.get('profile-only'))
+        .toMatchObject({ ts: 1000, profile: { region: 'north' } });
+      await expect.poll(() => deps.profileCache.get('nobody-here')).toBeNull();
+      expect((await get('user_id=profile-only&k=3')).body.items).toEqual(byProfile.body.items);
 
       for (const [qs, field] of [
         ['user_id=1&k=0', 'k'],

@@ -3,6 +3,8 @@ import { redisKey } from '../../clients/keys.js';
 import { createRedis } from '../../clients/redis.js';
 import { decodeVector, encodeVector } from '../../clients/vectors.js';
 import { loadConfig } from '../../config/index.js';
+import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import { profileKey } from '../../stores/sequence/keys.js';
 
 const redis = createRedis(loadConfig());
 
@@ -33,5 +35,33 @@ describe('redis (real server)', () => {
     expect(raw).not.toBeNull();
     expect([...decodeVector(raw!)]).toEqual([0.5, -1.25, 3]);
     await redis.del(key);
+  });
+
+  it('keeps the newer copy of a profile: a stale fill or a late write cannot roll it back', async () => {
+    const cache = new RedisProfileCache(redis, 120);
+    const user = `u${Date.now()}`;
+    const p = (ts: number, age: string) => ({ user_id: user, ts, event_id: `p${ts}`, profile: { age } });
+    expect(await cache.get(user)).toBeUndefined();
+    // HBase had no profile: cached as none
+    await cache.fill(user, undefined);
+    expect(await cache.get(user)).toBeNull();
+    // the processor's write-through replaces "none"
+    await cache.putMany([p(20, 'b')]);
+    expect(await cache.get(user)).toEqual(p(20, 'b'));
+    // a fill from an HBase read made before that write, and a late older write: both ignored
+    await cache.fill(user, undefined);
+    await cache.fill(user, p(10, 'a'));
+    await cache.putMany([p(10, 'a')]);
+    expect(await cache.get(user)).toEqual(p(20, 'b'));
+    await cache.putMany([p(30, 'c')]);
+    expect(await cache.get(user)).toEqual(p(30, 'c'));
+    const ttl = await redis.ttl(profileKey(user));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(120);
+    // more than one script call's worth
+    const many = Array.from({ length: 1200 }, (_, i) => ({ ...p(1, String(i)), user_id: `${user}-${i}` }));
+    await cache.putMany(many);
+    expect(await cache.get(`${user}-1199`)).toEqual(many[1199]);
+    await redis.del(profileKey(user), ...many.map((m) => profileKey(m.user_id)));
   });
 });

@@ -13,6 +13,7 @@ import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { latestN } from '../../stores/order.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
 import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import type { DeadLetter } from '../../streams/dlq.js';
@@ -44,6 +45,7 @@ function stores(stack: IsolatedStack) {
     redis,
     history: new HBaseHistoryStore(hbase, stack.cfg.historySaltBuckets),
     profiles: new HBaseProfileStore(hbase),
+    profileCache: new RedisProfileCache(redis, 600),
     sequence: new RedisSequenceStore(redis, { length: stack.cfg.sequenceLength, ttlSeconds: 60 }),
   };
 }
@@ -281,6 +283,15 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
       ts: 2000,
     });
     expect(await s.profiles.getUser('alice')).toMatchObject({ profile: { age: '25', tags: ['a'] } });
+    // recall's Redis copy is written through, and an older profile event delivered late changes neither
+    expect(await s.profileCache.get('alice')).toMatchObject({ ts: 5, profile: { age: '25', tags: ['a'] } });
+    expect(
+      (await stack.post('/v1/users', { event_id: 'p0', user_id: 'alice', ts: 4, profile: { age: '99' } }))
+        .status,
+    ).toBe(202);
+    await stack.waitForZeroLag(['items'], 60_000, stack.topics.users);
+    expect(await s.profiles.getUser('alice')).toMatchObject({ ts: 5, profile: { age: '25' } });
+    expect(await s.profileCache.get('alice')).toMatchObject({ ts: 5, profile: { age: '25' } });
 
     expect(
       (await stack.post('/v1/items', { event_id: 'rm-i42', op: 'remove', item_id: 'i42', ts: 3000 })).status,

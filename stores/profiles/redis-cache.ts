@@ -1,0 +1,95 @@
+import type { Redis } from '../../clients/redis.js';
+import type { UserProfileEvent } from '../../schemas/user.js';
+import { profileKey } from '../sequence/keys.js';
+import type { ProfileStore, UserProfile } from './index.js';
+
+// Keeps the newer of what is stored and what is offered, by profile event time: a fill from an
+// HBase read that raced a profile update (read old, the processor wrote and cached the new one,
+// then the fill lands) cannot roll the copy back, and neither can a late write-through. "No
+// profile" is stored with ts -1, so any real profile replaces it.
+// KEYS: profile keys. ARGV: TTL seconds, then per key: ts, value.
+const PUT_SCRIPT = `
+local ttl = ARGV[1]
+local put = 0
+for i = 1, #KEYS do
+  local ts, value = ARGV[2 * i], ARGV[2 * i + 1]
+  local cur = redis.call('GET', KEYS[i])
+  local curTs = cur and tonumber(string.match(cur, '^(-?%d+)\\t'))
+  if not curTs or curTs <= tonumber(ts) then
+    redis.call('SET', KEYS[i], ts .. '\\t' .. value, 'EX', ttl)
+    put = put + 1
+  end
+end
+return put
+`;
+
+/** Profiles per script call: bounds how long one call holds Redis. */
+const CHUNK = 500;
+
+/**
+ * User profiles for online features, in Redis (DESIGN.md §2: "HBase/Redis profile"). HBase stays
+ * the store of record; this copy takes an HBase round trip off every recall request, which was
+ * the largest CPU cost per request (docs/decisions.md, Recall API). A miss reads HBase and fills.
+ */
+export class RedisProfileCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlSeconds: number,
+  ) {
+    redis.defineCommand('putProfiles', { lua: PUT_SCRIPT });
+  }
+
+  /** The cached profile; null: cached as having none; undefined: not cached. */
+  async get(userId: string): Promise<UserProfile | null | undefined> {
+    const raw = await this.redis.get(profileKey(userId));
+    if (raw === null) return undefined;
+    const tab = raw.indexOf('\t');
+    const json = raw.slice(tab + 1);
+    return json === '' ? null : (JSON.parse(json) as UserProfile);
+  }
+
+  /** Caches what HBase said about one user (undefined: no profile), unless a newer copy is there. */
+  async fill(userId: string, profile: UserProfile | undefined): Promise<void> {
+    await this.put([[profileKey(userId), profile ? profile.ts : -1, profile ? JSON.stringify(profile) : '']]);
+  }
+
+  /** Caches profiles as HBase now holds them (the winners after a write), each unless a newer copy is there. */
+  async putMany(profiles: UserProfile[]): Promise<void> {
+    await this.put(profiles.map((p) => [profileKey(p.user_id), p.ts, JSON.stringify(p)]));
+  }
+
+  private async put(entries: [key: string, ts: number, value: string][]): Promise<void> {
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK);
+      const args: (string | number)[] = [this.ttlSeconds];
+      for (const [, ts, value] of chunk) args.push(ts, value);
+      await this.redis.putProfiles(chunk.length, ...chunk.map((e) => e[0]), ...args);
+    }
+  }
+}
+
+/** Rows per HBase read-back: one Thrift call each. */
+const READ_BACK = 500;
+
+/**
+ * Profile events into the store of record, then the winners as it now holds them into the
+ * cache: what the items processor does, and what a loader writing straight to HBase must do too.
+ */
+export async function applyUserProfiles(
+  store: ProfileStore,
+  cache: RedisProfileCache,
+  events: UserProfileEvent[],
+): Promise<void> {
+  await store.applyUsers(events);
+  const ids = [...new Set(events.map((e) => e.user_id))];
+  for (let i = 0; i < ids.length; i += READ_BACK) {
+    const winners = await store.getUsers(ids.slice(i, i + READ_BACK));
+    await cache.putMany(winners.filter((p): p is UserProfile => p !== undefined));
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    putProfiles(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  }
+}
