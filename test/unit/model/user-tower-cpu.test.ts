@@ -45,9 +45,14 @@ function worstDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('plain-JS user tower', () => {
-  for (const hidden of [[48, 24], []] as number[][]) {
-    it(`gives the TensorFlow tower's vectors (hidden [${hidden}]), with and without given ID rows`, async () => {
-      const towers = { ...DEFAULT_TOWERS, hidden, outDim: 16 };
+  // widths that are not multiples of 4 take the tail of the unrolled loop
+  for (const [hidden, outDim] of [
+    [[48, 24], 16],
+    [[], 16],
+    [[30, 7], 10],
+  ] as [number[], number][]) {
+    it(`gives the TensorFlow tower's vectors (hidden [${hidden}], out ${outDim}), with and without given ID rows`, async () => {
+      const towers = { ...DEFAULT_TOWERS, hidden, outDim };
       const model = withBiases(new TwoTower(shapes, towers, undefined, 3));
       try {
         const cpu = CpuUserTower.fromWeights(await weightsOf(model), towers, shapes);
