@@ -110,14 +110,16 @@ async function userProfile(d: RecallDeps, userId: string): Promise<UserProfile |
   return profile;
 }
 
-/** Cached vector of this user if it was computed for exactly `stamp` (see recall()). */
-async function cachedVector(d: RecallDeps, userId: string, stamp: string): Promise<Float32Array | undefined> {
+/** The user's cached vector with the tag it was stored under (see recall()), if any. */
+async function cachedVector(
+  d: RecallDeps,
+  userId: string,
+): Promise<{ tag: string; vector: Float32Array } | undefined> {
   const raw = await d.redis.get(userVectorKey(userId)).catch((e) => {
     d.onDegraded?.('redis', e);
     return null;
   });
-  const t = raw ? decodeTagged(raw) : undefined;
-  return t?.tag === stamp ? t.vector : undefined;
+  return raw ? decodeTagged(raw) : undefined;
 }
 
 async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<RecallResponse['items']> {
@@ -174,7 +176,8 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     },
   };
   const filter = req.conditions.length > 0 ? buildFilter(req.conditions, ITEM_SCALARS) : undefined;
-  const [history, profile, live, idRow] = await timed(d, 'features', () =>
+  // every read at once, the cached vector too (whether it is still good is known only after)
+  const [history, profile, live, idRow, cached] = await timed(d, 'features', () =>
     Promise.all([
       recentHistory(d, req.userId),
       userProfile(d, req.userId),
@@ -186,6 +189,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
         d.onDegraded?.('redis', e);
         return undefined;
       }),
+      req.at === undefined ? cachedVector(d, req.userId) : undefined,
     ]),
   );
   const seen = new Set(history.map((h) => h.itemId));
@@ -203,9 +207,9 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const rowTag = row ? createHash('sha1').update(row.raw).digest('base64url').slice(0, 12) : '-';
   const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'} ${rowTag}`;
   const vector = await timed(d, 'user_vector', async () => {
-    const cached = req.at === undefined ? await cachedVector(d, req.userId, stamp) : undefined;
-    d.onVectorCache?.(cached !== undefined);
-    if (cached) return cached;
+    const hit = cached?.tag === stamp;
+    d.onVectorCache?.(hit);
+    if (cached && hit) return cached.vector;
     const categorical: Record<string, string> = {};
     for (const [k, v] of Object.entries(profile?.profile ?? {}))
       categorical[k] = Array.isArray(v) ? v.join('|') : String(v);

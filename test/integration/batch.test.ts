@@ -22,8 +22,9 @@ import { buildRecallApp } from '../../serving/app.js';
 import { recallDeps } from '../../serving/main.js';
 import type { RecallDeps, RecallResponse } from '../../serving/recall.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
-import { ALL_TIME_POPULARITY_KEY, idRowKey } from '../../stores/sequence/keys.js';
+import { ALL_TIME_POPULARITY_KEY, idRowKey, userVectorKey } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { decodeTagged, encodeTagged } from '../../stores/tagged-vector.js';
 
 type RecallBody = RecallResponse & { errors?: { field: string }[] };
 
@@ -186,6 +187,16 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       for (const it of r.body.items) expect(seen.has(it.item_id)).toBe(false);
       const scores = r.body.items.map((i: { score: number }) => i.score);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+      // the vector was cached under a tag naming what it depends on; an entry with that tag is
+      // used as is (a different vector under it changes the answer), one with another tag is not
+      await expect.poll(() => redis.get(userVectorKey('1'))).toBeTruthy();
+      const entry = decodeTagged((await redis.get(userVectorKey('1'))) as string);
+      if (!entry) throw new Error('the cached vector does not decode');
+      const other = entry.vector.map((x) => -x);
+      await redis.set(userVectorKey('1'), encodeTagged(entry.tag, other), 'EX', 60);
+      expect((await get('user_id=1&k=10')).body.items).not.toEqual(r.body.items);
+      await redis.set(userVectorKey('1'), encodeTagged(`${entry.tag} stale`, other), 'EX', 60);
+      expect((await get('user_id=1&k=10')).body.items).toEqual(r.body.items);
 
       const comedy = await get('user_id=1&k=5&category=Comedy');
       expect(comedy.body.items.length).toBeGreaterThan(0);
