@@ -33,7 +33,10 @@ function parseOne(spec: SettingSpec, raw: string): unknown {
     case 'int': {
       if (!/^\d+$/.test(raw.trim()))
         throw new ConfigError(`${spec.env} must be a whole number, got "${raw}"`);
-      return Number.parseInt(raw, 10);
+      const n = Number.parseInt(raw, 10);
+      if (spec.min !== undefined && n < spec.min)
+        throw new ConfigError(`${spec.env} must be at least ${spec.min}, got ${n}`);
+      return n;
     }
     case 'number': {
       const n = Number(raw.trim());

@@ -10,6 +10,8 @@ export interface SettingSpec {
   default: string;
   doc: string;
   values?: readonly string[];
+  /** Smallest accepted value of an `int` (e.g. 1 for a TTL: Redis refuses `EX 0`). */
+  min?: number;
 }
 
 export const SETTINGS = {
@@ -223,12 +225,14 @@ export const SETTINGS = {
   userVectorTtlSeconds: {
     env: 'USER_VECTOR_TTL_SECONDS',
     kind: 'int',
+    min: 1,
     default: '300',
     doc: 'How long a computed user vector stays cached in Redis (dropped earlier when the user has new behaviour).',
   },
   profileCacheTtlSeconds: {
     env: 'PROFILE_CACHE_TTL_SECONDS',
     kind: 'int',
+    min: 1,
     default: '604800',
     doc: 'How long the Redis copy of a user profile that recall reads lives (written through by the items processor, filled from HBase on a miss; HBase stays the store of record).',
   },
@@ -259,6 +263,7 @@ export const SETTINGS = {
   sequenceTtlSeconds: {
     env: 'SEQUENCE_TTL_SECONDS',
     kind: 'int',
+    min: 1,
     default: '2592000',
     doc: 'A user’s Redis sequence expires this long after their last event (HBase keeps the full history).',
   },

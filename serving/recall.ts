@@ -204,8 +204,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   // a row of another version means nothing to these towers: the version's own table row serves
   const row = idRow?.version === live.pointer.version ? idRow : undefined;
   // the cache entry names everything the vector depends on that can change between publishes
+  // (the profile's time too: a vector built from a profile read just before an update and cached
+  // just after the items processor dropped the entry would otherwise outlive the update)
   const rowTag = row ? createHash('sha1').update(row.raw).digest('base64url').slice(0, 12) : '-';
-  const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'} ${rowTag}`;
+  const stamp = `${live.pointer.version} ${newest ? `${newest.itemId}@${newest.ts}` : '-'} ${rowTag} ${profile?.ts ?? '-'}`;
   const vector = await timed(d, 'user_vector', async () => {
     const hit = cached?.tag === stamp;
     d.onVectorCache?.(hit);

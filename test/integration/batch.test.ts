@@ -222,6 +222,12 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
         .toMatchObject({ ts: 1000, profile: { region: 'north' } });
       await expect.poll(() => deps.profileCache.get('nobody-here')).toBeNull();
       expect((await get('user_id=profile-only&k=3')).body.items).toEqual(byProfile.body.items);
+      // recall reads the copy: a profile there alone (none in HBase) is served the profile path
+      await deps.profileCache.putMany([
+        { user_id: 'copy-only', ts: 2000, event_id: 'pp-2', profile: { region: 'south' } },
+      ]);
+      expect(await deps.profiles.getUser('copy-only')).toBeUndefined();
+      expect((await get('user_id=copy-only&k=3')).body).toMatchObject({ source: 'profile', degraded: false });
 
       for (const [qs, field] of [
         ['user_id=1&k=0', 'k'],

@@ -58,6 +58,22 @@ describe('redis (real server)', () => {
     const ttl = await redis.ttl(profileKey(user));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(120);
+    // a tie in event time: the write-through (HBase's winner, just read back) wins, a fill does not
+    await cache.fill(user, p(30, 'stale read'));
+    expect(await cache.get(user)).toEqual(p(30, 'c'));
+    await cache.putMany([p(30, 'last put')]);
+    expect(await cache.get(user)).toEqual(p(30, 'last put'));
+    // an unreadable entry counts as a miss and the next fill replaces it
+    await redis.set(profileKey(user), 'garbage', 'EX', 60);
+    expect(await cache.get(user)).toBeUndefined();
+    await cache.fill(user, p(1, 'a'));
+    expect(await cache.get(user)).toEqual(p(1, 'a'));
+    // "none" lives at most an hour, whatever the TTL of real profiles
+    const none = new RedisProfileCache(redis, 86_400);
+    await none.fill(`${user}-none`, undefined);
+    expect(await none.get(`${user}-none`)).toBeNull();
+    expect(await redis.ttl(profileKey(`${user}-none`))).toBeLessThanOrEqual(3600);
+    await redis.del(profileKey(`${user}-none`));
     // more than one script call's worth
     const many = Array.from({ length: 1200 }, (_, i) => ({ ...p(1, String(i)), user_id: `${user}-${i}` }));
     await cache.putMany(many);

@@ -18,6 +18,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOPIC_DLQ_PARTITIONS: 'three' })).toThrow(ConfigError);
     expect(() => loadConfig({ TOPIC_DLQ_PARTITIONS: 'three' })).toThrow(/TOPIC_DLQ_PARTITIONS/);
     expect(() => loadConfig({ MILVUS_ENGINE: 'docker' })).toThrow(/MILVUS_ENGINE must be one of/);
+    // Redis refuses `SET … EX 0`: a TTL of 0 would fail every write, so it fails at start instead
+    for (const v of ['PROFILE_CACHE_TTL_SECONDS', 'USER_VECTOR_TTL_SECONDS', 'SEQUENCE_TTL_SECONDS'])
+      expect(() => loadConfig({ [v]: '0' })).toThrow(new RegExp(`${v} must be at least 1`));
+    expect(loadConfig({ PROFILE_CACHE_TTL_SECONDS: '1' }).profileCacheTtlSeconds).toBe(1);
   });
   it('documents every variable', () => {
     expect(settingsMarkdown()).toContain('`KAFKA_BROKERS`');
