@@ -53,13 +53,8 @@ export class HBaseProfileStore implements ProfileStore {
     return r ? decode<ItemState>(r) : undefined;
   }
 
-  async getItems(itemIds: string[]): Promise<(ItemState | undefined)[]> {
-    if (itemIds.length === 0) return [];
-    const rows = await this.hbase.getMany(
-      ITEMS_TABLE,
-      itemIds.map((id) => assertId('item_id', id)),
-    );
-    return rows.map((r) => (r ? decode<ItemState>(r) : undefined));
+  getItems(itemIds: string[]): Promise<(ItemState | undefined)[]> {
+    return this.getRows<ItemState>(ITEMS_TABLE, 'item_id', itemIds);
   }
 
   async getUser(userId: string): Promise<UserProfile | undefined> {
@@ -67,13 +62,18 @@ export class HBaseProfileStore implements ProfileStore {
     return r ? decode<UserProfile>(r) : undefined;
   }
 
-  async getUsers(userIds: string[]): Promise<(UserProfile | undefined)[]> {
-    if (userIds.length === 0) return [];
+  getUsers(userIds: string[]): Promise<(UserProfile | undefined)[]> {
+    return this.getRows<UserProfile>(USERS_TABLE, 'user_id', userIds);
+  }
+
+  /** Rows of `table` in the order asked, in one round trip. */
+  private async getRows<T>(table: string, field: string, ids: string[]): Promise<(T | undefined)[]> {
+    if (ids.length === 0) return [];
     const rows = await this.hbase.getMany(
-      USERS_TABLE,
-      userIds.map((id) => assertId('user_id', id)),
+      table,
+      ids.map((id) => assertId(field, id)),
     );
-    return rows.map((r) => (r ? decode<UserProfile>(r) : undefined));
+    return rows.map((r) => (r ? decode<T>(r) : undefined));
   }
 
   async *scanItems(): AsyncGenerator<ItemState> {
