@@ -155,7 +155,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     const [current, recent, profs] = await Promise.all([
       rows.getMany(ids, live.pointer.version),
       Promise.all(ids.map((u) => sequences.recent(u))),
-      wantProfile ? Promise.all(ids.map((u) => profiles.getUser(u))) : undefined,
+      wantProfile ? profiles.getUsers(ids) : undefined,
     ]);
     const out = new Map<string, UserState>();
     ids.forEach((u, i) => {
