@@ -70,7 +70,7 @@ export function keepAliveClient(host: string, port: number, sockets = 8): (path:
  * nice, system, irq and softirq over those plus idle, iowait and steal; steal is the host
  * running someone else, and guest time is already inside user).
  */
-export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
+export function cpuBusy(since?: number[]): { busy: number; steal: number; sample: number[] } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const sample = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const base = since ?? sample.map(() => 0);
@@ -78,7 +78,36 @@ export function cpuBusy(since?: number[]): { busy: number; sample: number[] } {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = d;
   const busy = user + nice + system + irq + softirq;
   const total = busy + idle + iowait + steal;
-  return { busy: total > 0 ? busy / total : 0, sample };
+  return { busy: total > 0 ? busy / total : 0, steal: total > 0 ? steal / total : 0, sample };
+}
+
+/**
+ * How fast this machine runs a fixed piece of single-threaded work right now: the median over
+ * `rounds` of the wall and CPU milliseconds of one pass. On a shared machine the same code
+ * measures up to twice as slow from one hour to the next (docs/decisions.md, Recall API); a
+ * latency printed next to this probe can be told apart from a machine that was slower. Wall
+ * above CPU: this process waited for a core; CPU itself higher: each core did less per second.
+ */
+export function cpuProbe(rounds = 5): { wall_ms: number; cpu_ms: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  let x = 0x9e3779b9;
+  for (let r = 0; r < rounds; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < 20_000_000; i++) {
+      // xorshift32: integer work the JIT cannot fold away (x is returned below)
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+    }
+    walls.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1000);
+  }
+  // keeps the loop's result alive
+  if (x === 0.5) walls.push(0);
+  return { wall_ms: median(walls), cpu_ms: median(cpus) };
 }
 
 /**

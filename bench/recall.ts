@@ -13,6 +13,8 @@ import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import {
   benchArgs,
+  cpuBusy,
+  cpuProbe,
   hostInfo,
   intOption,
   keepAliveClient,
@@ -63,6 +65,7 @@ async function atRate(rate: number, users: string[]) {
   let inFlight = 0;
   const total = rate * SECONDS;
   const cpu0 = process.cpuUsage();
+  const machine0 = cpuBusy();
   const t0 = now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -89,9 +92,19 @@ async function atRate(rate: number, users: string[]) {
   await Promise.all(pending);
   const seconds = (now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const machine = cpuBusy(machine0.sample);
   // the load generator's own CPU per request: it competes with what it measures
   const clientCpuMs = (cpu.user + cpu.system) / 1000 / total;
-  return { rate, achieved: total / seconds, errors, client_cpu_ms: clientCpuMs, ...summarize(latencies) };
+  return {
+    rate,
+    achieved: total / seconds,
+    errors,
+    client_cpu_ms: clientCpuMs,
+    // the whole machine over the run (this process included): how close to the 2 cores it ran
+    machine_busy: machine.busy,
+    steal: machine.steal,
+    ...summarize(latencies),
+  };
 }
 
 /** Mean time per recall stage, from the serve process's histogram sums and counts. */
@@ -134,6 +147,8 @@ try {
     busy_before: number;
     /** False when the wait gave up (4 minutes) before the machine went under 20 % busy. */
     settled: boolean;
+    /** A fixed piece of work timed just before the rates (`cpuProbe`): how fast the machine was. */
+    probe: ReturnType<typeof cpuProbe>;
     results: Awaited<ReturnType<typeof atRate>>[];
     stages: Awaited<ReturnType<typeof stageMeans>>;
   }[] = [];
@@ -145,6 +160,8 @@ try {
     await atRate(50, users);
     progress('waiting for the machine to settle after the publish');
     const quiet = await waitForQuiet(0.2);
+    const probe = cpuProbe();
+    progress(`CPU probe: ${probe.wall_ms.toFixed(1)} ms wall, ${probe.cpu_ms.toFixed(1)} ms CPU`);
     const results = [];
     for (const rate of RATES) {
       progress(
@@ -156,6 +173,7 @@ try {
       batch,
       busy_before: quiet.busy,
       settled: !quiet.timedOut,
+      probe,
       results,
       stages: await stageMeans(),
     });
@@ -177,6 +195,8 @@ try {
       'p99 ms',
       'max ms',
       'client CPU ms/req',
+      'machine busy %',
+      'steal %',
     ],
     runs.flatMap((r) =>
       r.results.map((x) => [
@@ -189,6 +209,8 @@ try {
         x.p99_ms,
         x.max_ms,
         x.client_cpu_ms,
+        x.machine_busy * 100,
+        x.steal * 100,
       ]),
     ),
   );
@@ -205,7 +227,7 @@ try {
   for (const r of runs)
     report.note(
       r.settled
-        ? `RECALL_SEARCH_BATCH=${r.batch}: measured once the machine's CPU was ${(r.busy_before * 100).toFixed(0)} % busy over 5 s (after the warm-up)`
+        ? `RECALL_SEARCH_BATCH=${r.batch}: measured once the machine's CPU was ${(r.busy_before * 100).toFixed(0)} % busy over 5 s (after the warm-up); CPU probe ${r.probe.wall_ms.toFixed(1)} ms wall, ${r.probe.cpu_ms.toFixed(1)} ms CPU`
         : `RECALL_SEARCH_BATCH=${r.batch}: the machine did not settle within 4 minutes (${(r.busy_before * 100).toFixed(0)} % busy over the last 5 s); measured anyway`,
     );
   report.note(
