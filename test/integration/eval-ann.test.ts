@@ -16,7 +16,7 @@ describe('towerflow eval --ann (real Milvus)', () => {
     expect(exact).toBeDefined();
     expect(ann).toBeDefined();
     expect(report.users).toBeGreaterThan(250);
-    // HNSW with ef ≥ 128 on 500 items is near exact
+    // HNSW with ef = limit (≥ 100 here, serve's rule) on 500 items is near exact
     expect(Math.abs((ann?.['HR@50'] ?? 0) - (exact?.['HR@50'] ?? 0))).toBeLessThanOrEqual(0.02);
     expect(exact?.['HR@50']).toBeGreaterThan(report.models.popularity?.['HR@50'] ?? 1);
   });
