@@ -226,9 +226,11 @@ try {
   );
   for (const r of runs)
     report.note(
-      r.settled
-        ? `RECALL_SEARCH_BATCH=${r.batch}: measured once the machine's CPU was ${(r.busy_before * 100).toFixed(0)} % busy over 5 s (after the warm-up); CPU probe ${r.probe.wall_ms.toFixed(1)} ms wall, ${r.probe.cpu_ms.toFixed(1)} ms CPU`
-        : `RECALL_SEARCH_BATCH=${r.batch}: the machine did not settle within 4 minutes (${(r.busy_before * 100).toFixed(0)} % busy over the last 5 s); measured anyway`,
+      `${
+        r.settled
+          ? `RECALL_SEARCH_BATCH=${r.batch}: measured once the machine's CPU was ${(r.busy_before * 100).toFixed(0)} % busy over 5 s (after the warm-up)`
+          : `RECALL_SEARCH_BATCH=${r.batch}: the machine did not settle within 4 minutes (${(r.busy_before * 100).toFixed(0)} % busy over the last 5 s); measured anyway`
+      }; CPU probe ${r.probe.wall_ms.toFixed(1)} ms wall, ${r.probe.cpu_ms.toFixed(1)} ms CPU`,
     );
   report.note(
     `Milvus resident memory: ${milvusBefore ?? '?'} MiB before, ${milvusLoaded ?? '?'} MiB with the ${ITEMS.toLocaleString('en-US')}-item collection (${published.version}) built, indexed and loaded`,
