@@ -61,6 +61,7 @@ export async function buildCollection(
       dim,
       scalars: ITEM_SCALARS,
       description: 'towerflow item vectors',
+      writeOnce: true,
     });
     const tInsert = performance.now();
     const batch = 5000;

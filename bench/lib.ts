@@ -86,7 +86,8 @@ export function cpuBusy(since?: number[]): { busy: number; steal: number; sample
  * `rounds` of the wall and CPU milliseconds of one pass. On a shared machine the same code
  * measures up to twice as slow from one hour to the next (docs/decisions.md, Recall API); a
  * latency printed next to this probe can be told apart from a machine that was slower. Wall
- * above CPU: this process waited for a core; CPU itself higher: each core did less per second.
+ * above CPU: this process waited for a core. The CPU figure is the whole process's (its GC and
+ * pool threads too), so it is an upper bound on the loop's own.
  */
 export function cpuProbe(rounds = 5): { wall_ms: number; cpu_ms: number } {
   const walls: number[] = [];

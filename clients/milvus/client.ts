@@ -54,7 +54,17 @@ export interface ItemCollectionSpec {
   /** Filterable scalar fields besides the `item_id` primary key and the vector. */
   scalars: FilterableField[];
   description?: string;
+  /**
+   * Written once and then replaced (a version's collection): Milvus' automatic compaction is
+   * switched off for it, so the segments a publish indexed are not merged and indexed again after
+   * the switch, while they serve (docs/decisions.md, Recall API, "Full segments"). Rows the item
+   * bypass deletes or rewrites are then reclaimed when the next publish replaces the collection.
+   */
+  writeOnce?: boolean;
 }
+
+/** Milvus' per-collection switch for automatic compaction (a collection property). */
+export const AUTO_COMPACTION_PROPERTY = 'collection.autocompaction.enabled';
 
 export interface ItemRow {
   item_id: string;
@@ -117,6 +127,7 @@ export class ItemVectors {
         collection_name: spec.name,
         description: spec.description ?? '',
         consistency_level: 'Strong',
+        ...(spec.writeOnce ? { properties: { [AUTO_COMPACTION_PROPERTY]: 'false' } } : {}),
         fields: [
           { name: PK, data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 128 },
           { name: VEC, data_type: DataType.FloatVector, dim: spec.dim },
@@ -254,6 +265,16 @@ export class ItemVectors {
       await this.client.describeCollection({ collection_name: name, cache }),
     );
     return (res.schema?.fields ?? []) as SchemaField[];
+  }
+
+  /** The collection's properties as Milvus stores them (e.g. `AUTO_COMPACTION_PROPERTY`). */
+  async collectionProperties(name: string): Promise<Record<string, string>> {
+    const res = checkStatus(
+      `describeCollection ${name}`,
+      await this.client.describeCollection({ collection_name: name, cache: false } as AnyResult),
+    );
+    const list = (res.properties ?? []) as { key: string; value: string }[];
+    return Object.fromEntries(list.map((p) => [p.key, p.value]));
   }
 
   /** Delete by primary keys (safer than delete-by-expression on Milvus 2.3). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ItemVectors } from '../../clients/milvus/client.js';
+import { AUTO_COMPACTION_PROPERTY, ItemVectors } from '../../clients/milvus/client.js';
 import { buildFilter } from '../../clients/milvus/filter.js';
 import { loadConfig } from '../../config/index.js';
 
@@ -217,7 +217,7 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
   });
 
   it('serves through an alias that switches collections', async () => {
-    await milvus.createCollection({ name: coll2, dim: DIM, scalars });
+    await milvus.createCollection({ name: coll2, dim: DIM, scalars, writeOnce: true });
     await milvus.createHnswIndex(coll2);
     await milvus.load(coll2);
     await milvus.insert(coll2, [
@@ -232,4 +232,13 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
     await milvus.dropAlias(alias);
     expect(await milvus.aliasTarget(alias)).toBeUndefined();
   });
+
+  // milvus-lite has no compaction and keeps no collection properties
+  it.skipIf(cfg.milvusEngine === 'lite')(
+    'turns automatic compaction off for a write-once collection only',
+    async () => {
+      expect((await milvus.collectionProperties(coll2))[AUTO_COMPACTION_PROPERTY]).toBe('false');
+      expect((await milvus.collectionProperties(coll))[AUTO_COMPACTION_PROPERTY]).toBeUndefined();
+    },
+  );
 });

@@ -22,12 +22,11 @@ for comp in ("rootCoord", "proxy", "queryCoord", "queryNode", "indexCoord", "ind
     cfg.set(f"{comp}.ip", "127.0.0.1")
 # the default graceful stop can wait 1800 s while the proxy retries stopped coordinators
 cfg.set("common.gracefulStopTimeout", 10)
-# a version's collection is written once and lives a day: seal growing segments only when full,
-# and do not merge them afterwards. With the defaults a 1M-item publish sealed five ~200k-row
-# segments, indexed each, then merged them after the switch and indexed them again while serving
-# (docs/decisions.md, Recall API: "Full segments, no auto-compaction")
+# seal growing segments only when full: with the default (0.23) a 1M-item publish sealed five
+# ~200k-row segments, indexed each, then had them merged and indexed again after the switch; the
+# publish also turns automatic compaction off for its own collections (docs/decisions.md, Recall
+# API: "Full segments")
 cfg.set("dataCoord.segment.sealProportion", 1.0)
-cfg.set("dataCoord.compaction.enableAutoCompaction", False)
 cfg.resolve()
 milvus._initialize_data_files(data_dir)
 
