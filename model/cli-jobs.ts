@@ -70,7 +70,8 @@ async function milvusAnn(cfg: Config, vectors: Float32Array, ids: string[], dim:
     async search(queries, d, k) {
       const qs: number[][] = [];
       for (let i = 0; i < queries.length / d; i++) qs.push(Array.from(queries.subarray(i * d, (i + 1) * d)));
-      // serve's own beam rule (ef = max(64, limit)), so the ANN loss printed is the one recall has
+      // ef by the client's rule, serve's too (max(64, limit)); eval's limits run to the hundreds,
+      // so this checks the index rather than serve's smallest beam
       const hits = await milvus.searchMany(name, qs, k, { consistency: 'Strong' });
       return hits.map((h) => h.map((x) => Number(x.item_id)));
     },
