@@ -259,22 +259,21 @@ export class ItemVectors {
 
   /** The collection's fields, from the SDK's bounded describe cache (which its drops invalidate). */
   private async describedFields(name: string): Promise<SchemaField[]> {
-    const cache = !this.staleSchemas.delete(name);
-    const res = checkStatus(
-      `describeCollection ${name}`,
-      await this.client.describeCollection({ collection_name: name, cache }),
-    );
+    const res = await this.describe(name, !this.staleSchemas.delete(name));
     return (res.schema?.fields ?? []) as SchemaField[];
   }
 
   /** The collection's properties as Milvus stores them (e.g. `AUTO_COMPACTION_PROPERTY`). */
   async collectionProperties(name: string): Promise<Record<string, string>> {
-    const res = checkStatus(
-      `describeCollection ${name}`,
-      await this.client.describeCollection({ collection_name: name, cache: false } as AnyResult),
-    );
-    const list = (res.properties ?? []) as { key: string; value: string }[];
+    const list = ((await this.describe(name, false)).properties ?? []) as { key: string; value: string }[];
     return Object.fromEntries(list.map((p) => [p.key, p.value]));
+  }
+
+  private async describe(name: string, cache: boolean): Promise<AnyResult> {
+    return checkStatus(
+      `describeCollection ${name}`,
+      await this.client.describeCollection({ collection_name: name, cache } as AnyResult),
+    );
   }
 
   /** Delete by primary keys (safer than delete-by-expression on Milvus 2.3). */
