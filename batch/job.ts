@@ -56,7 +56,7 @@ export interface BatchReport {
   aliasSwitchMs: number;
   /** Items the bypass changed during the run, re-applied to the new collection after the switch. */
   caughtUp: { upserted: number; deleted: number; error?: string };
-  retired: { userStateKeys: number; versions: string[]; error?: string };
+  retired: { userStateKeys: number; versions: string[]; released: string[]; error?: string };
 }
 
 export interface BatchDeps {
@@ -78,7 +78,7 @@ const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().
  * The daily full update (DESIGN.md §1), one lock-holder at a time: window from HBase → train
  * (warm start from the live version) → gate against the live version on the window's
  * held-out last interactions → item vectors into a new collection → alias and live pointer
- * switched → per-user state of the old version retired → old versions trimmed.
+ * switched → per-user state of the old version retired → old versions trimmed, kept ones released.
  * Every failure before the switch leaves the live version serving.
  */
 export async function runBatch(deps: BatchDeps, o: BatchOptions = {}): Promise<BatchReport> {
@@ -243,9 +243,9 @@ async function runLocked(
 
     // published: a failure to clean up is reported, not a failed run
     const retired = await step('retire', () =>
-      retire(cfg, registry, redis, milvus, say).catch((e: Error) => {
+      retire(cfg, registry, redis, milvus, say, t0).catch((e: Error) => {
         say(`  retire failed (the new version is live): ${e.message}`);
-        return { userStateKeys: 0, versions: [], error: e.message };
+        return { userStateKeys: 0, versions: [], released: [], error: e.message };
       }),
     );
     return {
@@ -299,8 +299,9 @@ async function writeMetadataExtra(dir: string, extra: Record<string, unknown>): 
 
 /**
  * After a full update: per-user state of the previous version (cached user vectors, incremental
- * ID-embedding rows) is dropped, and versions beyond BATCH_KEEP_VERSIONS lose their collection
- * and folder.
+ * ID-embedding rows) is dropped, versions beyond BATCH_KEEP_VERSIONS lose their collection
+ * and folder, and the kept previous versions' collections are released from Milvus memory
+ * BATCH_RELEASE_GRACE_SECONDS after the switch at `switchedAt` (performance.now()).
  */
 export async function retire(
   cfg: Config,
@@ -308,7 +309,8 @@ export async function retire(
   redis: Redis,
   milvus: ItemVectors,
   say: (m: string) => void,
-): Promise<{ userStateKeys: number; versions: string[] }> {
+  switchedAt = performance.now(),
+): Promise<{ userStateKeys: number; versions: string[]; released: string[] }> {
   let userStateKeys = 0;
   for (const pattern of ['tf:uvec:*', 'tf:emb:*']) {
     let cursor = '0';
@@ -332,5 +334,38 @@ export async function retire(
     await registry.removeVersionDir(orphan);
     versions.push(orphan);
   }
-  return { userStateKeys, versions };
+  const released = await releasePrevious(cfg, registry, milvus, say, switchedAt);
+  return { userStateKeys, versions, released };
+}
+
+/**
+ * Each loaded collection holds its whole HNSW graph in memory, so kept versions would multiply
+ * Milvus' memory by BATCH_KEEP_VERSIONS. They stay stored for rollback, released once requests
+ * that read the old pointer before the switch have finished.
+ */
+async function releasePrevious(
+  cfg: Config,
+  registry: ModelRegistry,
+  milvus: ItemVectors,
+  say: (m: string) => void,
+  switchedAt: number,
+): Promise<string[]> {
+  const st = await registry.state();
+  const loaded: string[] = [];
+  for (const p of st.previous)
+    if (p.collection !== st.live?.collection && (await milvus.isLoaded(p.collection).catch(() => false)))
+      loaded.push(p.collection);
+  if (loaded.length === 0) return [];
+  const waitMs = cfg.batchReleaseGraceSeconds * 1000 - (performance.now() - switchedAt);
+  if (waitMs > 0) {
+    say(`  releasing ${loaded.join(', ')} from Milvus memory in ${Math.ceil(waitMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, waitMs));
+  }
+  const released: string[] = [];
+  for (const c of loaded)
+    await milvus.release(c).then(
+      () => released.push(c),
+      (e: Error) => say(`  could not release ${c}: ${e.message}`),
+    );
+  return released;
 }

@@ -371,6 +371,12 @@ export const SETTINGS = {
     default: '3',
     doc: 'Published versions kept (the live one and the previous ones `batch rollback` can return to); older collections and folders are removed.',
   },
+  batchReleaseGraceSeconds: {
+    env: 'BATCH_RELEASE_GRACE_SECONDS',
+    kind: 'int',
+    default: '30',
+    doc: "Seconds after a switch before the previous versions' collections are released from Milvus memory (requests that read the old pointer finish first); `batch rollback` loads one back.",
+  },
   batchSchedule: {
     env: 'BATCH_SCHEDULE',
     kind: 'string',

@@ -91,17 +91,17 @@ export function batchCommand(): Command {
   });
   batch
     .command('rollback')
-    .description('make the previous published version live again (alias and live pointer)')
+    .description(
+      'make the previous published version live again (loads its collection, then alias and live pointer)',
+    )
     .action(async () => {
       const { ModelRegistry } = await import('../../batch/registry.js');
-      const { MODEL_CHANNEL } = await import('../../batch/job.js');
+      const { rollBack } = await import('../../batch/rollback.js');
       const d = await deps();
       try {
         const registry = new ModelRegistry(d.cfg, d.redis);
-        const back = await registry.rollback();
+        const back = await rollBack(registry, d.milvus, d.redis, d.cfg.milvusAlias);
         if (!back) throw new InvalidArgumentError('no previous version to roll back to');
-        await d.milvus.switchAlias(d.cfg.milvusAlias, back.collection);
-        await d.redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'rolled-back', ...back }));
         process.stdout.write(`live: ${back.version} (collection ${back.collection})\n`);
       } finally {
         await d.close();

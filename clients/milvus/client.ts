@@ -178,6 +178,20 @@ export class ItemVectors {
     checkStatus(`loadCollection ${name}`, await this.client.loadCollectionSync({ collection_name: name }));
   }
 
+  /** Frees the collection's memory in Milvus; its data stays, and `load` brings it back. */
+  async release(name: string): Promise<void> {
+    checkStatus(`releaseCollection ${name}`, await this.client.releaseCollection({ collection_name: name }));
+  }
+
+  /** Whether the collection is loaded (searchable) now; false while loading or released. */
+  async isLoaded(name: string): Promise<boolean> {
+    const res = checkStatus(
+      `getLoadState ${name}`,
+      await this.client.getLoadState({ collection_name: name }),
+    );
+    return res.state === 'LoadStateLoaded';
+  }
+
   async insert(name: string, rows: ItemRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     const res = await this.write('insert', name, rows);

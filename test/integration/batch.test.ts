@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
 import { LockBusyError } from '../../batch/lock.js';
 import { collectionOf, LIVE_REDIS_KEY, ModelRegistry } from '../../batch/registry.js';
+import { rollBack } from '../../batch/rollback.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
 import { idsFilter } from '../../clients/milvus/filter.js';
@@ -35,7 +36,12 @@ const WINDOW = 9000;
 const execFileAsync = promisify(execFile);
 
 describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
-  const stack = new IsolatedStack({ redisDb: 8, portOffset: 4 });
+  // a short grace before replaced versions leave Milvus memory (the default 30 s per publish)
+  const stack = new IsolatedStack({
+    redisDb: 8,
+    portOffset: 4,
+    extraEnv: { BATCH_RELEASE_GRACE_SECONDS: '3' },
+  });
   const cfg = stack.cfg;
   const redis = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
@@ -94,10 +100,14 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     expect(r.metrics.live?.['HR@50']).toBeGreaterThan(0);
     expect((await registry.live())?.version).toBe(r.version);
     expect((await registry.state()).previous[0]?.version).toBe(first?.version);
+    // the replaced version stays stored for rollback but leaves Milvus memory
+    expect(r.retired.released).toEqual([first?.collection]);
+    expect(await milvus.isLoaded(first?.collection as string)).toBe(false);
+    expect(await milvus.isLoaded(r.collection)).toBe(true);
 
-    const back = await registry.rollback();
-    await milvus.switchAlias(cfg.milvusAlias, back?.collection as string);
+    const back = await rollBack(registry, milvus, redis, cfg.milvusAlias);
     expect(back?.version).toBe(first?.version);
+    expect(await milvus.isLoaded(first?.collection as string)).toBe(true);
     expect((await registry.live())?.version).toBe(first?.version);
     expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(first?.collection);
   });
@@ -417,8 +427,10 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       ttlSeconds: cfg.sequenceTtlSeconds,
     });
     try {
-      for (const v of versions)
+      for (const v of versions) {
         models.set(v as string, await ModelVersion.load(registry.versionDir(v as string)));
+        await milvus.load(collectionOf(cfg.milvusAlias, v as string)); // the replaced one was released
+      }
       const personal = answers.filter((a) => a.body.source === 'personal');
       const sample = [...versions].flatMap((v) =>
         personal.filter((a) => a.body.model_version === v).slice(-6),

@@ -233,6 +233,16 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
     expect(await milvus.aliasTarget(alias)).toBeUndefined();
   });
 
+  it('releases a collection from memory and loads it back, data kept', async () => {
+    expect(await milvus.isLoaded(coll2)).toBe(true);
+    await milvus.release(coll2);
+    expect(await milvus.isLoaded(coll2)).toBe(false);
+    await expect(milvus.search(coll2, vectors[0]!, 1)).rejects.toThrow();
+    await milvus.load(coll2);
+    expect(await milvus.isLoaded(coll2)).toBe(true);
+    expect((await milvus.search(coll2, vectors[0]!, 1))[0]?.item_id).toBe('only-in-v2');
+  });
+
   // milvus-lite has no compaction and keeps no collection properties
   it.skipIf(cfg.milvusEngine === 'lite')(
     'turns automatic compaction off for a write-once collection only',
