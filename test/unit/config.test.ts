@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, settingsMarkdown } from '../../config/index.js';
+import { ConfigError, loadConfig, projectRoot, settingsMarkdown } from '../../config/index.js';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {
@@ -25,5 +27,9 @@ describe('loadConfig', () => {
   });
   it('documents every variable', () => {
     expect(settingsMarkdown()).toContain('`KAFKA_BROKERS`');
+  });
+  it('the README carries the generated table as it is (`towerflow config --markdown`)', () => {
+    const readme = readFileSync(path.join(projectRoot(), 'README.md'), 'utf8');
+    expect(readme).toContain(settingsMarkdown());
   });
 });
