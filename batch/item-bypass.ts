@@ -1,9 +1,10 @@
-import type { ItemVectors } from '../clients/milvus/client.js';
+import type { ItemRow, ItemVectors } from '../clients/milvus/client.js';
+import { idsFilter } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
 import type { ItemState, ProfileStore } from '../stores/profiles/index.js';
 import { ITEMS_CHANGED_KEY } from '../stores/sequence/keys.js';
 import type { Live } from './live-models.js';
-import { scalarsOf } from './publish.js';
+import { ITEM_SCALARS, scalarsOf } from './publish.js';
 import { itemRecordOf } from './window.js';
 
 /** How long the change log keeps an item: longer than any daily job runs. */
@@ -14,6 +15,26 @@ export interface BypassResult {
   version?: string;
   upserted: number;
   deleted: number;
+  /** Items whose row already held what the bypass would write (or, removed, held no row). */
+  unchanged: number;
+}
+
+/** Ids per Milvus query and write: bounds the filter expression's length. */
+const CHUNK = 1000;
+
+const SCALAR_NAMES = ITEM_SCALARS.map((f) => f.name);
+
+/**
+ * Whether a stored row (vector and scalars as Milvus returns them) equals the row about to be
+ * written. Milvus stores float32, so the new vector (a Float32Array) compares exactly.
+ */
+export function sameRow(stored: Record<string, unknown> | undefined, row: ItemRow): boolean {
+  if (!stored) return false;
+  for (const name of SCALAR_NAMES) if (String(stored[name]) !== String(row[name])) return false;
+  const v = stored.vector as ArrayLike<number> | undefined;
+  if (!v || v.length !== row.vector.length) return false;
+  for (let i = 0; i < v.length; i++) if (v[i] !== row.vector[i]) return false;
+  return true;
 }
 
 /**
@@ -49,32 +70,64 @@ export class ItemBypass {
     return this.redis.zrangebyscore(ITEMS_CHANGED_KEY, ms, '+inf');
   }
 
-  /** Writes the current state of `itemIds` into `live`'s collection with `live`'s item tower. */
+  /**
+   * Writes the current state of `itemIds` into `live`'s collection with `live`'s item tower.
+   * Rows that already hold exactly that vector and those scalars are left alone, and ids with no
+   * row are not deleted: a re-delivered batch or a replayed catalogue writes nothing. Each write
+   * leaves a deleted copy in its sealed segment, and a version's collection is never compacted
+   * (docs/decisions.md, "Full segments"), so only real changes may cost memory until the next
+   * publish.
+   */
   async applyTo(live: Live, itemIds: string[]): Promise<BypassResult> {
     const ids = [...new Set(itemIds)];
-    const states = await this.profiles.getItems(ids);
+    const out: BypassResult = { version: live.pointer.version, upserted: 0, deleted: 0, unchanged: 0 };
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const r = await this.applyChunk(live, ids.slice(i, i + CHUNK));
+      out.upserted += r.upserted;
+      out.deleted += r.deleted;
+      out.unchanged += r.unchanged;
+    }
+    return out;
+  }
+
+  private async applyChunk(live: Live, ids: string[]): Promise<Omit<BypassResult, 'version'>> {
+    const collection = live.pointer.collection;
+    const [states, rows] = await Promise.all([
+      this.profiles.getItems(ids),
+      this.milvus.query(
+        collection,
+        idsFilter('item_id', ids),
+        ['item_id', 'vector', ...SCALAR_NAMES],
+        ids.length,
+      ),
+    ]);
+    const stored = new Map(rows.map((r) => [String(r.item_id), r]));
     const present: ItemState[] = [];
     const removed: string[] = [];
+    let unchanged = 0;
     ids.forEach((id, i) => {
       const s = states[i];
-      if (!s || s.removed) removed.push(id);
-      else present.push(s);
+      if (s && !s.removed) present.push(s);
+      else if (stored.has(id)) removed.push(id);
+      else unchanged++;
     });
-    const collection = live.pointer.collection;
+    const writes: ItemRow[] = [];
     if (present.length > 0) {
       const records = present.map(itemRecordOf);
       const vectors = live.model.itemVectors(records);
       const dim = live.model.dim;
-      await this.milvus.upsert(
-        collection,
-        records.map((r, j) => ({
+      records.forEach((r, j) => {
+        const row: ItemRow = {
           item_id: r.id,
-          vector: Array.from(vectors.subarray(j * dim, (j + 1) * dim)),
+          vector: vectors.subarray(j * dim, (j + 1) * dim),
           ...scalarsOf(r),
-        })),
-      );
+        };
+        if (sameRow(stored.get(r.id), row)) unchanged++;
+        else writes.push(row);
+      });
     }
+    if (writes.length > 0) await this.milvus.upsert(collection, writes);
     if (removed.length > 0) await this.milvus.deleteByIds(collection, removed);
-    return { version: live.pointer.version, upserted: present.length, deleted: removed.length };
+    return { upserted: writes.length, deleted: removed.length, unchanged };
   }
 }

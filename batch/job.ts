@@ -55,7 +55,7 @@ export interface BatchReport {
   vectors: { rows: number; perSecond: number; indexSeconds: number };
   aliasSwitchMs: number;
   /** Items the bypass changed during the run, re-applied to the new collection after the switch. */
-  caughtUp: { upserted: number; deleted: number; error?: string };
+  caughtUp: { upserted: number; deleted: number; unchanged: number; error?: string };
   retired: { userStateKeys: number; versions: string[]; released: string[]; error?: string };
 }
 
@@ -227,18 +227,13 @@ async function runLocked(
     const caughtUp = await step('catch up items', async () => {
       const bypass = new ItemBypass(milvus, new HBaseProfileStore(hbase), redis);
       const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
-      let upserted = 0;
-      let deleted = 0;
-      for (let i = 0; i < ids.length; i += 1000) {
-        const r = await bypass.applyTo({ pointer, model: candidate }, ids.slice(i, i + 1000));
-        upserted += r.upserted;
-        deleted += r.deleted;
-      }
-      if (ids.length > 0) say(`  ${upserted} items re-inferred, ${deleted} removed`);
-      return { upserted, deleted };
+      const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
+      if (ids.length > 0)
+        say(`  ${upserted} items re-inferred, ${deleted} removed, ${unchanged} already up to date`);
+      return { upserted, deleted, unchanged };
     }).catch((e: Error) => {
       say(`  catch-up failed (the bypass keeps applying new changes): ${e.message}`);
-      return { upserted: 0, deleted: 0, error: e.message };
+      return { upserted: 0, deleted: 0, unchanged: 0, error: e.message };
     });
 
     // published: a failure to clean up is reported, not a failed run

@@ -37,11 +37,11 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
     registerMetrics(registry: Registry) {
       bypassed = new Counter({
         name: 'towerflow_item_bypass_total',
-        help: 'Items re-inferred into (upsert) or deleted from (delete) the live collection',
+        help: 'Items re-inferred into (upsert) or deleted from (delete) the live collection, or whose row already held their state (unchanged)',
         labelNames: ['op'],
         registers: [registry],
       });
-      for (const op of ['upsert', 'delete']) bypassed.inc({ op }, 0);
+      for (const op of ['upsert', 'delete', 'unchanged']) bypassed.inc({ op }, 0);
     },
     async write(batch: PartitionBatch) {
       const values = batch.records.map((r) => r.value);
@@ -55,6 +55,7 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
           const r = await bypass.applyTo(live, ids);
           bypassed?.inc({ op: 'upsert' }, r.upserted);
           bypassed?.inc({ op: 'delete' }, r.deleted);
+          bypassed?.inc({ op: 'unchanged' }, r.unchanged);
         }
       } else {
         const events = values as UserProfileEvent[];

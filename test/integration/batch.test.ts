@@ -4,9 +4,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ItemBypass } from '../../batch/item-bypass.js';
 import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
 import { LockBusyError } from '../../batch/lock.js';
-import { collectionOf, LIVE_REDIS_KEY, ModelRegistry } from '../../batch/registry.js';
+import { collectionOf, LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../batch/registry.js';
 import { rollBack } from '../../batch/rollback.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
@@ -23,6 +24,7 @@ import { buildRecallApp } from '../../serving/app.js';
 import { recallDeps } from '../../serving/main.js';
 import type { RecallDeps, RecallResponse } from '../../serving/recall.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
+import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { ALL_TIME_POPULARITY_KEY, idRowKey, userVectorKey } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { decodeTagged, encodeTagged } from '../../stores/tagged-vector.js';
@@ -298,6 +300,11 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       ts: Date.now(),
       features: { genres: ['Bypasstest'], title: 'A brand new film (2026)' },
     };
+    const current = {
+      pointer: live as LivePointer,
+      model: await ModelVersion.load(registry.versionDir(live?.version as string)),
+    };
+    const bypass = new ItemBypass(milvus, new HBaseProfileStore(hbase), redis);
     await withRecall(cfg, async (get) => {
       expect((await get('user_id=1&k=5&category=Bypasstest')).body.items).toEqual([]);
       const t0 = Date.now();
@@ -314,6 +321,12 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
         'category',
       ]);
       expect(row).toMatchObject({ item_id: item.item_id, category: 'Bypasstest' });
+      // the same state again (a re-delivered batch) writes nothing
+      expect(await bypass.applyTo(current, [item.item_id])).toMatchObject({
+        upserted: 0,
+        deleted: 0,
+        unchanged: 1,
+      });
 
       await client.post('/v1/items', [
         { v: 1, op: 'remove', event_id: 'bypass-rm-1', item_id: item.item_id, ts: Date.now() },
@@ -322,7 +335,10 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
         const r = await get('user_id=1&k=5&category=Bypasstest');
         return r.body.items.length === 0 ? true : undefined;
       });
-    });
+      // removed and without a row: no second delete
+      const again = await bypass.applyTo(current, [item.item_id]);
+      expect(again).toMatchObject({ upserted: 0, deleted: 0, unchanged: 1 });
+    }).finally(() => current.model.dispose());
   });
 
   it('popularity correction re-scores the top 2k by s − β·ln(1 + count)', async () => {
