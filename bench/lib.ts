@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
@@ -14,19 +15,43 @@ export interface BenchArgs {
   options: Record<string, string | undefined>;
 }
 
-/** Parses `--json` and the given `--name value` options (unknown flags are an error). */
+let usage = '';
+
+/** A bad command line: the reason and the usage on stderr, exit code 2. */
+export function usageError(message: string): never {
+  process.stderr.write(
+    `towerflow bench ${path.basename(process.argv[1] ?? 'bench', '.js')}: ${message}\n${usage}`,
+  );
+  process.exit(2);
+}
+
+/**
+ * Parses `--json` and the given `--name value` options. `--help` prints the usage; an unknown or
+ * malformed option prints the reason and the usage and exits with 2 (no stack trace).
+ */
 export function benchArgs(optionNames: string[] = []): BenchArgs {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      ...Object.fromEntries(optionNames.map((n) => [n, { type: 'string' as const }])),
-    },
-    allowPositionals: false,
-  });
+  const name = path.basename(process.argv[1] ?? 'bench', '.js');
+  usage = `usage: towerflow bench ${name} [--json]${optionNames.map((n) => ` [--${n} VALUE]`).join('')}\n(the README's Benchmarks table says what each option means)\n`;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        ...Object.fromEntries(optionNames.map((n) => [n, { type: 'string' as const }])),
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
   const options: Record<string, string | undefined> = {};
-  const parsed = values as Record<string, string | boolean | undefined>;
   for (const n of optionNames) {
-    const v = parsed[n];
+    const v = values[n];
     options[n] = typeof v === 'string' ? v : undefined;
   }
   return { json: Boolean(values.json), options };
@@ -36,7 +61,7 @@ export function benchArgs(optionNames: string[] = []): BenchArgs {
 export function intOption(args: BenchArgs, name: string, fallback: number): number {
   const raw = args.options[name];
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new Error(`--${name} must be a positive integer`);
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) usageError(`--${name} must be a positive integer, not ${raw}`);
   return Number(raw);
 }
 

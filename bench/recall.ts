@@ -25,6 +25,7 @@ import {
   recallStageMeans,
   sleep,
   summarize,
+  usageError,
   waitForQuiet,
 } from './lib.js';
 import { writeSyntheticDay } from './support/synthetic-day.js';
@@ -37,14 +38,13 @@ const SECONDS = intOption(args, 'seconds', 15);
 const CONCURRENCY = 8;
 const RATES = (args.options.rates ?? '100,200,400,800').split(',').map((r) => {
   const n = Number(r);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--rates: whole numbers separated by commas, not ${r}`);
+  if (!Number.isInteger(n) || n < 1) usageError(`--rates: whole numbers separated by commas, not ${r}`);
   return n;
 });
 // RECALL_SEARCH_BATCH values compared side by side (serve restarted for each)
 const BATCHES = (args.options.batches ?? '1,4').split(',').map((b) => {
   const n = Number(b);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`--batches: whole numbers separated by commas, not ${b}`);
+  if (!Number.isInteger(n) || n < 1) usageError(`--batches: whole numbers separated by commas, not ${b}`);
   return n;
 });
 const report = new Report('recall', args.json);

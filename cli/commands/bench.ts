@@ -28,7 +28,9 @@ function benchNames(): string[] {
 
 export function benchCommand(): Command {
   return new Command('bench')
-    .description('run one benchmark on the local real services: kafka, hbase, milvus, train')
+    .description(
+      'run one benchmark (`towerflow bench NAME --help` for its options); all but train run on the local real services',
+    )
     .argument('<name>', 'benchmark name')
     .allowUnknownOption(true)
     .helpOption(false)
