@@ -70,8 +70,8 @@ async function milvusAnn(cfg: Config, vectors: Float32Array, ids: string[], dim:
     async search(queries, d, k) {
       const qs: number[][] = [];
       for (let i = 0; i < queries.length / d; i++) qs.push(Array.from(queries.subarray(i * d, (i + 1) * d)));
-      // ef by the client's rule, serve's too (max(64, limit)); eval's limits run to the hundreds,
-      // so this checks the index rather than serve's smallest beam
+      // ef by the client's rule, serve's too (max(64, limit)): HR through the index at eval's
+      // limits (hundreds), and recall at serve's smallest beam (annRecall)
       const hits = await milvus.searchMany(name, qs, k, { consistency: 'Strong' });
       return hits.map((h) => h.map((x) => Number(x.item_id)));
     },
@@ -108,6 +108,7 @@ export async function runEvaluation(ds: Dataset, opts: FitOptions, annConfig?: C
       samplesPerSecond: Math.round(rest.training.samplesPerSecond),
     },
     split: rest.split,
+    ...(rest.annRecall ? { annRecall: rest.annRecall } : {}),
   };
 }
 
@@ -121,6 +122,11 @@ export function formatReport(r: Awaited<ReturnType<typeof runEvaluation>>): stri
   ];
   for (const [name, m] of Object.entries(r.models))
     lines.push([name.padEnd(18), ...cols.map((c) => (m[c] ?? 0).toFixed(4).padStart(8))].join(' '));
+  if (r.annRecall)
+    lines.push(
+      '',
+      `ANN recall@${r.annRecall.k} at serve's smallest beam (limit ${r.annRecall.k}, ef max(64, limit)): ${r.annRecall.recall.toFixed(4)} of the exact top ${r.annRecall.k}`,
+    );
   return lines.join('\n');
 }
 

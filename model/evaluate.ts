@@ -14,9 +14,17 @@ export interface AnnIndex {
   close(): Promise<void>;
 }
 
+/** Top-k the index is checked at with serve's smallest beam: a request's limit is k plus its exclusions. */
+export const SERVE_BEAM_K = 50;
+
 export interface EvalReport {
   users: number;
   models: Record<string, EvaluationResult['metrics']>;
+  /**
+   * With `ann`: the share of each user's exact top SERVE_BEAM_K (nothing excluded) that the index
+   * returns when asked for exactly SERVE_BEAM_K, the smallest search serve sends at that k.
+   */
+  annRecall?: { k: number; recall: number };
   training: Fitted['result'];
   split: { trainRows: number; testUsers: number; corpusItems: number };
 }
@@ -53,6 +61,9 @@ export async function evaluateTwoTower(
     new Set([...(split.trainItemsByUser.get(user) ?? [])].map((id) => fitted.items.rowOf.get(id) ?? -1));
 
   const exact = new MetricAccumulator();
+  // per test case, the exact top SERVE_BEAM_K with nothing excluded (the ANN recall's reference)
+  const exactTop: number[][] = [];
+  const none = new Set<number>();
   const batch = 256;
   const itemT = tf.tensor2d(itemVecs, [n, dim]);
   for (let s = 0; s < split.test.length; s += batch) {
@@ -64,7 +75,9 @@ export async function evaluateTwoTower(
     for (let i = s; i < e; i++) {
       const tc = split.test[i];
       if (!tc) continue;
-      const top = rankTopK(all.subarray((i - s) * n, (i - s + 1) * n), MAX_CUTOFF, excludedRows(tc.user));
+      const row = all.subarray((i - s) * n, (i - s + 1) * n);
+      if (opts.ann) exactTop[i] = rankTopK(row, SERVE_BEAM_K, none);
+      const top = rankTopK(row, MAX_CUTOFF, excludedRows(tc.user));
       exact.add(
         top.map((r) => fitted.items.ids[r] as string),
         tc.item,
@@ -74,6 +87,7 @@ export async function evaluateTwoTower(
   itemT.dispose();
 
   const models: EvalReport['models'] = { 'two-tower': exact.result().metrics };
+  let annRecall: EvalReport['annRecall'];
   if (opts.ann) {
     const index = await opts.ann(itemVecs, fitted.items.ids, dim);
     try {
@@ -99,6 +113,7 @@ export async function evaluateTwoTower(
         });
       }
       models['two-tower (ann)'] = approx.result().metrics;
+      annRecall = { k: SERVE_BEAM_K, recall: await beamRecall(index, userVecs, dim, exactTop) };
     } finally {
       await index.close();
     }
@@ -107,10 +122,33 @@ export async function evaluateTwoTower(
   return {
     users: split.test.length,
     models,
+    ...(annRecall ? { annRecall } : {}),
     training: fitted.result,
     split: { trainRows: split.train.length, testUsers: split.test.length, corpusItems: n },
     fitted,
   };
+}
+
+/** Mean share of `exactTop[i]` found by the index asked for exactly that many rows for user i. */
+async function beamRecall(
+  index: AnnIndex,
+  userVecs: Float32Array,
+  dim: number,
+  exactTop: number[][],
+): Promise<number> {
+  let found = 0;
+  let wanted = 0;
+  for (let s = 0; s < exactTop.length; s += 256) {
+    const e = Math.min(exactTop.length, s + 256);
+    const hits = await index.search(userVecs.subarray(s * dim, e * dim), dim, SERVE_BEAM_K);
+    for (let i = s; i < e; i++) {
+      const truth = exactTop[i] ?? [];
+      const got = new Set(hits[i - s] ?? []);
+      wanted += truth.length;
+      for (const r of truth) if (got.has(r)) found++;
+    }
+  }
+  return wanted > 0 ? found / wanted : Number.NaN;
 }
 
 export function disposeFitted(f: Fitted): void {

@@ -19,5 +19,9 @@ describe('towerflow eval --ann (real Milvus)', () => {
     // HNSW with ef = limit (≥ 100 here, serve's rule) on 500 items is near exact
     expect(Math.abs((ann?.['HR@50'] ?? 0) - (exact?.['HR@50'] ?? 0))).toBeLessThanOrEqual(0.02);
     expect(exact?.['HR@50']).toBeGreaterThan(report.models.popularity?.['HR@50'] ?? 1);
+    // asked for exactly k = 50 (ef 64), the index finds nearly all of the exact top 50
+    expect(report.annRecall?.k).toBe(50);
+    expect(report.annRecall?.recall).toBeGreaterThan(0.95);
+    expect(report.annRecall?.recall).toBeLessThanOrEqual(1);
   });
 });
