@@ -31,6 +31,7 @@ import {
   benchArgs,
   fmt,
   hostInfo,
+  intListOption,
   intOption,
   metricSum,
   mulberry32,
@@ -52,10 +53,8 @@ const report = new Report('embeddings', args.json);
 
 const stack = new IsolatedStack({ redisDb: 12, portOffset: 9, extraEnv: { LOG_LEVEL: 'warn' } });
 const cfg = stack.cfg;
-const SIZES = (args.options.sizes ?? `64,${cfg.embeddingsBatchEvents}`).split(',').map(Number);
-const SEARCH_BATCHES = (args.options['search-batches'] ?? String(cfg.recallSearchBatch))
-  .split(',')
-  .map(Number);
+const SIZES = intListOption(args, 'sizes', `64,${cfg.embeddingsBatchEvents}`);
+const SEARCH_BATCHES = intListOption(args, 'search-batches', String(cfg.recallSearchBatch));
 const metricsUrl = `http://${cfg.bindHost}:${cfg.streamMetricsPortBase + 3}/metrics`;
 
 const random = mulberry32(7);

@@ -57,6 +57,17 @@ export function benchArgs(optionNames: string[] = []): BenchArgs {
   return { json: Boolean(values.json), options };
 }
 
+/** Positive whole numbers separated by commas from an option, or the default list. */
+export function intListOption(args: BenchArgs, name: string, fallback: string): number[] {
+  const raw = args.options[name] ?? fallback;
+  return raw.split(',').map((part) => {
+    const n = Number(part);
+    if (!/^\d+$/.test(part.trim()) || n < 1)
+      usageError(`--${name}: positive whole numbers separated by commas, not ${JSON.stringify(part)}`);
+    return n;
+  });
+}
+
 /** A positive whole number from an option, or the default. */
 export function intOption(args: BenchArgs, name: string, fallback: number): number {
   const raw = args.options[name];

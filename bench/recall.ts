@@ -16,6 +16,7 @@ import {
   cpuBusy,
   cpuProbe,
   hostInfo,
+  intListOption,
   intOption,
   keepAliveClient,
   mulberry32,
@@ -25,7 +26,6 @@ import {
   recallStageMeans,
   sleep,
   summarize,
-  usageError,
   waitForQuiet,
 } from './lib.js';
 import { writeSyntheticDay } from './support/synthetic-day.js';
@@ -36,17 +36,9 @@ const N = intOption(args, 'interactions', 300_000);
 const USERS = intOption(args, 'users', 20_000);
 const SECONDS = intOption(args, 'seconds', 15);
 const CONCURRENCY = 8;
-const RATES = (args.options.rates ?? '100,200,400,800').split(',').map((r) => {
-  const n = Number(r);
-  if (!Number.isInteger(n) || n < 1) usageError(`--rates: whole numbers separated by commas, not ${r}`);
-  return n;
-});
+const RATES = intListOption(args, 'rates', '100,200,400,800');
 // RECALL_SEARCH_BATCH values compared side by side (serve restarted for each)
-const BATCHES = (args.options.batches ?? '1,4').split(',').map((b) => {
-  const n = Number(b);
-  if (!Number.isInteger(n) || n < 1) usageError(`--batches: whole numbers separated by commas, not ${b}`);
-  return n;
-});
+const BATCHES = intListOption(args, 'batches', '1,4');
 const report = new Report('recall', args.json);
 const DAY = '2026-01-15';
 

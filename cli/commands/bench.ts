@@ -41,7 +41,8 @@ export function benchCommand(): Command {
         process.stderr.write(`towerflow bench: unknown benchmark "${name}"; known: ${names.join(', ')}\n`);
         process.exit(2);
       }
-      if (!STANDALONE.has(name)) {
+      const help = args.includes('--help') || args.includes('-h');
+      if (!STANDALONE.has(name) && !help) {
         const down = await servicesDown();
         if (down.length > 0) {
           process.stderr.write(
