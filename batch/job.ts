@@ -23,6 +23,7 @@ export { TrainingDivergedError } from './guards.js';
 import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
 import { collectionOf, type LivePointer, ModelRegistry } from './registry.js';
+import { loadedPrevious, releaseAfterGrace } from './release.js';
 import { readWindow, type WindowStats, windowRange } from './window.js';
 
 export class GateRefusedError extends Error {
@@ -68,7 +69,7 @@ export interface BatchDeps {
 
 /** Channel on which processes that hold a model version hear that another one went live. */
 export const MODEL_CHANNEL = 'tf:model:events';
-const LOCK_KEY = 'tf:lock:batch';
+export const LOCK_KEY = 'tf:lock:batch';
 /** Margin for the clocks of the items processor and this job. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -329,38 +330,15 @@ export async function retire(
     await registry.removeVersionDir(orphan);
     versions.push(orphan);
   }
-  const released = await releasePrevious(cfg, registry, milvus, say, switchedAt);
+  // each loaded collection holds its vectors and HNSW graph in memory: kept versions stay
+  // stored for rollback, not loaded (docs/decisions.md, "Kept versions are released")
+  const released = await releaseAfterGrace(
+    cfg,
+    registry,
+    milvus,
+    await loadedPrevious(registry, milvus),
+    switchedAt,
+    say,
+  );
   return { userStateKeys, versions, released };
-}
-
-/**
- * Each loaded collection holds its whole HNSW graph in memory, so kept versions would multiply
- * Milvus' memory by BATCH_KEEP_VERSIONS. They stay stored for rollback, released once requests
- * that read the old pointer before the switch have finished.
- */
-async function releasePrevious(
-  cfg: Config,
-  registry: ModelRegistry,
-  milvus: ItemVectors,
-  say: (m: string) => void,
-  switchedAt: number,
-): Promise<string[]> {
-  const st = await registry.state();
-  const loaded: string[] = [];
-  for (const p of st.previous)
-    if (p.collection !== st.live?.collection && (await milvus.isLoaded(p.collection).catch(() => false)))
-      loaded.push(p.collection);
-  if (loaded.length === 0) return [];
-  const waitMs = cfg.batchReleaseGraceSeconds * 1000 - (performance.now() - switchedAt);
-  if (waitMs > 0) {
-    say(`  releasing ${loaded.join(', ')} from Milvus memory in ${Math.ceil(waitMs / 1000)} s`);
-    await new Promise((r) => setTimeout(r, waitMs));
-  }
-  const released: string[] = [];
-  for (const c of loaded)
-    await milvus.release(c).then(
-      () => released.push(c),
-      (e: Error) => say(`  could not release ${c}: ${e.message}`),
-    );
-  return released;
 }

@@ -1,25 +1,48 @@
 import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Redis } from '../clients/redis.js';
-import { MODEL_CHANNEL } from './job.js';
+import type { Config } from '../config/index.js';
+import { LOCK_KEY, MODEL_CHANNEL } from './job.js';
+import { withLock } from './lock.js';
 import type { LivePointer, ModelRegistry } from './registry.js';
+import { releaseAfterGrace } from './release.js';
+
+export interface RollbackResult {
+  live: LivePointer;
+  /** The collection rolled back from, when it was released from Milvus memory. */
+  released: string[];
+}
 
 /**
- * Makes the previous published version live again. Its collection was released from Milvus
- * memory after the publish that replaced it, so it is loaded before the pointer moves: readers
- * never see a pointer whose collection cannot be searched.
+ * Makes the previous published version live again, holding the batch job's lease so that no
+ * publish or release runs in between. Its collection was released from Milvus memory after the
+ * publish that replaced it, so it is loaded before the pointer moves: readers never get a
+ * pointer whose collection cannot be searched. The version rolled back from is released after
+ * the grace, like a replaced one. Undefined when there is no previous version.
  */
-export async function rollBack(
+export function rollBack(
+  cfg: Pick<Config, 'batchReleaseGraceSeconds' | 'milvusAlias'>,
   registry: ModelRegistry,
   milvus: ItemVectors,
   redis: Redis,
-  alias: string,
-): Promise<LivePointer | undefined> {
-  const target = (await registry.state()).previous[0];
-  if (!target) return undefined;
-  await milvus.load(target.collection);
-  const back = await registry.rollback();
-  if (!back) return undefined;
-  await milvus.switchAlias(alias, back.collection);
-  await redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'rolled-back', ...back }));
-  return back;
+  say: (m: string) => void = () => {},
+): Promise<RollbackResult | undefined> {
+  return withLock(redis, LOCK_KEY, 120_000, async (lease) => {
+    const target = (await registry.state()).previous[0];
+    if (!target) return undefined;
+    const from = (await registry.live())?.collection;
+    say(`loading ${target.collection}`);
+    await milvus.load(target.collection);
+    lease.assertHeld();
+    const switchedAt = performance.now();
+    const back = await registry.rollback();
+    if (!back) return undefined;
+    await milvus.switchAlias(cfg.milvusAlias, back.collection);
+    await redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'rolled-back', ...back }));
+    say(`switched: ${back.version} is live (collection ${back.collection})`);
+    const released =
+      from && from !== back.collection
+        ? await releaseAfterGrace(cfg, registry, milvus, [from], switchedAt, say)
+        : [];
+    return { live: back, released };
+  });
 }

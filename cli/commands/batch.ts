@@ -92,7 +92,7 @@ export function batchCommand(): Command {
   batch
     .command('rollback')
     .description(
-      'make the previous published version live again (loads its collection, then alias and live pointer)',
+      'make the previous published version live again: loads its collection, moves the live pointer and the alias, then releases the version rolled back from after BATCH_RELEASE_GRACE_SECONDS',
     )
     .action(async () => {
       const { ModelRegistry } = await import('../../batch/registry.js');
@@ -100,8 +100,11 @@ export function batchCommand(): Command {
       const d = await deps();
       try {
         const registry = new ModelRegistry(d.cfg, d.redis);
-        const back = await rollBack(registry, d.milvus, d.redis, d.cfg.milvusAlias);
-        if (!back) throw new InvalidArgumentError('no previous version to roll back to');
+        const r = await rollBack(d.cfg, registry, d.milvus, d.redis, (m) =>
+          process.stderr.write(`batch rollback: ${m}\n`),
+        );
+        if (!r) throw new InvalidArgumentError('no previous version to roll back to');
+        const back = r.live;
         process.stdout.write(`live: ${back.version} (collection ${back.collection})\n`);
       } finally {
         await d.close();

@@ -93,6 +93,22 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     await new Promise((res) => setTimeout(res, 200));
     expect(heard.map((m) => JSON.parse(m).version)).toContain(r.version);
     await sub.quit();
+
+    // the bypass over items just published (a replayed catalogue) finds every row up to date:
+    // its inference in another batch size matches the publish's within VECTOR_TOLERANCE
+    const page = (await milvus.scanVectors(r.collection, 300).next()).value ?? [];
+    expect(page).toHaveLength(300);
+    const model = await ModelVersion.load(registry.versionDir(r.version));
+    try {
+      const pointer = (await registry.live()) as LivePointer;
+      const replay = await new ItemBypass(milvus, new HBaseProfileStore(hbase), redis).applyTo(
+        { pointer, model },
+        page.map((p) => p.item_id),
+      );
+      expect(replay).toMatchObject({ upserted: 0, deleted: 0, unchanged: 300 });
+    } finally {
+      model.dispose();
+    }
   });
 
   it('second run warm-starts from the live version, gates against it, and rollback returns to it', async () => {
@@ -107,9 +123,18 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     expect(await milvus.isLoaded(first?.collection as string)).toBe(false);
     expect(await milvus.isLoaded(r.collection)).toBe(true);
 
-    const back = await rollBack(registry, milvus, redis, cfg.milvusAlias);
-    expect(back?.version).toBe(first?.version);
+    // a running job holds the lease: no rollback under it
+    await redis.set('tf:lock:batch', 'a running job', 'PX', 10_000);
+    await expect(rollBack(cfg, registry, milvus, redis)).rejects.toThrow(LockBusyError);
+    expect((await registry.live())?.version).toBe(r.version);
+    await redis.del('tf:lock:batch');
+
+    const back = await rollBack(cfg, registry, milvus, redis);
+    expect(back?.live.version).toBe(first?.version);
     expect(await milvus.isLoaded(first?.collection as string)).toBe(true);
+    // the version rolled back from leaves memory after the grace, like a replaced one
+    expect(back?.released).toEqual([r.collection]);
+    expect(await milvus.isLoaded(r.collection)).toBe(false);
     expect((await registry.live())?.version).toBe(first?.version);
     expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(first?.collection);
   });

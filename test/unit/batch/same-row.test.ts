@@ -18,10 +18,20 @@ describe('sameRow (the item bypass skips rows that already hold the new state)',
   it('no stored row: not the same', () => {
     expect(sameRow(undefined, row)).toBe(false);
   });
-  it('one component differs in float32: not the same', () => {
+  it('a component off by rounding (a few float32 steps): same', () => {
+    const v = Float32Array.from(vector);
+    v[2] = (v[2] as number) + 1e-7;
+    expect(v[2]).not.toBe(vector[2]);
+    expect(sameRow(stored, { ...row, vector: v })).toBe(true);
+  });
+  it('a component moved by more than the tolerance: not the same', () => {
     const v = Float32Array.from(vector);
     v[2] = Math.fround(0.3334);
     expect(sameRow(stored, { ...row, vector: v })).toBe(false);
+    expect(sameRow(stored, { ...row, vector: Float32Array.from(vector, (x) => x + 2e-6) })).toBe(false);
+  });
+  it('a NaN component is never the same', () => {
+    expect(sameRow(stored, { ...row, vector: Float32Array.from([0.1, Number.NaN, 0.3333]) })).toBe(false);
   });
   it('a scalar differs: not the same', () => {
     expect(sameRow(stored, { ...row, category: 'Comedy' })).toBe(false);
