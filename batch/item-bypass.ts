@@ -77,8 +77,8 @@ export class ItemBypass {
 
   /**
    * Writes the current state of `itemIds` into `live`'s collection with `live`'s item tower.
-   * Rows that already hold exactly that vector and those scalars are left alone, and ids with no
-   * row are not deleted: a re-delivered batch or a replayed catalogue writes nothing. Each write
+   * Rows that already hold those scalars and that vector (within VECTOR_TOLERANCE) are left
+   * alone, and ids with no row are not deleted: a re-delivered batch or a replayed catalogue writes nothing. Each write
    * leaves a deleted copy in its sealed segment, and a version's collection is never compacted
    * (docs/decisions.md, "Full segments"), so only real changes may cost memory until the next
    * publish.

@@ -375,7 +375,7 @@ export const SETTINGS = {
     env: 'BATCH_RELEASE_GRACE_SECONDS',
     kind: 'int',
     default: '30',
-    doc: "Seconds after a switch before the previous versions' collections are released from Milvus memory (requests that read the old pointer finish first); `batch rollback` loads one back.",
+    doc: "Seconds after a switch (publish or `batch rollback`) before the replaced version's collection is released from Milvus memory, long enough for requests that read the old pointer to finish; `batch rollback` loads a released one back first.",
   },
   batchSchedule: {
     env: 'BATCH_SCHEDULE',

@@ -129,7 +129,7 @@ export async function evaluateTwoTower(
   };
 }
 
-/** Mean share of `exactTop[i]` found by the index asked for exactly that many rows for user i. */
+/** Share of all `exactTop[i]` rows that the index returns when asked for exactly that many for user i. */
 async function beamRecall(
   index: AnnIndex,
   userVecs: Float32Array,
