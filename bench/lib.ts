@@ -17,12 +17,20 @@ export interface BenchArgs {
 
 let usage = '';
 
+/** The running benchmark's name (its script's file name). */
+const benchName = (): string => path.basename(process.argv[1] ?? 'bench', '.js');
+
 /** A bad command line: the reason and the usage on stderr, exit code 2. */
 export function usageError(message: string): never {
-  process.stderr.write(
-    `towerflow bench ${path.basename(process.argv[1] ?? 'bench', '.js')}: ${message}\n${usage}`,
-  );
+  process.stderr.write(`towerflow bench ${benchName()}: ${message}\n${usage}`);
   process.exit(2);
+}
+
+/** `raw` as a positive whole number, or a usage error naming `--name`. */
+function positiveInt(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1)
+    usageError(`--${name}: a positive whole number (or a comma list of them), not ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 /**
@@ -30,8 +38,7 @@ export function usageError(message: string): never {
  * malformed option prints the reason and the usage and exits with 2 (no stack trace).
  */
 export function benchArgs(optionNames: string[] = []): BenchArgs {
-  const name = path.basename(process.argv[1] ?? 'bench', '.js');
-  usage = `usage: towerflow bench ${name} [--json]${optionNames.map((n) => ` [--${n} VALUE]`).join('')}\n(the README's Benchmarks table says what each option means)\n`;
+  usage = `usage: towerflow bench ${benchName()} [--json]${optionNames.map((n) => ` [--${n} VALUE]`).join('')}\n(the README's Benchmarks table says what each option means)\n`;
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -59,21 +66,13 @@ export function benchArgs(optionNames: string[] = []): BenchArgs {
 
 /** Positive whole numbers separated by commas from an option, or the default list. */
 export function intListOption(args: BenchArgs, name: string, fallback: string): number[] {
-  const raw = args.options[name] ?? fallback;
-  return raw.split(',').map((part) => {
-    const n = Number(part);
-    if (!/^\d+$/.test(part.trim()) || n < 1)
-      usageError(`--${name}: positive whole numbers separated by commas, not ${JSON.stringify(part)}`);
-    return n;
-  });
+  return (args.options[name] ?? fallback).split(',').map((part) => positiveInt(name, part));
 }
 
 /** A positive whole number from an option, or the default. */
 export function intOption(args: BenchArgs, name: string, fallback: number): number {
   const raw = args.options[name];
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) <= 0) usageError(`--${name} must be a positive integer, not ${raw}`);
-  return Number(raw);
+  return raw === undefined ? fallback : positiveInt(name, raw);
 }
 
 // ---- timing ---------------------------------------------------------------------------------
