@@ -1,3 +1,4 @@
+import { compareInteractions } from '../model/data/order.js';
 import type { Dataset, Interaction, ItemRecord, UserRecord } from '../model/data/types.js';
 import type { HistoryStore } from '../stores/history/index.js';
 import type { ItemState, ProfileStore, UserProfile } from '../stores/profiles/index.js';
@@ -37,8 +38,10 @@ export interface WindowStats {
   users: number;
   items: number;
   removedItems: number;
-  /** Events whose item has no profile: kept with a bare item record. */
+  /** Items with events but no profile: kept as bare (ID-only) item records. */
   itemsWithoutProfile: number;
+  /** Events on those items (kept). */
+  eventsWithoutProfile: number;
 }
 
 /**
@@ -62,30 +65,36 @@ export async function readWindow(
   for await (const p of profiles.scanUsers()) users.set(p.user_id, userRecordOf(p));
 
   const interactions: Interaction[] = [];
-  let bare = 0;
+  const bare = new Set<string>();
+  let bareEvents = 0;
   for (const e of await history.collectTime(range.from, range.to, 4, onProgress)) {
     if (removed.has(e.item_id)) continue;
-    if (!items.has(e.item_id)) {
-      items.set(e.item_id, { id: e.item_id, categorical: {}, numeric: {} });
-      bare++;
-    }
-    if (!users.has(e.user_id)) users.set(e.user_id, { id: e.user_id, categorical: {} });
+    if (!items.has(e.item_id)) bare.add(e.item_id);
+    if (bare.has(e.item_id)) bareEvents++;
+    // the event id is the key: the (ts, key) order of model/data/order.ts is then exactly the
+    // online sequence's (ts, event_id) order (stores/order.ts)
     const x: Interaction = {
       user: e.user_id,
       item: e.item_id,
       ts: e.ts / 1000,
       type: e.type,
-      row: interactions.length,
+      key: e.event_id,
+      row: 0,
     };
     if (e.value !== undefined) x.value = e.value;
     interactions.push(x);
   }
-  // storage order is by salt and user; the protocol and samples want time order with a stable tie-break
-  interactions.sort((a, b) => a.ts - b.ts || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  // storage order is by salt and user; rows are numbered in time order for messages only
+  interactions.sort(compareInteractions);
   interactions.forEach((x, i) => {
     x.row = i;
+    if (!users.has(x.user)) users.set(x.user, { id: x.user, categorical: {} });
   });
+  const bareItems = [...bare].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const id of bareItems) items.set(id, { id, categorical: {}, numeric: {} });
   const ds: Dataset = { name, interactions, items, users, skipped: [] };
+  if (bareItems.length > 0)
+    ds.idOnly = { source: 'item profiles', items: bareItems, interactions: bareEvents };
   return {
     ds,
     stats: {
@@ -93,7 +102,8 @@ export async function readWindow(
       users: new Set(interactions.map((x) => x.user)).size,
       items: items.size,
       removedItems: removed.size,
-      itemsWithoutProfile: bare,
+      itemsWithoutProfile: bareItems.length,
+      eventsWithoutProfile: bareEvents,
     },
   };
 }

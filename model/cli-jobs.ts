@@ -26,6 +26,9 @@ export async function trainAndSave(ds: Dataset, out: string, opts: FitOptions) {
     },
     trainConfig: fitted.trainConfig,
     skipped: ds.skipped,
+    ...(ds.idOnly
+      ? { idOnlyItems: { items: ds.idOnly.items.length, interactions: ds.idOnly.interactions } }
+      : {}),
   });
   const points = r.losses.map((l) => ({ x: l.step, y: l.loss }));
   await writeLineChart(

@@ -1,4 +1,5 @@
 import type { Dataset } from './data/types.js';
+import { evaluateKnnBaselines } from './eval/knn.js';
 import { type EvaluationResult, MAX_CUTOFF, MetricAccumulator, rankTopK } from './eval/metrics.js';
 import { evaluatePopularity } from './eval/popularity.js';
 import { type LeaveLastOutSplit, leaveLastOut } from './eval/protocol.js';
@@ -45,11 +46,15 @@ function testUserVectors(ds: Dataset, split: LeaveLastOutSplit, fitted: Fitted):
 /**
  * DESIGN.md §6 end to end: leave-last-out split, train on the training rows, rank the full
  * corpus for every test user (training items excluded) exactly, and through `ann` when given,
- * next to the popularity baseline of the same split.
+ * next to the popularity and item-kNN baselines of the same split (eval/knn.ts). `onNote` gets a
+ * line per kNN baseline: its time, or why it was skipped (too much work for MAX_KNN_UPDATES).
  */
 export async function evaluateTwoTower(
   ds: Dataset,
-  opts: FitOptions & { ann?: (vectors: Float32Array, ids: string[], dim: number) => Promise<AnnIndex> } = {},
+  opts: FitOptions & {
+    ann?: (vectors: Float32Array, ids: string[], dim: number) => Promise<AnnIndex>;
+    onNote?: (line: string) => void;
+  } = {},
 ): Promise<EvalReport & { fitted: Fitted }> {
   const split = leaveLastOut(ds);
   const fitted = await fitTwoTower(ds, split.train, opts);
@@ -119,6 +124,14 @@ export async function evaluateTwoTower(
     }
   }
   models.popularity = evaluatePopularity(ds, split).metrics;
+  for (const b of evaluateKnnBaselines(ds, split)) {
+    if ('skipped' in b) {
+      opts.onNote?.(b.skipped);
+      continue;
+    }
+    models[b.name] = b.result.metrics;
+    opts.onNote?.(`${b.name}: ${b.seconds.toFixed(2)} s (work bound ${b.updates.toExponential(2)} updates)`);
+  }
   return {
     users: split.test.length,
     models,

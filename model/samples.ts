@@ -1,3 +1,4 @@
+import { compareTimeKey } from './data/order.js';
 import type { Dataset, Interaction } from './data/types.js';
 import {
   allocUserInputs,
@@ -12,7 +13,10 @@ import {
   type Vocabularies,
 } from './features.js';
 
-/** Interactions of each user in stable time order (ties keep file order). */
+/**
+ * Interactions of each user in (ts, key) order (model/data/order.ts: ties by content key, never
+ * by file position); users in order of their first row in `rows`.
+ */
 export function byUserInTimeOrder(rows: readonly Interaction[]): Map<string, Interaction[]> {
   const out = new Map<string, Interaction[]>();
   for (const r of rows) {
@@ -20,9 +24,11 @@ export function byUserInTimeOrder(rows: readonly Interaction[]): Map<string, Int
     if (list) list.push(r);
     else out.set(r.user, [r]);
   }
-  for (const list of out.values()) list.sort((a, b) => a.ts - b.ts || a.row - b.row);
+  for (const list of out.values()) list.sort(compareTimeKey);
   return out;
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Training examples: one per interaction, with the user's features as of just before it. */
 export interface TrainingSet {
@@ -48,7 +54,9 @@ export function buildTrainingSet(
   const itemCounts = new Float64Array(items.ids.length);
   const layout = userSideLayout(vocab, cfg);
   let r = 0;
-  for (const [user, rows] of grouped) {
+  // users by ID, so the examples (and the batches a seed draws from them) never depend on file order
+  for (const user of [...grouped.keys()].sort(byCodeUnits)) {
+    const rows = grouped.get(user) as Interaction[];
     const uIdx = vocab.users.lookup(user);
     const uCat = userCategoricalIndices(ds, user, vocab, cfg);
     const history: HistoryEntry[] = rows.map((x) => ({ itemIdx: vocab.items.lookup(x.item), ts: x.ts }));

@@ -1,10 +1,14 @@
+import { compareInteractions } from '../model/data/order.js';
 import type { Dataset, Interaction } from '../model/data/types.js';
 import type { BehaviourEvent } from '../schemas/behaviour.js';
+import { ID_PATTERN } from '../schemas/ids.js';
 import type { ItemEvent } from '../schemas/item.js';
 import type { UserProfileEvent } from '../schemas/user.js';
 
 // Turns a dataset (DESIGN.md §5) into the events producers would have posted. Event ids are
-// derived from the dataset and the row, so replaying the same dataset twice is a no-op downstream.
+// derived from the dataset's name and each row's content key, so replaying the same dataset twice
+// is a no-op downstream, and the online order of a user's events, (ts, event_id), is the
+// offline order (ts, key) of model/data/order.ts: every id of a dataset shares the `${tag}-` prefix.
 
 /** A prefix for event ids from the dataset's name, restricted to id characters. */
 export function datasetTag(name: string): string {
@@ -44,16 +48,28 @@ function setFeature(out: Record<string, unknown>, column: string, value: string 
 
 const toMs = (unixSeconds: number): number => Math.round(unixSeconds * 1000);
 
-/** Interactions in timestamp order (stable: ties keep file order), as behaviour events. */
+/**
+ * `${tag}-${key}`, checked against the id rule of schemas/ids.ts (1–128 chars of
+ * [A-Za-z0-9_.@+=-]): a CSV key is 16 hex chars and maybe `.N`, so with a tag of ≤ 40 chars
+ * an id has about 60.
+ */
+export function behaviourEventId(tag: string, key: string): string {
+  const id = `${tag}-${key}`;
+  // clipping or mapping would break uniqueness or the order equivalence, so refuse instead
+  if (!ID_PATTERN.test(id)) throw new Error(`interaction key ${JSON.stringify(key)} gives no valid event id`);
+  return id;
+}
+
+/** Interactions in (ts, key) order (model/data/order.ts), as behaviour events with id `${tag}-${key}`. */
 export function behaviourEvents(
   ds: Dataset,
   interactions: Interaction[] = ds.interactions,
 ): BehaviourEvent[] {
   const tag = datasetTag(ds.name);
-  const sorted = [...interactions].sort((a, b) => a.ts - b.ts || a.row - b.row);
+  const sorted = [...interactions].sort(compareInteractions);
   return sorted.map((x) => {
     const e: BehaviourEvent = {
-      event_id: `${tag}-${x.row}`,
+      event_id: behaviourEventId(tag, x.key),
       user_id: x.user,
       item_id: x.item,
       type: x.type !== undefined ? eventType(x.type) : x.value !== undefined ? 'rating' : 'view',
@@ -64,16 +80,23 @@ export function behaviourEvents(
   });
 }
 
-/** One upsert per item of the corpus, stamped with the dataset's first interaction time. */
+/**
+ * One upsert per item of the corpus, stamped with the dataset's first interaction time; items
+ * in `ds.idOnly` (no row in the item file) get none, as a producer would post no profile for
+ * them: online, like offline, they are known by their ID alone.
+ */
 export function itemEvents(ds: Dataset, ts: number): ItemEvent[] {
   const tag = datasetTag(ds.name);
-  return [...ds.items.values()].map((it) => {
-    const features: NonNullable<ItemEvent['features']> = {};
-    if (it.text !== undefined) setFeature(features, 'title', it.text);
-    for (const [k, vs] of Object.entries(it.categorical)) setFeature(features, k, vs);
-    for (const [k, v] of Object.entries(it.numeric)) setFeature(features, k, v);
-    return { event_id: `${tag}-item-${it.id}`.slice(0, 128), op: 'upsert', item_id: it.id, ts, features };
-  });
+  const bare = new Set(ds.idOnly?.items);
+  return [...ds.items.values()]
+    .filter((it) => !bare.has(it.id))
+    .map((it) => {
+      const features: NonNullable<ItemEvent['features']> = {};
+      if (it.text !== undefined) setFeature(features, 'title', it.text);
+      for (const [k, vs] of Object.entries(it.categorical)) setFeature(features, k, vs);
+      for (const [k, v] of Object.entries(it.numeric)) setFeature(features, k, v);
+      return { event_id: `${tag}-item-${it.id}`.slice(0, 128), op: 'upsert', item_id: it.id, ts, features };
+    });
 }
 
 /** One profile per user that has profile columns (users.csv); bare users are skipped. */

@@ -19,9 +19,16 @@ export interface ReplayOptions {
 }
 
 export interface ReplayResult {
+  /** Item profiles posted (items of the item file; ID-only items get none). */
   items: number;
   users: number;
+  /** Behaviour events posted: every interaction (the first `limit` with --limit). */
   events: number;
+  /**
+   * Of those, the events on items with no row in the item file (`ds.idOnly`), and how many such
+   * items they touch; posted like the others, the items known online by their ID alone.
+   */
+  idOnly: { events: number; items: number };
   seconds: number;
   eventsPerSecond: number;
 }
@@ -34,6 +41,14 @@ export async function replay(ds: Dataset, client: IngestClient, o: ReplayOptions
   let events = behaviourEvents(ds);
   if (o.limit !== undefined) events = events.slice(0, o.limit);
   const firstTs = events[0]?.ts ?? 0;
+  const bare = new Set(ds.idOnly?.items);
+  const bareTouched = new Set<string>();
+  let bareEvents = 0;
+  for (const e of events)
+    if (bare.has(e.item_id)) {
+      bareEvents++;
+      bareTouched.add(e.item_id);
+    }
   const items = itemEvents(ds, firstTs);
   const users = userEvents(ds, firstTs);
   for (let i = 0; i < items.length; i += o.batch) await client.post('/v1/items', items.slice(i, i + o.batch));
@@ -65,5 +80,12 @@ export async function replay(ds: Dataset, client: IngestClient, o: ReplayOptions
   }
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  return { items: items.length, users: users.length, events: sent, seconds, eventsPerSecond: sent / seconds };
+  return {
+    items: items.length,
+    users: users.length,
+    events: sent,
+    idOnly: { events: bareEvents, items: bareTouched.size },
+    seconds,
+    eventsPerSecond: sent / seconds,
+  };
 }

@@ -82,14 +82,17 @@ async function progressReporter(totalSteps: number) {
 }
 
 /**
- * Shared by train and eval: load the dataset (reporting skipped rows) and set up the progress
- * bar; `trainShare` is the part of the interactions the run trains on.
+ * Shared by train and eval: load the dataset (reporting skipped rows and interactions on items
+ * without an item-file row) and set up the progress bar; `trainShare` is the part of the
+ * interactions the run trains on.
  */
 async function prepareRun(o: ModelOpts, trainShare = 1) {
   const { loadDataset } = await import('../../model/data/load.js');
+  const { idOnlyNote } = await import('../../model/data/types.js');
   const { DEFAULT_TRAIN } = await import('../../model/train.js');
   const ds = await loadDataset(o.dataset);
   for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
+  if (ds.idOnly) process.stderr.write(`${idOnlyNote(ds.idOnly)}\n`);
   const opts = fitOptions(o);
   const steps =
     Math.floor((ds.interactions.length * trainShare) / (opts.train.batchSize ?? DEFAULT_TRAIN.batchSize)) *
@@ -191,7 +194,7 @@ async function prequential(o: ModelOpts & PrequentialOpts & { json?: boolean }) 
 export function evalCommand(): Command {
   return withModelOptions(new Command('eval'))
     .description(
-      'leave-last-out evaluation (DESIGN §6): two-tower vs popularity, trained and tested here; with --prequential, incremental ID rows vs none on a time split',
+      'leave-last-out evaluation (DESIGN §6): two-tower vs popularity and item-kNN, trained and tested here; with --prequential, incremental ID rows vs none on a time split',
     )
     .option('--ann', 'also rank through a Milvus HNSW index (needs Milvus, MILVUS_ADDRESS)')
     .option('--json', 'print one JSON object on stdout')
@@ -244,8 +247,12 @@ export function evalCommand(): Command {
       }
       const { runEvaluation, formatReport } = await import('../../model/cli-jobs.js');
       const run = await prepareRun(o);
-      const report = await runEvaluation(run.ds, run.opts, o.ann ? loadConfig() : undefined);
+      // evaluateTwoTower's notes (each kNN baseline's time, or why it was skipped), after the bar
+      const notes: string[] = [];
+      const opts = { ...run.opts, onNote: (line: string) => notes.push(line) };
+      const report = await runEvaluation(run.ds, opts, o.ann ? loadConfig() : undefined);
       run.done();
+      for (const line of notes) process.stderr.write(`${line}\n`);
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(`${formatReport(report)}\n`);
     });

@@ -92,12 +92,15 @@ export function replayCommand(): Command {
       }) => {
         const cfg = loadConfig();
         const { loadDataset } = await import('../../model/data/load.js');
+        const { idOnlyNote } = await import('../../model/data/types.js');
         const { IngestClient } = await import('../../replay/client.js');
         const { replay } = await import('../../replay/run.js');
         const { resolveApiKeys } = await import('../../ingest/api-keys.js');
         const { SingleBar, Presets } = await import('cli-progress');
         const ds = await loadDataset(o.dataset);
         for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
+        if (ds.idOnly)
+          process.stderr.write(`${idOnlyNote(ds.idOnly, 'posted like the others, with no item profile')}\n`);
         const client = new IngestClient({
           baseUrl: o.url ?? `http://${cfg.bindHost}:${cfg.ingestPort}`,
           apiKey: o.apiKey ?? (resolveApiKeys(cfg)[0] as string),
@@ -127,7 +130,7 @@ export function replayCommand(): Command {
         if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
         else
           process.stderr.write(
-            `replayed ${r.items} items, ${r.users} users, ${r.events} events in ${r.seconds.toFixed(1)} s (${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s)\n`,
+            `replayed ${r.items} items, ${r.users} users, ${r.events} events${r.idOnly.events > 0 ? ` (${r.idOnly.events} of them on ${r.idOnly.items} ID-only items)` : ''} in ${r.seconds.toFixed(1)} s (${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s)\n`,
           );
       },
     );

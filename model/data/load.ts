@@ -2,14 +2,8 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { type CsvRecord, type CsvTable, openCsv, parseCsv } from './csv.js';
 import { parseFiniteNumber, parseUnixSeconds, StringPool, splitMultiValue, yearFromTitle } from './fields.js';
-import {
-  type Dataset,
-  DatasetError,
-  type Interaction,
-  type ItemRecord,
-  type SkipCount,
-  type UserRecord,
-} from './types.js';
+import { ContentKeys } from './keys.js';
+import { type Dataset, DatasetError, type Interaction, type ItemRecord, type UserRecord } from './types.js';
 
 /** Which interactions columns to read; optional ones may be absent from the header. */
 interface InteractionLayout {
@@ -54,8 +48,9 @@ const NO_GENRES = '(no genres listed)';
 /**
  * Loads a dataset folder in the project format (interactions.csv [+ items.csv] [+ users.csv],
  * design.md §5) or MovieLens' layout (ratings.csv [+ movies.csv]). Bad input throws a
- * DatasetError naming file, line and field. Interactions whose item is missing from an
- * existing item file are dropped and counted in `skipped`.
+ * DatasetError naming file, line and field. Every interaction is kept: one whose item is missing
+ * from an existing item file gets a bare (ID-only) item record, counted in `idOnly`. Each row gets
+ * its content key (model/data/keys.ts), the tie-break of the time order.
  */
 export async function loadDataset(dir: string): Promise<Dataset> {
   const name = basename(resolve(dir));
@@ -74,7 +69,7 @@ async function loadProjectDataset(dir: string, name: string): Promise<Dataset> {
   const all = await readInteractions(interactionsPath, PROJECT_INTERACTIONS, pool);
   const itemFile = (await exists(itemsPath)) ? readProjectItems(await readTable(itemsPath), pool) : undefined;
   const userFile = (await exists(usersPath)) ? readProjectUsers(await readTable(usersPath), pool) : undefined;
-  return assemble(name, all, itemFile, userFile, 'item not in items.csv');
+  return assemble(name, all, itemFile, userFile, 'items.csv');
 }
 
 async function loadMovieLensDataset(dir: string, name: string): Promise<Dataset> {
@@ -82,39 +77,43 @@ async function loadMovieLensDataset(dir: string, name: string): Promise<Dataset>
   const moviesPath = join(dir, 'movies.csv');
   const all = await readInteractions(join(dir, 'ratings.csv'), MOVIELENS_RATINGS, pool);
   const itemFile = (await exists(moviesPath)) ? readMovies(await readTable(moviesPath), pool) : undefined;
-  return assemble(name, all, itemFile, undefined, 'item not in movies.csv');
+  return assemble(name, all, itemFile, undefined, 'movies.csv');
 }
 
-/** Applies the item-file filter and fills bare records for IDs known only from interactions. */
+/**
+ * Fills bare records for IDs known only from the interactions, appended in ID order (so the
+ * corpus never depends on the interactions' file order). Interactions whose item is not in the
+ * item file are kept (their items become ID-only records) and reported in `idOnly`.
+ */
 function assemble(
   name: string,
-  all: Interaction[],
+  interactions: Interaction[],
   itemFile: Map<string, ItemRecord> | undefined,
   userFile: Map<string, UserRecord> | undefined,
-  unknownItemReason: string,
+  itemFileName: string,
 ): Dataset {
-  const skipped: SkipCount[] = [];
-  let interactions = all;
-  if (itemFile !== undefined) {
-    interactions = all.filter((r) => itemFile.has(r.item));
-    const dropped = all.length - interactions.length;
-    if (dropped > 0) {
-      const first = all.find((r) => !itemFile.has(r.item)) as Interaction;
-      skipped.push({
-        reason: unknownItemReason,
-        count: dropped,
-        example: `item "${first.item}" (user "${first.user}", data row ${first.row})`,
-      });
-    }
-  }
   const items = itemFile ?? new Map<string, ItemRecord>();
   const users = userFile ?? new Map<string, UserRecord>();
+  const bareItems = new Set<string>();
+  const bareUsers = new Set<string>();
+  let bareInteractions = 0;
   for (const r of interactions) {
-    if (!items.has(r.item)) items.set(r.item, { id: r.item, categorical: {}, numeric: {} });
-    if (!users.has(r.user)) users.set(r.user, { id: r.user, categorical: {} });
+    if (!items.has(r.item)) {
+      bareItems.add(r.item);
+      bareInteractions++;
+    }
+    if (!users.has(r.user)) bareUsers.add(r.user);
   }
-  return { name, interactions, items, users, skipped };
+  const bare = [...bareItems].sort(byCodeUnits);
+  for (const id of bare) items.set(id, { id, categorical: {}, numeric: {} });
+  for (const id of [...bareUsers].sort(byCodeUnits)) users.set(id, { id, categorical: {} });
+  const ds: Dataset = { name, interactions, items, users, skipped: [] };
+  if (itemFile !== undefined && bare.length > 0)
+    ds.idOnly = { source: itemFileName, items: bare, interactions: bareInteractions };
+  return ds;
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 async function readInteractions(
   path: string,
@@ -143,6 +142,7 @@ async function readInteractions(
   const valueAt = layout.value === undefined ? -1 : csv.header.indexOf(layout.value);
 
   const out: Interaction[] = [];
+  const keys = new ContentKeys();
   for await (const batch of csv.batches()) {
     for (const record of batch) {
       const f = record.fields;
@@ -158,14 +158,14 @@ async function readInteractions(
         });
       }
       const typeText = typeAt === -1 ? '' : (f[typeAt] as string).trim();
-      out.push({
+      const x = {
         user: pool.intern(user),
         item: pool.intern(item),
         ts,
         type: typeText !== '' ? pool.intern(typeText) : layout.fixedType,
         value: valueAt === -1 ? undefined : readValue(f[valueAt] as string, layout, path, record),
-        row: out.length,
-      });
+      };
+      out.push({ ...x, key: keys.next(x), row: out.length });
     }
   }
   if (out.length === 0) throw new DatasetError('no interaction rows after the header', where);

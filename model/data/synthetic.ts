@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { csvLine } from './csv.js';
+import { ContentKeys } from './keys.js';
 import { cumulative, sampleCumulative, seededRandom, shuffleInPlace } from './random.js';
 import type { Dataset, Interaction, ItemRecord, UserRecord } from './types.js';
 
@@ -78,6 +79,7 @@ export function syntheticDataset(options: SyntheticOptions): Dataset {
 
   const step = Math.max(1, Math.floor(SPAN_SECONDS / Math.max(1, count)));
   const interactions: Interaction[] = new Array(count);
+  const keys = new ContentKeys();
   for (let k = 0; k < count; k++) {
     const user = eventUser[k] as number;
     let item: number;
@@ -87,14 +89,15 @@ export function syntheticDataset(options: SyntheticOptions): Dataset {
     } else {
       item = sampleCumulative(globalPick, random);
     }
-    interactions[k] = {
+    const x = {
       user: userIds[user] as string,
       item: itemIds[item] as string,
       ts: startTs + k * step,
       type: EVENT_TYPES[sampleCumulative(EVENT_TYPE_WEIGHTS, random)],
       value: undefined,
-      row: k,
     };
+    // the key a CSV of these rows would load with (model/data/keys.ts)
+    interactions[k] = { ...x, key: keys.next(x), row: k };
   }
 
   const items = new Map<string, ItemRecord>();
@@ -129,7 +132,10 @@ const ROWS_PER_WRITE = 10_000;
 export async function writeDatasetCsv(ds: Dataset, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeLines(join(dir, 'interactions.csv'), interactionLines(ds.interactions));
-  if (ds.items.size > 0) await writeLines(join(dir, 'items.csv'), itemLines(ds.items));
+  // ID-only items (ds.idOnly) have no row: written back, they load as ID-only again
+  const bare = new Set(ds.idOnly?.items);
+  const rows = bare.size === 0 ? ds.items : new Map([...ds.items].filter(([id]) => !bare.has(id)));
+  if (rows.size > 0 || bare.size > 0) await writeLines(join(dir, 'items.csv'), itemLines(rows));
   if ([...ds.users.values()].some((u) => Object.keys(u.categorical).length > 0)) {
     await writeLines(join(dir, 'users.csv'), userLines(ds.users));
   }

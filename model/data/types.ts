@@ -6,7 +6,13 @@ export interface Interaction {
   ts: number;
   type?: string;
   value?: number;
-  /** 0-based data-row index in the interactions file (header excluded), for stable sorting. */
+  /**
+   * Tie-break of the time order (model/data/order.ts): a user's interactions are ordered by
+   * (ts, key), never by file position. CSV datasets: a content hash of the row (model/data/keys.ts);
+   * the daily job's window: the event's `event_id`. Unique within a dataset.
+   */
+  key: string;
+  /** 0-based data-row index in the interactions file (header excluded), for error messages only. */
   row: number;
 }
 
@@ -32,6 +38,29 @@ export interface SkipCount {
   example?: string;
 }
 
+/**
+ * Interactions whose item has no row in the item file (items.csv / movies.csv; the daily job's
+ * window: no item profile). They are kept, and their items get bare records: the model knows
+ * them by their item ID alone.
+ */
+export interface IdOnlyItems {
+  /** Where the rows were looked for: `items.csv`, `movies.csv`, `item profiles`. */
+  source: string;
+  /** The bare items, sorted (plain code-unit order). */
+  items: string[];
+  /** Interactions on them. */
+  interactions: number;
+}
+
+/**
+ * The line train, eval, replay, the demo and the daily job print for a dataset with ID-only
+ * items, e.g. `836 interactions of 83 items not in items.csv: trained as ID-only items`.
+ */
+export function idOnlyNote(idOnly: IdOnlyItems, outcome = 'trained as ID-only items'): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${n(idOnly.interactions)} interactions of ${n(idOnly.items.length)} items not in ${idOnly.source}: ${outcome}`;
+}
+
 export interface Dataset {
   name: string;
   interactions: Interaction[];
@@ -43,6 +72,8 @@ export interface Dataset {
   /** Every user of users.csv plus a bare record for each user seen only in the interactions. */
   users: Map<string, UserRecord>;
   skipped: SkipCount[];
+  /** Set when some interacted items have no row in an existing item file (see IdOnlyItems). */
+  idOnly?: IdOnlyItems;
 }
 
 export interface DatasetErrorLocation {

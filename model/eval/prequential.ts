@@ -1,3 +1,4 @@
+import { compareInteractions } from '../data/order.js';
 import type { Dataset, Interaction } from '../data/types.js';
 import {
   allocUserInputs,
@@ -93,15 +94,16 @@ export interface PrequentialReport {
 }
 
 /**
- * Rows in (ts, file row) order, cut after `fraction` of them; the cut moves forward past rows
- * sharing the last training timestamp so that the parts are strictly ordered in time.
+ * Rows in (ts, key, user) order (model/data/order.ts; file order never matters), cut after
+ * `fraction` of them; the cut moves forward past rows sharing the last training timestamp so
+ * that the parts are strictly ordered in time.
  */
 export function timeSplit(
   rows: readonly Interaction[],
   fraction: number,
 ): { train: Interaction[]; test: Interaction[]; cutTs: number } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError('the training fraction must be in (0, 1)');
-  const sorted = [...rows].sort((a, b) => a.ts - b.ts || a.row - b.row);
+  const sorted = [...rows].sort(compareInteractions);
   let cut = Math.max(1, Math.floor(sorted.length * fraction));
   while (cut < sorted.length && (sorted[cut] as Interaction).ts === (sorted[cut - 1] as Interaction).ts)
     cut++;

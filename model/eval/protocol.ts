@@ -1,3 +1,4 @@
+import { compareTimeKey } from '../data/order.js';
 import type { Dataset, Interaction } from '../data/types.js';
 
 /** The held-out last interaction of one user. */
@@ -5,21 +6,27 @@ export interface TestCase {
   user: string;
   item: string;
   ts: number;
+  /** The held-out row's key (its place in the time order) and file row (for messages). */
+  key: string;
   row: number;
 }
 
 export interface LeaveLastOutSplit {
-  /** Training rows in file order. */
+  /** Training rows in the dataset's order (consumers order them by (ts, key) themselves). */
   train: Interaction[];
-  /** One case per evaluated user, in order of the user's first row in the file. */
+  /** One case per evaluated user, in user-ID order (code units), so sums never depend on file order. */
   test: TestCase[];
   /** Items each user touched in training (every user with a training row, evaluated or not). */
   trainItemsByUser: Map<string, Set<string>>;
 }
 
 /**
- * Leave-last-out by timestamp, exactly as design.md §6:
- * - per user, rows ordered by (ts, row): a stable sort, ties keep file order;
+ * Leave-last-out by timestamp, as design.md §6. Ties by content key, so file order never
+ * matters (the first design said "a stable sort, ties keep file order": docs/decisions.md,
+ * 2026-12-07):
+ * - per user, rows ordered by (ts, key) (model/data/order.ts; a CSV row's key is a hash of its
+ *   content, so rows sharing a timestamp fall in the same order however the file is shuffled,
+ *   and in the order the online sequence gives their replayed events);
  * - the last row is the test item;
  * - users with fewer than two distinct items are not evaluated (their rows all stay in training);
  * - every training row of an evaluated user whose item equals the test item is dropped, so the
@@ -36,13 +43,15 @@ export function leaveLastOut(ds: Dataset): LeaveLastOutSplit {
 
   const keep = new Uint8Array(rows.length).fill(1);
   const test: TestCase[] = [];
-  for (const [user, positions] of positionsByUser) {
+  for (const user of [...positionsByUser.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const positions = positionsByUser.get(user) as number[];
     const distinct = new Set(positions.map((p) => (rows[p] as Interaction).item));
     if (distinct.size < 2) continue;
     let last = positions[0] as number;
-    for (const p of positions) if (isLater(rows[p] as Interaction, rows[last] as Interaction)) last = p;
+    for (const p of positions)
+      if (compareTimeKey(rows[p] as Interaction, rows[last] as Interaction) > 0) last = p;
     const held = rows[last] as Interaction;
-    test.push({ user, item: held.item, ts: held.ts, row: held.row });
+    test.push({ user, item: held.item, ts: held.ts, key: held.key, row: held.row });
     for (const p of positions) if ((rows[p] as Interaction).item === held.item) keep[p] = 0;
   }
 
@@ -54,11 +63,6 @@ export function leaveLastOut(ds: Dataset): LeaveLastOutSplit {
     else items.add(r.item);
   }
   return { train, test, trainItemsByUser };
-}
-
-/** Order of the stable sort by timestamp: later ts, or the same ts and a later file row. */
-function isLater(a: Interaction, b: Interaction): boolean {
-  return a.ts > b.ts || (a.ts === b.ts && a.row > b.row);
 }
 
 export interface ProtocolStats {

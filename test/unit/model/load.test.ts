@@ -1,9 +1,17 @@
-import { mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../model/data/load.js';
-import { DatasetError } from '../../../model/data/types.js';
+import { DatasetError, type IdOnlyItems, idOnlyNote } from '../../../model/data/types.js';
+import {
+  buildVocabularies,
+  DEFAULT_FEATURES,
+  detectFields,
+  encodeItems,
+  itemSideLayout,
+} from '../../../model/features.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '../../fixtures/datasets', name);
 
@@ -12,13 +20,19 @@ describe('loadDataset, project format', () => {
     const ds = await loadDataset(fixture('project-valid'));
     expect(ds.name).toBe('project-valid');
     expect(ds.skipped).toEqual([]);
+    const key = expect.stringMatching(/^[0-9a-f]{16}$/);
     expect(ds.interactions).toEqual([
-      { user: 'u1', item: 'i1', ts: 1700000000, type: 'view', value: undefined, row: 0 },
-      { user: 'u1', item: 'i2', ts: 1700000100.5, type: 'click', value: 1, row: 1 },
-      { user: 'u2', item: 'i1', ts: 1700000050, type: 'purchase', value: 19.99, row: 2 },
-      { user: 'u2', item: 'i3', ts: 1700000060, type: undefined, value: undefined, row: 3 },
-      { user: '007', item: 'i2', ts: 1700000070, type: 'view', value: undefined, row: 4 },
+      { user: 'u1', item: 'i1', ts: 1700000000, type: 'view', value: undefined, key, row: 0 },
+      { user: 'u1', item: 'i2', ts: 1700000100.5, type: 'click', value: 1, key, row: 1 },
+      { user: 'u2', item: 'i1', ts: 1700000050, type: 'purchase', value: 19.99, key, row: 2 },
+      { user: 'u2', item: 'i3', ts: 1700000060, type: undefined, value: undefined, key, row: 3 },
+      { user: '007', item: 'i2', ts: 1700000070, type: 'view', value: undefined, key, row: 4 },
     ]);
+    // the key of a row is the first 16 hex chars of sha1 of `user \t item \t ts \t type \t value`
+    const sha1 = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 16);
+    expect(ds.interactions[1]?.key).toBe(sha1('u1\ti2\t1700000100.5\tclick\t1'));
+    expect(ds.interactions[3]?.key).toBe(sha1('u2\ti3\t1700000060\t\t'));
+    expect(ds.idOnly).toBeUndefined();
   });
 
   it('types item columns: title is text, all-numeric columns numeric, the rest multi-valued', async () => {
@@ -64,12 +78,70 @@ describe('loadDataset, project format', () => {
     expect([...ds.users.keys()]).toEqual(['u1', 'u2']);
   });
 
-  it('drops and counts interactions whose item is missing from items.csv', async () => {
+  it('keeps interactions whose item is missing from items.csv: ID-only items, counted', async () => {
     const ds = await loadDataset(fixture('unknown-items'));
-    expect(ds.interactions.map((r) => `${r.user}:${r.item}:${r.row}`)).toEqual(['u1:i1:0', 'u2:i1:2']);
-    expect(ds.skipped).toEqual([
-      { reason: 'item not in items.csv', count: 3, example: 'item "ghost" (user "u1", data row 1)' },
+    expect(ds.interactions.map((r) => `${r.user}:${r.item}:${r.row}`)).toEqual([
+      'u1:i1:0',
+      'u1:ghost:1',
+      'u2:i1:2',
+      'u2:ghost:3',
+      'u2:phantom:4',
     ]);
+    expect(ds.skipped).toEqual([]);
+    expect(ds.idOnly).toEqual({ source: 'items.csv', items: ['ghost', 'phantom'], interactions: 3 });
+    // the corpus: items.csv's rows (i2 never interacted with), then the bare items in ID order
+    expect([...ds.items.keys()]).toEqual(['i1', 'i2', 'ghost', 'phantom']);
+    expect(ds.items.get('ghost')).toEqual({ id: 'ghost', categorical: {}, numeric: {} });
+    expect(idOnlyNote(ds.idOnly as IdOnlyItems)).toBe(
+      '3 interactions of 2 items not in items.csv: trained as ID-only items',
+    );
+  });
+
+  it('encodes an ID-only item by its item ID: no category or title, the "missing" row of numeric fields', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'towerflow-idonly-'));
+    await writeFile(
+      join(dir, 'interactions.csv'),
+      'user_id,item_id,timestamp\nu1,i1,1\nu1,ghost,2\nu2,ghost,3\n',
+    );
+    await writeFile(join(dir, 'items.csv'), 'item_id,category,price,title\ni1,home|garden,12.5,Lamp\n');
+    const ds = await loadDataset(dir);
+    const features = detectFields(ds, DEFAULT_FEATURES);
+    const vocab = buildVocabularies(ds, ds.interactions, features);
+    const m = encodeItems([...ds.items.values()], vocab, features);
+    const layout = itemSideLayout(vocab, features);
+    expect(layout.slots).toEqual(['cat:category', 'num:price', 'text']);
+    const slotsOf = (id: string) => {
+      const r = m.rowOf.get(id) as number;
+      const idx = m.sideIdx.subarray(r * m.sideWidth, (r + 1) * m.sideWidth);
+      return layout.slots.map((_, s) => {
+        const w = m.sideW.subarray((r * m.slots + s) * m.sideWidth, (r * m.slots + s + 1) * m.sideWidth);
+        return [...w].flatMap((x, j) => (x > 0 ? [[idx[j], x]] : []));
+      });
+    };
+    const ghost = m.rowOf.get('ghost') as number;
+    expect(m.itemIdx[ghost]).toBe(vocab.items.lookup('ghost'));
+    expect(m.itemIdx[ghost]).toBeGreaterThan(0); // its own ID row
+    // nothing pooled for category and title; price pools the block's row 0, "missing"
+    expect(slotsOf('ghost')).toEqual([[], [[layout.offsets[1], 1]], []]);
+    // an item with a profile pools its values
+    const i1 = slotsOf('i1');
+    expect(i1[0]).toHaveLength(2);
+    expect(i1[1]?.[0]?.[0]).toBeGreaterThan(layout.offsets[1] as number);
+    expect(i1[2]?.length).toBeGreaterThan(0);
+  });
+
+  it('says so in one line for movies.csv too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'towerflow-ml-'));
+    await writeFile(
+      join(dir, 'ratings.csv'),
+      'userId,movieId,rating,timestamp\n1,1,4,10\n1,99,3,11\n2,99,5,12\n',
+    );
+    await writeFile(join(dir, 'movies.csv'), 'movieId,title,genres\n1,Toy Story (1995),Animation\n');
+    const ds = await loadDataset(dir);
+    expect(ds.interactions).toHaveLength(3);
+    expect(idOnlyNote(ds.idOnly as IdOnlyItems)).toBe(
+      '2 interactions of 1 items not in movies.csv: trained as ID-only items',
+    );
   });
 });
 
@@ -82,6 +154,7 @@ describe('loadDataset, MovieLens layout', () => {
       ts: 964981247,
       type: 'rating',
       value: 3.5,
+      key: expect.stringMatching(/^[0-9a-f]{16}$/),
       row: 1,
     });
     expect(ds.interactions).toHaveLength(4);

@@ -11,7 +11,13 @@ const train: Interaction[] = [
   ['u3', 'b'],
   ['u3', 'b'],
   ['u1', 'a'],
-].map(([user, item], row) => ({ user: user as string, item: item as string, ts: row, row }));
+].map(([user, item], row) => ({
+  user: user as string,
+  item: item as string,
+  ts: row,
+  key: String(row),
+  row,
+}));
 
 describe('popularity baseline', () => {
   it('orders by training count, ties by item ID in string order, unseen corpus items last', () => {

@@ -14,6 +14,7 @@ function withLateUsers(): Dataset {
       user: `late${k % 2}`,
       item: `i${(k * 13) % 200}`,
       ts: last.ts + 10 * (k + 1),
+      key: `late-${k}`,
       row: last.row + k + 1,
     });
   for (const u of ['late0', 'late1']) ds.users.set(u, { id: u, categorical: {} });
@@ -21,16 +22,16 @@ function withLateUsers(): Dataset {
 }
 
 describe('time split', () => {
-  it('orders by (ts, row) and never splits one timestamp across the parts', () => {
+  it('orders by (ts, key) and never splits one timestamp across the parts', () => {
     const rows: Interaction[] = [
-      { user: 'a', item: 'x', ts: 5, row: 0 },
-      { user: 'b', item: 'y', ts: 1, row: 1 },
-      { user: 'a', item: 'z', ts: 3, row: 2 },
-      { user: 'c', item: 'x', ts: 3, row: 3 },
-      { user: 'c', item: 'y', ts: 7, row: 4 },
+      { user: 'a', item: 'x', ts: 5, key: 'k0', row: 0 },
+      { user: 'b', item: 'y', ts: 1, key: 'k1', row: 1 },
+      { user: 'a', item: 'z', ts: 3, key: 'k3b', row: 2 },
+      { user: 'c', item: 'x', ts: 3, key: 'k3a', row: 3 },
+      { user: 'c', item: 'y', ts: 7, key: 'k4', row: 4 },
     ];
     const s = timeSplit(rows, 0.4);
-    expect(s.train.map((r) => r.row)).toEqual([1, 2, 3]);
+    expect(s.train.map((r) => r.row)).toEqual([1, 3, 2]);
     expect(s.test.map((r) => r.row)).toEqual([0, 4]);
     expect(s.cutTs).toBe(3);
     expect(() => timeSplit(rows, 1)).toThrow(RangeError);

@@ -1,7 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../../model/data/load.js';
+import { seededRandom } from '../../../model/data/random.js';
 import type { Dataset, Interaction, ItemRecord, UserRecord } from '../../../model/data/types.js';
-import { behaviourEvents, datasetTag, featureName, itemEvents, userEvents } from '../../../replay/events.js';
+import { byUserInTimeOrder } from '../../../model/samples.js';
+import type { IngestClient } from '../../../replay/client.js';
+import {
+  behaviourEventId,
+  behaviourEvents,
+  datasetTag,
+  featureName,
+  itemEvents,
+  userEvents,
+} from '../../../replay/events.js';
+import { replay } from '../../../replay/run.js';
+import type { BehaviourEvent } from '../../../schemas/behaviour.js';
 import { behaviourContract, itemContract, userContract } from '../../../schemas/index.js';
+import { compareEvents } from '../../../stores/order.js';
 
 function dataset(
   name: string,
@@ -18,12 +35,13 @@ function dataset(
   };
 }
 
+// keys as the loader gives them would be hashes; here letters, to read the order at a glance
 const interactions: Interaction[] = [
-  { user: 'u1', item: 'i1', ts: 1_700_000_100, type: 'click', row: 0 },
-  { user: 'u2', item: 'i2', ts: 1_700_000_000, value: 4.5, row: 1 },
-  { user: 'u1', item: 'i3', ts: 1_700_000_100, row: 2 },
-  { user: 'u3', item: 'i1', ts: 1_700_000_050.25, type: 'purchase', value: 19.99, row: 3 },
-  { user: 'u2', item: 'i3', ts: 1_700_000_100, value: 0, row: 4 },
+  { user: 'u1', item: 'i1', ts: 1_700_000_100, type: 'click', key: 'c', row: 0 },
+  { user: 'u2', item: 'i2', ts: 1_700_000_000, value: 4.5, key: 'e', row: 1 },
+  { user: 'u1', item: 'i3', ts: 1_700_000_100, key: 'a', row: 2 },
+  { user: 'u3', item: 'i1', ts: 1_700_000_050.25, type: 'purchase', value: 19.99, key: 'd', row: 3 },
+  { user: 'u2', item: 'i3', ts: 1_700_000_100, value: 0, key: 'b', row: 4 },
 ];
 
 describe('datasetTag', () => {
@@ -65,17 +83,17 @@ describe('featureName', () => {
 describe('behaviourEvents', () => {
   const ds = dataset('Demo Set', interactions);
 
-  it('orders by timestamp, ties keeping file (row) order', () => {
+  it('orders by timestamp, ties by key (never by file row); ids are TAG-KEY', () => {
     expect(behaviourEvents(ds).map((e) => e.event_id)).toEqual([
-      'demo-set-1',
-      'demo-set-3',
-      'demo-set-0',
-      'demo-set-2',
-      'demo-set-4',
+      'demo-set-e',
+      'demo-set-d',
+      'demo-set-a',
+      'demo-set-b',
+      'demo-set-c',
     ]);
   });
 
-  it('keeps row order on ties even when the input is not in row order', () => {
+  it('gives the same order whatever the input order', () => {
     const reversed = [...interactions].reverse();
     expect(behaviourEvents(ds, reversed).map((e) => e.event_id)).toEqual(
       behaviourEvents(ds).map((e) => e.event_id),
@@ -84,16 +102,16 @@ describe('behaviourEvents', () => {
 
   it('converts seconds to integer milliseconds', () => {
     const byId = new Map(behaviourEvents(ds).map((e) => [e.event_id, e]));
-    expect(byId.get('demo-set-0')?.ts).toBe(1_700_000_100_000);
-    expect(byId.get('demo-set-3')?.ts).toBe(1_700_000_050_250);
+    expect(byId.get('demo-set-c')?.ts).toBe(1_700_000_100_000);
+    expect(byId.get('demo-set-d')?.ts).toBe(1_700_000_050_250);
     for (const e of byId.values()) expect(Number.isInteger(e.ts)).toBe(true);
   });
 
   it('rounds fractional milliseconds to whole ones', () => {
     const fractional = dataset('f', [
-      { user: 'u1', item: 'i1', ts: 1.001, row: 0 }, // 1000.9999999999999 ms in floating point
-      { user: 'u1', item: 'i1', ts: 1_700_000_000.0004, row: 1 },
-      { user: 'u1', item: 'i1', ts: 1_700_000_000.0016, row: 2 },
+      { user: 'u1', item: 'i1', ts: 1.001, key: 'k0', row: 0 }, // 1000.9999999999999 ms in floating point
+      { user: 'u1', item: 'i1', ts: 1_700_000_000.0004, key: 'k1', row: 1 },
+      { user: 'u1', item: 'i1', ts: 1_700_000_000.0016, key: 'k2', row: 2 },
     ]);
     const events = behaviourEvents(fractional);
     expect(events.map((e) => e.ts)).toEqual([1001, 1_700_000_000_000, 1_700_000_000_002]);
@@ -102,18 +120,18 @@ describe('behaviourEvents', () => {
 
   it('keeps the given type, else "rating" with a value, else "view"', () => {
     const byId = new Map(behaviourEvents(ds).map((e) => [e.event_id, e]));
-    expect(byId.get('demo-set-0')).toEqual({
-      event_id: 'demo-set-0',
+    expect(byId.get('demo-set-c')).toEqual({
+      event_id: 'demo-set-c',
       user_id: 'u1',
       item_id: 'i1',
       type: 'click',
       ts: 1_700_000_100_000,
     });
-    expect(byId.get('demo-set-1')).toMatchObject({ type: 'rating', value: 4.5 });
-    expect(byId.get('demo-set-2')?.type).toBe('view');
-    expect(byId.get('demo-set-2')).not.toHaveProperty('value');
-    expect(byId.get('demo-set-3')).toMatchObject({ type: 'purchase', value: 19.99 });
-    expect(byId.get('demo-set-4')).toMatchObject({ type: 'rating', value: 0 });
+    expect(byId.get('demo-set-e')).toMatchObject({ type: 'rating', value: 4.5 });
+    expect(byId.get('demo-set-a')?.type).toBe('view');
+    expect(byId.get('demo-set-a')).not.toHaveProperty('value');
+    expect(byId.get('demo-set-d')).toMatchObject({ type: 'purchase', value: 19.99 });
+    expect(byId.get('demo-set-b')).toMatchObject({ type: 'rating', value: 0 });
   });
 
   it('derives the same event ids on every run', () => {
@@ -237,8 +255,8 @@ describe('userEvents', () => {
 describe('contract limits of replayed data', () => {
   it('normalises free-text event types into lowercase words the contract accepts', () => {
     const d = dataset('t', [
-      { user: 'u1', item: 'i1', ts: 1, type: 'Add-To-Cart', row: 0 },
-      { user: 'u1', item: 'i1', ts: 2, type: '42', row: 1 },
+      { user: 'u1', item: 'i1', ts: 1, type: 'Add-To-Cart', key: 'k0', row: 0 },
+      { user: 'u1', item: 'i1', ts: 2, type: '42', key: 'k1', row: 1 },
     ]);
     const events = behaviourEvents(d);
     expect(events.map((e) => e.type)).toEqual(['add_to_cart', 'event']);
@@ -249,10 +267,124 @@ describe('contract limits of replayed data', () => {
     const categorical: Record<string, string[]> = { 'Release Year': ['x'.repeat(300)] };
     for (let i = 0; i < 70; i++) categorical[`c${i}`] = ['v'];
     const item: ItemRecord = { id: 'i1', categorical, numeric: { release_year: 1999 } };
-    const d = dataset('t', [{ user: 'u1', item: 'i1', ts: 1, row: 0 }], [item]);
+    const d = dataset('t', [{ user: 'u1', item: 'i1', ts: 1, key: 'k0', row: 0 }], [item]);
     const [e] = itemEvents(d, 0);
     expect(Object.keys(e?.features ?? {})).toHaveLength(64);
     expect(e?.features?.release_year).toEqual(['x'.repeat(256)]);
     expect(itemContract.validate(e).ok).toBe(true);
+  });
+});
+
+// The online sequence orders a user's events by (ts, event_id) (stores/order.ts); the offline
+// order is (ts, key) (model/data/order.ts). Replayed ids are `${tag}-${key}`, so they agree.
+describe('replayed event ids and the online order', () => {
+  const parents: string[] = [];
+  afterAll(async () => {
+    for (const d of parents) await rm(d, { recursive: true, force: true });
+  });
+
+  /** 4 users × 30 rows over 3 timestamps (many ties), some items without an items.csv row. */
+  function rows(): string[] {
+    const random = seededRandom(5);
+    const out: string[] = [];
+    for (let u = 0; u < 4; u++)
+      for (let k = 0; k < 30; k++)
+        out.push(
+          `u${u},i${Math.floor(random() * 40)},${1_600_000_000 + 3600 * Math.floor(random() * 3)},view`,
+        );
+    return out;
+  }
+
+  async function write(lines: string[]): Promise<Dataset> {
+    const parent = await mkdtemp(join(tmpdir(), 'towerflow-replay-'));
+    parents.push(parent);
+    const dir = join(parent, 'Tied Set');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'interactions.csv'),
+      `user_id,item_id,timestamp,event_type\n${lines.join('\n')}\n`,
+    );
+    // items i0..i35 have a row; i36..i39 do not
+    const items = Array.from({ length: 36 }, (_, j) => `i${j},g${j % 3}`);
+    await writeFile(join(dir, 'items.csv'), `item_id,genre\n${items.join('\n')}\n`);
+    return loadDataset(dir);
+  }
+
+  const perUser = (events: BehaviourEvent[]) => {
+    const out = new Map<string, BehaviourEvent[]>();
+    for (const e of events) out.set(e.user_id, [...(out.get(e.user_id) ?? []), e]);
+    return out;
+  };
+
+  it('sorted by (ts, event_id) per user, the events give the offline order of items', async () => {
+    const ds = await write(rows());
+    const offline = byUserInTimeOrder(ds.interactions);
+    // as the Redis sequence holds them: whatever the arrival order, sorted by compareEvents
+    const online = perUser([...behaviourEvents(ds)].reverse());
+    expect(online.size).toBe(4);
+    for (const [user, events] of online) {
+      expect(events.sort(compareEvents).map((e) => e.item_id)).toEqual(offline.get(user)?.map((x) => x.item));
+    }
+    // and the ties are real: with row-numbered ids (`tag-10` < `tag-9`) the orders would differ
+    const byRowId = ds.interactions.map((x) => ({
+      ts: x.ts,
+      event_id: `t-${x.row}`,
+      user: x.user,
+      item: x.item,
+    }));
+    const differs = [...offline].some(
+      ([user, xs]) =>
+        byRowId
+          .filter((e) => e.user === user)
+          .sort(compareEvents)
+          .map((e) => e.item)
+          .join() !== xs.map((x) => x.item).join(),
+    );
+    expect(differs).toBe(true);
+  });
+
+  it('are the same ids whatever the file order, so a replay of a reshuffled file changes nothing', async () => {
+    const lines = rows();
+    const random = seededRandom(9);
+    const shuffled = [...lines];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j] as string, shuffled[i] as string];
+    }
+    expect(shuffled).not.toEqual(lines);
+    const a = behaviourEvents(await write(lines));
+    const b = behaviourEvents(await write(shuffled));
+    expect(b).toEqual(a);
+    for (const e of a) expect(behaviourContract.validate({ ...e }).ok).toBe(true);
+    expect(a[0]?.event_id).toMatch(/^tied-set-[0-9a-f]{16}(\.\d+)?$/);
+  });
+
+  it('refuses a key that would make an invalid event id instead of clipping it', () => {
+    expect(behaviourEventId('t', 'abc.1')).toBe('t-abc.1');
+    expect(() => behaviourEventId('t', 'a b')).toThrow(/no valid event id/);
+    expect(() => behaviourEventId('t', 'x'.repeat(128))).toThrow(/no valid event id/);
+  });
+
+  it('replay posts every interaction, those on ID-only items counted, and no profile for those items', async () => {
+    const ds = await write(rows());
+    expect(ds.idOnly?.items).toEqual(expect.arrayContaining(['i36']));
+    const posted: Record<string, unknown[]> = { '/v1/events': [], '/v1/items': [], '/v1/users': [] };
+    const client = {
+      post: async (path: string, events: unknown[]) => {
+        posted[path]?.push(...events);
+        return events.length;
+      },
+    } as unknown as IngestClient;
+    const r = await replay(ds, client, { batch: 7, concurrency: 3 });
+    expect(r.events).toBe(ds.interactions.length);
+    expect(posted['/v1/events']).toHaveLength(ds.interactions.length);
+    const bare = new Set(ds.idOnly?.items);
+    const onBare = ds.interactions.filter((x) => bare.has(x.item));
+    expect(onBare.length).toBeGreaterThan(0);
+    expect(r.idOnly).toEqual({ events: onBare.length, items: new Set(onBare.map((x) => x.item)).size });
+    expect(r.idOnly.events).toBe(ds.idOnly?.interactions);
+    const profiled = (posted['/v1/items'] as { item_id: string }[]).map((e) => e.item_id);
+    expect(profiled).toHaveLength(36);
+    for (const id of bare) expect(profiled).not.toContain(id);
   });
 });
