@@ -13,6 +13,8 @@ export async function evaluateVersion(
   mv: ModelVersion,
   ds: Dataset,
   split: LeaveLastOutSplit,
+  /** Receives each test case's top 100 (item ids, best first). */
+  onRanked?: (user: string, ranked: string[]) => void,
 ): Promise<EvaluationResult> {
   const corpus = [...ds.items.values()];
   const ids = corpus.map((r) => r.id);
@@ -28,12 +30,7 @@ export async function evaluateVersion(
       // let timers run between batches (the job's lease renewal, metrics)
       await new Promise((r) => setImmediate(r));
       const cases = split.test.slice(s, s + batch);
-      const queries: UserQuery[] = cases.map((c) => ({
-        userId: c.user,
-        profile: ds.users.get(c.user)?.categorical,
-        history: (history.get(c.user) ?? []).map((x) => ({ itemId: x.item, ts: x.ts })),
-        ts: c.ts,
-      }));
+      const queries = heldOutQueries(ds, history, cases);
       const u = tf.tensor2d(mv.userVectors(queries), [cases.length, dim]);
       const scores = tf.matMul(u, itemT, false, true);
       const all = scores.dataSync() as Float32Array;
@@ -43,16 +40,29 @@ export async function evaluateVersion(
           [...(split.trainItemsByUser.get(c.user) ?? [])].map((id) => rowOf.get(id) ?? -1),
         );
         const top = rankTopK(all.subarray(j * ids.length, (j + 1) * ids.length), MAX_CUTOFF, exclude);
-        acc.add(
-          top.map((r) => ids[r] as string),
-          c.item,
-        );
+        const ranked = top.map((r) => ids[r] as string);
+        onRanked?.(c.user, ranked);
+        acc.add(ranked, c.item);
       });
     }
   } finally {
     itemT.dispose();
   }
   return acc.result();
+}
+
+/** The user tower's input for each held-out case: the user's training history and profile, at the case's time. */
+export function heldOutQueries(
+  ds: Dataset,
+  history: ReadonlyMap<string, readonly { item: string; ts: number }[]>,
+  cases: readonly { user: string; ts: number }[],
+): UserQuery[] {
+  return cases.map((c) => ({
+    userId: c.user,
+    profile: ds.users.get(c.user)?.categorical,
+    history: (history.get(c.user) ?? []).map((x) => ({ itemId: x.item, ts: x.ts })),
+    ts: c.ts,
+  }));
 }
 
 export interface GateDecision {

@@ -5,9 +5,11 @@ import { DatasetError } from '../model/data/types.js';
 import { batchCommand } from './commands/batch.js';
 import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config.js';
+import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
 import { infraCommand } from './commands/infra.js';
 import { evalCommand, trainCommand } from './commands/model.js';
+import { seenCommand } from './commands/seen.js';
 import {
   appsCommand,
   ingestCommand,
@@ -27,6 +29,7 @@ program.addCommand(configCommand());
 program.addCommand(demoCommand());
 program.addCommand(trainCommand());
 program.addCommand(evalCommand());
+program.addCommand(datasetCommand());
 program.addCommand(benchCommand());
 program.addCommand(ingestCommand());
 program.addCommand(streamCommand());
@@ -35,6 +38,7 @@ program.addCommand(appsCommand());
 program.addCommand(openapiCommand());
 program.addCommand(batchCommand());
 program.addCommand(serveCommand());
+program.addCommand(seenCommand());
 
 try {
   await program.parseAsync(process.argv);

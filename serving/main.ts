@@ -9,10 +9,13 @@ import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
+import { RedisAnswerStore } from '../stores/answers/redis.js';
 import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
+import { seenSettings } from '../stores/seen/index.js';
+import { RedisSeenStore } from '../stores/seen/redis.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { buildRecallApp } from './app.js';
 import type { RecallDeps } from './recall.js';
@@ -29,6 +32,7 @@ export async function recallDeps(
   const hbase = HBaseClient.fromConfig(cfg);
   const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
   const models = new LiveModels(cfg, redis, { cpuUserTower: cfg.recallUserTower === 'js' });
+  const seen = seenSettings(cfg);
   const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch), cfg.recallMilvusTimeoutMs);
   return {
     redis,
@@ -37,6 +41,12 @@ export async function recallDeps(
       ttlSeconds: cfg.sequenceTtlSeconds,
     }),
     history: new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
+    seen: new RedisSeenStore(redis, seen),
+    seenIgnoredTypes: seen.ignoredTypes,
+    answers: new RedisAnswerStore(redis, {
+      windowSeconds: cfg.onlineWindowSeconds,
+      items: cfg.onlineAnswerItems,
+    }),
     profiles: new HBaseProfileStore(hbase),
     profileCache: new RedisProfileCache(redis, cfg.profileCacheTtlSeconds),
     idRows: new RedisIdRowStore(redis),

@@ -45,6 +45,11 @@ export const RECALL_PARAMS: Record<
       'Prediction time (Unix ms) for the context features (hour, weekday, gap since the last event, decay of the sequence); default now. For backtests and replays of past data; such answers are not cached.',
     schema: { type: 'integer', minimum: 0 },
   },
+  exclude_seen: {
+    description:
+      'Leave out every item the user has interacted with (default true; event types in SEEN_IGNORED_TYPES do not count). false: leave out nothing.',
+    schema: { type: 'boolean', default: true },
+  },
   popularity_beta: {
     description: `Popularity correction β from 0 to ${MAX_BETA} (default RECALL_POPULARITY_BETA): the top 2k are re-scored s − β·ln(1 + all-time count).`,
     schema: { type: 'number', minimum: 0, maximum: MAX_BETA },
@@ -121,6 +126,9 @@ export function parseRecallQuery(
     if (!(at <= Date.now() + 86_400_000))
       errors.push({ field: 'at', message: 'Unix milliseconds, at most a day ahead' });
   }
+  const excludeRaw = str('exclude_seen');
+  if (excludeRaw !== undefined && excludeRaw !== 'true' && excludeRaw !== 'false')
+    errors.push({ field: 'exclude_seen', message: 'true or false' });
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -129,6 +137,7 @@ export function parseRecallQuery(
       k,
       conditions,
       popularityBeta: beta,
+      excludeSeen: excludeRaw !== 'false',
       ...(at !== undefined ? { at } : {}),
     },
   };

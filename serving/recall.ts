@@ -4,10 +4,13 @@ import { ITEM_SCALARS } from '../batch/publish.js';
 import { buildFilter, type Condition } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
+import type { AnswerStore } from '../stores/answers/index.js';
 import type { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore, UserProfile } from '../stores/profiles/index.js';
 import type { RedisProfileCache } from '../stores/profiles/redis-cache.js';
+import { seenHash } from '../stores/seen/hash.js';
+import type { SeenStore } from '../stores/seen/index.js';
 import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { decodeTagged, encodeTagged } from '../stores/tagged-vector.js';
@@ -21,6 +24,8 @@ export interface RecallRequest {
   popularityBeta: number;
   /** Prediction time (Unix ms) for the context features; default now. Such answers skip the cache. */
   at?: number;
+  /** Leave out every item the user has interacted with (the seen set); false: leave out nothing. */
+  excludeSeen: boolean;
 }
 
 /** Which path produced the items. */
@@ -45,6 +50,12 @@ export interface RecallDeps {
   /** Incremental user-ID rows (the embeddings processor's output). */
   idRows: RedisIdRowStore;
   history: HistoryStore;
+  /** Every item each user has interacted with (left out of answers). */
+  seen: SeenStore;
+  /** Event types that do not make an item seen (SEEN_IGNORED_TYPES). */
+  seenIgnoredTypes: ReadonlySet<string>;
+  /** Each user's last answer, for the online hit rate. */
+  answers?: AnswerStore;
   /** The store of record for profiles (HBase), read on a cache miss or while Redis is down. */
   profiles: ProfileStore;
   profileCache: RedisProfileCache;
@@ -75,18 +86,79 @@ async function timed<T>(d: RecallDeps, stage: RecallStage, work: () => Promise<T
 
 const MAX_SEARCH = 16_384;
 
+interface RecentEvent {
+  itemId: string;
+  /** Unix seconds. */
+  ts: number;
+  type: string;
+}
+
 /** The user's recent events: Redis, or HBase when Redis is down. */
-async function recentHistory(d: RecallDeps, userId: string): Promise<{ itemId: string; ts: number }[]> {
+async function recentHistory(d: RecallDeps, userId: string): Promise<RecentEvent[]> {
   try {
-    return (await d.sequence.recent(userId)).map((e) => ({ itemId: e.item_id, ts: e.ts / 1000 }));
+    return (await d.sequence.recent(userId)).map((e) => ({
+      itemId: e.item_id,
+      ts: e.ts / 1000,
+      type: e.type,
+    }));
   } catch (e) {
     d.onDegraded?.('redis', e);
     return (await d.history.latest(userId, d.sequenceLength)).map((e) => ({
       itemId: e.item_id,
       ts: e.ts / 1000,
+      type: e.type,
     }));
   }
 }
+
+/**
+ * What the answer leaves out: the user's seen set (with the seen types of the recent sequence,
+ * which the sequence processor writes at the same time). Without Redis: the user's whole
+ * history from HBase, degraded (a longer read, the same answer).
+ */
+async function seenItems(
+  d: RecallDeps,
+  userId: string,
+  excludeSeen: boolean,
+): Promise<Set<number> | undefined> {
+  if (!excludeSeen) return undefined;
+  try {
+    return await d.seen.get(userId);
+  } catch (e) {
+    d.onDegraded?.('redis', e);
+    const all = await d.history.since(userId, 0).catch((err) => {
+      d.onDegraded?.('hbase', err);
+      return [];
+    });
+    return new Set(all.filter((x) => !d.seenIgnoredTypes.has(x.type)).map((x) => seenHash(x.item_id)));
+  }
+}
+
+/**
+ * The user tower's input for one request from the online features: the recent sequence (oldest
+ * first), the profile, the prediction time (Unix s) and the incremental ID row, if any.
+ */
+export function userQueryOf(
+  userId: string,
+  history: readonly { itemId: string; ts: number }[],
+  profile: UserProfile | undefined,
+  ts: number,
+  idRow?: Float32Array,
+): UserQuery {
+  const categorical: Record<string, string> = {};
+  for (const [k, v] of Object.entries(profile?.profile ?? {}))
+    categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
+  return {
+    userId,
+    profile: categorical,
+    history: history.map((h) => ({ itemId: h.itemId, ts: h.ts })),
+    ts,
+    ...(idRow ? { idRow } : {}),
+  };
+}
+
+/** Whether an item id is left out. */
+type Excluded = (itemId: string) => boolean;
 
 /** The user's profile: Redis' copy, else HBase (filling the copy); HBase alone while Redis is down. */
 async function userProfile(d: RecallDeps, userId: string): Promise<UserProfile | undefined> {
@@ -122,9 +194,14 @@ async function cachedVector(
   return raw ? decodeTagged(raw) : undefined;
 }
 
-async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<RecallResponse['items']> {
+async function popular(
+  d: RecallDeps,
+  k: number,
+  excludedCount: number,
+  excluded: Excluded,
+): Promise<RecallResponse['items']> {
   const flat = await d.redis
-    .zrevrange(ALL_TIME_POPULARITY_KEY, 0, k + exclude.size - 1, 'WITHSCORES')
+    .zrevrange(ALL_TIME_POPULARITY_KEY, 0, k + excludedCount - 1, 'WITHSCORES')
     .catch((e) => {
       d.onDegraded?.('redis', e);
       return [];
@@ -132,7 +209,7 @@ async function popular(d: RecallDeps, k: number, exclude: Set<string>): Promise<
   const out: RecallResponse['items'] = [];
   for (let i = 0; i < flat.length && out.length < k; i += 2) {
     const id = flat[i] as string;
-    if (!exclude.has(id)) out.push({ item_id: id, score: Number(flat[i + 1]) });
+    if (!excluded(id)) out.push({ item_id: id, score: Number(flat[i + 1]) });
   }
   return out;
 }
@@ -163,10 +240,25 @@ async function rescore(
 /**
  * Top-k items for a user: the user tower of the live version over the freshest features (recent
  * sequence, profile), cached per version; Milvus ANN on that version's collection with the
- * request's filters; items the user just consumed removed. No history and no profile: popular
- * items. Milvus down: popular items. Any dependency served around marks the answer `degraded`.
+ * request's filters; every item the user has interacted with left out (unless the request turns
+ * that off). No history and no profile: popular items. Milvus down: popular items. Any
+ * dependency served around marks the answer `degraded`. The answer is recorded as the user's
+ * last (online hit rate), without waiting.
  */
 export async function recall(deps: RecallDeps, req: RecallRequest): Promise<RecallResponse> {
+  const res = await answer(deps, req);
+  deps.answers
+    ?.record(req.userId, {
+      ts: req.at ?? Date.now(),
+      version: res.model_version ?? '',
+      source: res.source,
+      itemIds: res.items.map((i) => i.item_id),
+    })
+    .catch(() => {});
+  return res;
+}
+
+async function answer(deps: RecallDeps, req: RecallRequest): Promise<RecallResponse> {
   let degraded = false;
   const d: RecallDeps = {
     ...deps,
@@ -177,7 +269,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   };
   const filter = req.conditions.length > 0 ? buildFilter(req.conditions, ITEM_SCALARS) : undefined;
   // every read at once, the cached vector too (whether it is still good is known only after)
-  const [history, profile, live, idRow, cached] = await timed(d, 'features', () =>
+  const [history, profile, live, idRow, cached, seenSet] = await timed(d, 'features', () =>
     Promise.all([
       recentHistory(d, req.userId),
       userProfile(d, req.userId),
@@ -190,13 +282,19 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
         return undefined;
       }),
       req.at === undefined ? cachedVector(d, req.userId) : undefined,
+      seenItems(d, req.userId, req.excludeSeen),
     ]),
   );
-  const seen = new Set(history.map((h) => h.itemId));
+  const recentSeen = new Set(
+    seenSet ? history.filter((h) => !d.seenIgnoredTypes.has(h.type)).map((h) => h.itemId) : [],
+  );
+  const excluded: Excluded = seenSet ? (id) => recentSeen.has(id) || seenSet.has(seenHash(id)) : () => false;
+  // an upper bound of how many of the nearest items can be left out
+  const excludedCount = (seenSet?.size ?? 0) + recentSeen.size;
   const base = { user_id: req.userId, model_version: live?.pointer.version ?? null };
   const hasProfile = profile !== undefined && Object.keys(profile.profile).length > 0;
   if (!live || (history.length === 0 && !hasProfile)) {
-    const items = await timed(d, 'popular', () => popular(d, req.k, seen));
+    const items = await timed(d, 'popular', () => popular(d, req.k, excludedCount, excluded));
     return { ...base, source: 'popular', id_row: null, degraded, items };
   }
 
@@ -212,16 +310,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     const hit = cached?.tag === stamp;
     d.onVectorCache?.(hit);
     if (cached && hit) return cached.vector;
-    const categorical: Record<string, string> = {};
-    for (const [k, v] of Object.entries(profile?.profile ?? {}))
-      categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
-    const query: UserQuery = {
-      userId: req.userId,
-      profile: categorical,
-      history,
-      ts: (req.at ?? Date.now()) / 1000,
-      ...(row ? { idRow: row.row } : {}),
-    };
+    const query = userQueryOf(req.userId, history, profile, (req.at ?? Date.now()) / 1000, row?.row);
     const fresh = live.model.userVectors([query]);
     if (req.at !== undefined) return fresh;
     // not awaited: the answer does not wait for the cache write
@@ -235,14 +324,14 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       d.searcher.search(
         live.pointer.collection,
         vector,
-        Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + seen.size),
+        Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + excludedCount),
         {
           filter,
           consistency: 'Bounded',
         },
       ),
     );
-    let items = hits.filter((h) => !seen.has(h.item_id)).map((h) => ({ item_id: h.item_id, score: h.score }));
+    let items = hits.filter((h) => !excluded(h.item_id)).map((h) => ({ item_id: h.item_id, score: h.score }));
     if (req.popularityBeta > 0) items = await rescore(d, items.slice(0, 2 * req.k), req.popularityBeta);
     items = items.slice(0, req.k);
     return {
@@ -254,7 +343,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     };
   } catch (e) {
     d.onDegraded?.('milvus', e);
-    const items = await timed(d, 'popular', () => popular(d, req.k, seen));
+    const items = await timed(d, 'popular', () => popular(d, req.k, excludedCount, excluded));
     return { ...base, source: 'popular', id_row: null, degraded, items };
   }
 }

@@ -3,17 +3,21 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sumSamples } from '../../cli/demo/metrics-text.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { createRedis, type Redis } from '../../clients/redis.js';
 import { loadConfig, projectRoot } from '../../config/index.js';
 import { IsolatedStack } from '../../infra/local/isolated-stack.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { RedisAnswerStore } from '../../stores/answers/redis.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { latestN } from '../../stores/order.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import { seenHash } from '../../stores/seen/hash.js';
+import { RedisSeenStore } from '../../stores/seen/redis.js';
 import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import type { DeadLetter } from '../../streams/dlq.js';
@@ -168,9 +172,33 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
       // every fourth event shares its timestamp with the previous one of the user: ties break by event id
       events.push(ev(200 + i, user, 1_700_000_000_000 + Math.floor(i / 2) * 1000, { value: i }));
     }
+    // alice got a recall answer just before her events: the sequence processor counts each of
+    // her events against it (online hit rate), a hit when its item was in the answer
+    const answers = new RedisAnswerStore(s.redis, { windowSeconds: 1800, items: 100 });
+    await answers.record('alice', {
+      ts: 1_700_000_000_000,
+      version: 'v20231114-000000',
+      source: 'personal',
+      itemIds: ['i0', 'i1', 'i2'],
+    });
+    const aliceEvents = events.filter((e) => e.user_id === 'alice');
+    const aliceHits = aliceEvents.filter((e) => ['i0', 'i1', 'i2'].includes(e.item_id));
+    const sequenceMetrics = `http://127.0.0.1:${stack.cfg.streamMetricsPortBase + 1}/metrics`;
+    const online = async () => {
+      const text = await (await fetch(sequenceMetrics)).text();
+      const v = { model_version: 'v20231114-000000', source: 'personal' };
+      return {
+        events: sumSamples(text, 'towerflow_online_events_total', v),
+        hits: sumSamples(text, 'towerflow_online_hits_total', v),
+      };
+    };
+    expect(await online()).toEqual({ events: 0, hits: 0 });
     expect((await stack.post('/v1/events', { events })).body).toEqual({ accepted: 30 });
     await stack.waitForZeroLag(['history', 'sequence']);
+    expect(aliceHits.length).toBeGreaterThan(0);
+    expect(await online()).toEqual({ events: aliceEvents.length, hits: aliceHits.length });
 
+    const seen = new RedisSeenStore(s.redis, { ignoredTypes: new Set(), ttlSeconds: 60 });
     const snapshot = async () => {
       const out: Record<string, unknown> = {};
       for (const u of users) {
@@ -181,6 +209,8 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
         expect((await s.history.latest(u, 5)).map((e) => e.event_id)).toEqual(expected);
         expect((await s.sequence.recent(u)).map((e) => e.event_id)).toEqual(expected);
         out[u] = await s.sequence.recent(u);
+        // every item the user touched is in their seen set, exactly once
+        expect(await seen.get(u)).toEqual(new Set(mine.map((e) => seenHash(e.item_id))));
       }
       out.rows = (await countHistory(s.history)).rows;
       out.popularity = await popularityTotal(s.redis);

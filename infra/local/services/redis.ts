@@ -55,6 +55,9 @@ export const redisService: LocalService = {
         'everysec',
         '--protected-mode',
         'yes',
+        // the seen sets (stores/seen) stay 4-byte intsets up to this many items a user, not ~50-byte hash tables
+        '--set-max-intset-entries',
+        '16384',
       ],
       logFile: logFileOf(ctx, 'redis'),
       pidFile: pidFileOf(ctx, 'redis'),

@@ -15,7 +15,21 @@ const fieldsOf = (q: Record<string, unknown>) => {
 describe('parseRecallQuery', () => {
   it('takes a plain request with defaults', () => {
     const r = parseRecallQuery({ user_id: 'u1' }, { maxK: 500, defaultBeta: 0.25 });
-    expect(r).toEqual({ ok: true, req: { userId: 'u1', k: 50, conditions: [], popularityBeta: 0.25 } });
+    expect(r).toEqual({
+      ok: true,
+      req: { userId: 'u1', k: 50, conditions: [], popularityBeta: 0.25, excludeSeen: true },
+    });
+  });
+
+  it('exclude_seen: true by default, false turns it off, anything else is refused by name', () => {
+    const ex = (v: string) => {
+      const r = parseRecallQuery({ user_id: 'u', exclude_seen: v }, limits);
+      return r.ok ? r.req.excludeSeen : undefined;
+    };
+    expect(ex('true')).toBe(true);
+    expect(ex('false')).toBe(false);
+    for (const v of ['0', 'no', 'FALSE', ''])
+      expect(fieldsOf({ user_id: 'u', exclude_seen: v })).toEqual(['exclude_seen']);
   });
 
   it('bounds k and names it', () => {

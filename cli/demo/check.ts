@@ -1,0 +1,26 @@
+import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import type { HistoryStore } from '../../stores/history/index.js';
+import type { RedisSequenceStore } from '../../stores/sequence/redis.js';
+
+/** Every replayed event is in HBase, and each user's Redis sequence equals HBase's latest N. */
+export async function checkStores(
+  events: BehaviourEvent[],
+  users: Iterable<string>,
+  stores: { history: HistoryStore; sequence: RedisSequenceStore },
+  sequenceLength: number,
+): Promise<string> {
+  let missing = 0;
+  for (let i = 0; i < events.length; i += 500)
+    missing += (await stores.history.exists(events.slice(i, i + 500))).filter((x) => !x).length;
+  if (missing > 0) throw new Error(`${missing} of ${events.length} replayed events are not in HBase`);
+  let mismatched = 0;
+  let n = 0;
+  for (const u of users) {
+    n++;
+    const h = (await stores.history.latest(u, sequenceLength)).map((e) => e.event_id).join();
+    const r = (await stores.sequence.recent(u)).map((e) => e.event_id).join();
+    if (h !== r) mismatched++;
+  }
+  if (mismatched > 0) throw new Error(`${mismatched} users' Redis sequences differ from HBase`);
+  return `HBase holds all ${events.length.toLocaleString('en-US')} events; for all ${n} users the Redis sequence (last ${sequenceLength}) equals HBase's latest`;
+}
