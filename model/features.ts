@@ -11,6 +11,12 @@ export interface FeatureConfig {
   seqPositionDecay: number;
   /** A second, short-term pooling: the plain mean of the last few items (0: off). */
   seqShortLen: number;
+  /**
+   * Events sharing a timestamp share their pooling weight (the mean of their positions' weights
+   * in both poolings), so the arbitrary order among ties (a content key) picks nothing. Absent
+   * in versions saved before it existed: those were trained with per-position weights.
+   */
+  seqTieShare?: boolean;
   /** Multi-valued categorical item fields used (from items.csv / movies.csv). */
   itemCategorical: string[];
   /** Numeric item fields, bucketised at quantiles. */
@@ -32,6 +38,7 @@ export const DEFAULT_FEATURES: FeatureConfig = {
   seqHalfLifeDays: 30,
   seqPositionDecay: 0.9,
   seqShortLen: 5,
+  seqTieShare: true,
   itemCategorical: [],
   itemNumeric: [],
   numericBuckets: 10,
@@ -304,17 +311,39 @@ export function fillUserRow(
   let sum = 0;
   const halfLife = cfg.seqHalfLifeDays * 86_400;
   const byPosition = positionDecays(cfg.seqPositionDecay, L);
-  for (let j = historyEnd - 1, pos = 0; j >= start; j--, pos++) {
-    const h = history[j] as HistoryEntry;
-    const age = Math.max(0, ts - h.ts);
-    const w = 0.5 ** (age / halfLife) * (byPosition[pos] as number) + 1e-6;
-    out.seqIdx[r * L + pos] = h.itemIdx;
-    out.seqW[long + pos] = w;
-    sum += w;
+  const recent = Math.min(filled, cfg.seqShortLen);
+  if (cfg.seqTieShare) {
+    // runs of equal timestamps (positions a..b, newest first): each member gets the run's mean
+    // position decay, and the short pooling's share of the run spread evenly over its members
+    for (let a = 0; a < filled; ) {
+      const ts0 = (history[historyEnd - 1 - a] as HistoryEntry).ts;
+      let b = a;
+      while (b + 1 < filled && (history[historyEnd - 2 - b] as HistoryEntry).ts === ts0) b++;
+      const size = b - a + 1;
+      let decay = 0;
+      for (let pos = a; pos <= b; pos++) decay += byPosition[pos] as number;
+      const w = 0.5 ** (Math.max(0, ts - ts0) / halfLife) * (decay / size) + 1e-6;
+      const inShort = Math.max(0, Math.min(b, recent - 1) - a + 1);
+      for (let pos = a; pos <= b; pos++) {
+        out.seqIdx[r * L + pos] = (history[historyEnd - 1 - pos] as HistoryEntry).itemIdx;
+        out.seqW[long + pos] = w;
+        if (inShort > 0) out.seqW[short + pos] = inShort / size / recent;
+      }
+      sum += w * size;
+      a = b + 1;
+    }
+  } else {
+    for (let j = historyEnd - 1, pos = 0; j >= start; j--, pos++) {
+      const h = history[j] as HistoryEntry;
+      const age = Math.max(0, ts - h.ts);
+      const w = 0.5 ** (age / halfLife) * (byPosition[pos] as number) + 1e-6;
+      out.seqIdx[r * L + pos] = h.itemIdx;
+      out.seqW[long + pos] = w;
+      sum += w;
+    }
+    for (let pos = 0; pos < recent; pos++) out.seqW[short + pos] = 1 / recent;
   }
   for (let pos = 0; pos < filled; pos++) out.seqW[long + pos] = (out.seqW[long + pos] as number) / sum;
-  const recent = Math.min(filled, cfg.seqShortLen);
-  for (let pos = 0; pos < recent; pos++) out.seqW[short + pos] = 1 / recent;
   const U = userSlots(cfg);
   const F = cfg.userCategorical.length;
   for (let f = 0; f < F; f++) out.userSide[r * U + f] = (layout.offsets[f] as number) + (userCat[f] ?? 0);

@@ -26,6 +26,8 @@ export class NativeStep {
   private readonly ops = new RawOps();
   private readonly slots = new Map<string, AdamSlots>();
   private t = 0;
+  /** L2 penalty λ/2·‖W‖² on the user- and item-ID tables (0 = off). */
+  embeddingL2 = 0;
 
   constructor(
     private readonly model: TwoTower,
@@ -191,6 +193,13 @@ export class NativeStep {
       'item_side',
       o.sparseMatMul(sideI, sideV, sideShape, o.reshape(dItemSide, [side.rows, s]), true),
     );
+    const l2 = this.embeddingL2;
+    if (l2)
+      for (const name of ['user_id', 'item_id']) {
+        const table = w(name);
+        loss += (l2 / 2) * (o.read(o.reduce('Sum', o.reshape(o.square(table), [-1]), 0, false))[0] as number);
+        grads.set(name, o.add(grads.get(name) as Handle, o.mul(table, o.constFloat(l2))));
+      }
     return { loss, grads };
   }
 

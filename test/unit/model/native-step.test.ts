@@ -87,6 +87,40 @@ describe('hand-differentiated training step', () => {
     }
   });
 
+  it("adds the ID tables' L2 penalty (embeddingL2) as the tape differentiates it", () => {
+    const m = model();
+    const { users, cols } = batch(2);
+    const ut = userTensors(users, features);
+    const l2 = 0.05;
+    const taped = tf.variableGrads(() => {
+      const data = sampledSoftmaxLoss(m, items, tf.mul(m.userTower(ut), 1 / towers.temperature), cols);
+      const penalty = tf.add(tf.sum(tf.square(m.w('user_id'))), tf.sum(tf.square(m.w('item_id'))));
+      return tf.add(data, tf.mul(penalty, l2 / 2)) as tf.Scalar;
+    });
+    const byId = new Map([...m.weights].map(([name, v]) => [v.name, name]));
+    const reference = new Map(
+      Object.entries(taped.grads).map(([id, g]) => [byId.get(id) as string, g.dataSync() as Float32Array]),
+    );
+    const native = new NativeStep(m, items, features, 0.01);
+    native.embeddingL2 = l2;
+    try {
+      const got = native.gradients(users, cols);
+      expect(got.loss).toBeCloseTo(taped.value.dataSync()[0] as number, 3);
+      for (const name of ['user_id', 'item_id', 'user/dense0/kernel']) {
+        const want = reference.get(name) as Float32Array;
+        const g = got.grads.get(name) as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < g.length; i++)
+          worst = Math.max(worst, Math.abs((g[i] as number) - (want[i] as number)));
+        expect(worst / maxAbs(want), name).toBeLessThan(1e-4);
+      }
+    } finally {
+      native.dispose();
+      tf.dispose([taped.value, ...Object.values(taped.grads)]);
+      tf.dispose([ut.userIdx, ut.userSide]);
+    }
+  });
+
   it('follows the taped step through several Adam steps and leaves the weights in the model', () => {
     const a = model();
     const b = model();
