@@ -5,6 +5,7 @@ import { DatasetError } from '../model/data/types.js';
 import { batchCommand } from './commands/batch.js';
 import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config.js';
+import { dashboardsCommand } from './commands/dashboards.js';
 import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
 import { infraCommand } from './commands/infra.js';
@@ -39,6 +40,7 @@ program.addCommand(openapiCommand());
 program.addCommand(batchCommand());
 program.addCommand(serveCommand());
 program.addCommand(seenCommand());
+program.addCommand(dashboardsCommand());
 
 try {
   await program.parseAsync(process.argv);

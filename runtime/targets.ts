@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
  * files from `$TOWERFLOW_HOME/run/targets/` (or PROMETHEUS_TARGETS_DIR). Returns a function that withdraws it.
  */
 export function announceTarget(
-  cfg: Pick<Config, 'homeDir' | 'prometheusTargetsDir'>,
+  cfg: Pick<Config, 'homeDir' | 'prometheusTargetsDir' | 'kafkaClientId'>,
   name: string,
   address: string,
   labels: Record<string, string> = {},
@@ -18,6 +18,9 @@ export function announceTarget(
   mkdirSync(dir, { recursive: true });
   // one file per process and address, so that several stacks can share one Prometheus
   const file = path.join(dir, `${name}-${address.replace(/[^A-Za-z0-9.]/g, '_')}.json`);
-  writeFileSync(file, `${JSON.stringify([{ targets: [address], labels: { process: name, ...labels } }])}\n`);
+  // `stack`: which deployment the process belongs to (its KAFKA_CLIENT_ID), so that dashboards
+  // and checks can tell apart several stacks that share one Prometheus
+  const all = { process: name, stack: cfg.kafkaClientId, ...labels };
+  writeFileSync(file, `${JSON.stringify([{ targets: [address], labels: all }])}\n`);
   return () => rmSync(file, { force: true });
 }

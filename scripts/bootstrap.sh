@@ -20,6 +20,7 @@ command -v python3 >/dev/null || { say "python3 (3.9-3.11) is required for local
 need=()
 [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
 [[ -x /usr/bin/prometheus ]] || need+=(prometheus)
+[[ -x /usr/bin/prometheus-redis-exporter ]] || need+=(prometheus-redis-exporter)
 [[ -f /usr/include/librdkafka/rdkafka.h ]] || need+=(librdkafka-dev)
 command -v mvn >/dev/null || need+=(maven)
 # a JDK, not a JRE: infra/local/hbase/HbaseAdmin.java runs with Java's single-file source launcher

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FilterError } from '../clients/milvus/filter.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../runtime/logger.js';
@@ -57,6 +57,13 @@ export function buildRecallApp(
     registers: [registry],
   });
   deps.searcher.onBatch = (n) => searchBatch.observe(n);
+  const answers = new Counter({
+    name: 'towerflow_recall_answers_total',
+    help: 'Answers by the model version and the path that served them',
+    labelNames: ['model_version', 'source'],
+    registers: [registry],
+  });
+  registerLiveModelGauges(registry, deps);
   const withMetrics: RecallDeps = {
     ...deps,
     onStage: (stage, seconds) => stages.observe({ stage }, seconds),
@@ -67,6 +74,11 @@ export function buildRecallApp(
     },
   };
 
+  // every answer counted, 5xx included (the availability SLI, docs/slos.md): a throw below
+  // becomes Fastify's 500 after the handler, so the status is only known here
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url === '/v1/recall') responses.inc({ status: String(reply.statusCode) });
+  });
   app.get('/v1/recall', async (request, reply) => {
     const t0 = performance.now();
     const parsed = parseRecallQuery(request.query as Record<string, unknown>, {
@@ -74,7 +86,6 @@ export function buildRecallApp(
       defaultBeta: cfg.recallPopularityBeta,
     });
     if (!parsed.ok) {
-      responses.inc({ status: '400' });
       return reply.code(400).send({
         error: 'bad_request',
         message: parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
@@ -84,11 +95,10 @@ export function buildRecallApp(
     try {
       const r = await recall(withMetrics, parsed.req);
       latency.observe({ source: r.source }, (performance.now() - t0) / 1000);
-      responses.inc({ status: '200' });
+      answers.inc({ model_version: r.model_version ?? 'none', source: r.source });
       return r;
     } catch (e) {
       if (e instanceof FilterError) {
-        responses.inc({ status: '400' });
         return reply.code(400).send({
           error: 'bad_request',
           message: e.message,
@@ -103,4 +113,46 @@ export function buildRecallApp(
   app.get('/openapi.json', async () => doc);
   addMetricsRoute(app, registry);
   return app;
+}
+
+/**
+ * The live version as the recall API sees it, read at each scrape: its name, when it was
+ * published (the model-age alert) and the offline HR@50 its daily job measured (quality over time).
+ */
+function registerLiveModelGauges(registry: Registry, deps: RecallDeps): void {
+  const live = () => deps.models.current().catch(() => undefined);
+  new Gauge({
+    name: 'towerflow_model_live_info',
+    help: 'The live model version (value 1)',
+    labelNames: ['version'],
+    registers: [registry],
+    async collect() {
+      const l = await live();
+      this.reset();
+      if (l) this.set({ version: l.pointer.version }, 1);
+    },
+  });
+  new Gauge({
+    name: 'towerflow_model_live_published_timestamp_seconds',
+    help: 'When the live version was published (Unix seconds)',
+    registers: [registry],
+    async collect() {
+      const l = await live();
+      this.reset();
+      if (l) this.set(Date.parse(l.pointer.publishedAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'towerflow_model_live_offline_hr50',
+    help: 'HR@50 the daily job measured on its held-out slice for the live version, by model (candidate = this version, live = the one it replaced, popularity)',
+    labelNames: ['model'],
+    registers: [registry],
+    async collect() {
+      const l = await live();
+      this.reset();
+      const metrics = (l?.model.meta.metrics ?? {}) as Record<string, Record<string, number>>;
+      for (const [model, m] of Object.entries(metrics))
+        if (typeof m?.['HR@50'] === 'number') this.set({ model }, m['HR@50']);
+    },
+  });
 }

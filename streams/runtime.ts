@@ -11,8 +11,9 @@ import type { Logger } from '../runtime/logger.js';
 import { createRegistry, serveMetrics } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
-import { decodeRecord } from './decode.js';
+import { DLQ_KINDS, type DlqKind, decodeRecord } from './decode.js';
 import { deadLetter } from './dlq.js';
+import { VISIBLE_BUCKETS, visibleSeconds } from './visibility.js';
 
 /** Processor names, in the order that fixes their metrics port (STREAM_METRICS_PORT_BASE + index). */
 export const PROCESSOR_NAMES = ['history', 'sequence', 'items', 'embeddings'] as const;
@@ -65,8 +66,8 @@ function streamMetrics(name: ProcessorName) {
     }),
     dlq: new Counter({
       name: 'towerflow_stream_dlq_total',
-      help: 'Records sent to the dead-letter topic',
-      labelNames: labels,
+      help: 'Records sent to the dead-letter topic, by reason (no_contract, empty, not_json, invalid)',
+      labelNames: [...labels, 'reason'],
       registers: [registry],
     }),
     errors: new Counter({
@@ -89,6 +90,13 @@ function streamMetrics(name: ProcessorName) {
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
       registers: [registry],
     }),
+    visible: new Histogram({
+      name: 'towerflow_stream_visible_seconds',
+      help: 'Per record: from its Kafka timestamp (sent by the ingest API) to its batch written (freshness SLI)',
+      labelNames: ['processor'],
+      buckets: VISIBLE_BUCKETS,
+      registers: [registry],
+    }),
     lag: new Gauge({
       name: 'towerflow_stream_consumer_lag',
       help: 'Records not yet committed by the group, per partition',
@@ -109,6 +117,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   const roleOf = new Map(processor.roles.map((r) => [names[r], r]));
   const groupId = groupIdOf(cfg, name);
   const m = streamMetrics(name);
+  const visible = m.visible.labels({ processor: name });
   processor.registerMetrics?.(m.registry);
   let healthy = true;
   let lastError: string | undefined;
@@ -120,7 +129,7 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   // series exist from the start (at 0), so dashboards and alerts see "none" rather than "no data"
   m.errors.inc({ processor: name, kind: 'write' }, 0);
   for (const topic of roleOf.keys()) {
-    m.dlq.inc({ processor: name, topic }, 0);
+    for (const reason of DLQ_KINDS) m.dlq.inc({ processor: name, topic, reason }, 0);
     m.consumed.inc({ processor: name, topic }, 0);
     m.written.inc({ processor: name, topic }, 0);
   }
@@ -180,16 +189,23 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     m.consumed.inc(labels, records.length);
     m.batchSize.observe({ processor: name }, records.length);
     const valid: PartitionBatch['records'] = [];
+    const validTimestamps: string[] = [];
     const dead = [];
+    const deadKinds = new Map<DlqKind, number>();
     for (const r of records) {
       const d = decodeRecord(role, r);
-      if (d.ok) valid.push({ offset: Number(r.offset), value: d.value });
-      else dead.push(deadLetter(name, r, d.reason));
+      if (d.ok) {
+        valid.push({ offset: Number(r.offset), value: d.value });
+        validTimestamps.push(r.timestamp);
+      } else {
+        dead.push(deadLetter(name, r, d.reason));
+        deadKinds.set(d.kind, (deadKinds.get(d.kind) ?? 0) + 1);
+      }
     }
     if (dead.length > 0) {
       // acknowledged by Kafka before the offsets move: a dead letter is never lost
       await dlqProducer.sendAll(names.dlq, dead);
-      m.dlq.inc(labels, dead.length);
+      for (const [reason, n] of deadKinds) m.dlq.inc({ ...labels, reason }, n);
       log.warn(
         { count: dead.length, topic: first.topic, partition: first.partition, first: dead[0]?.headers },
         'dead-lettered',
@@ -206,6 +222,12 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
       control,
     );
     m.written.inc(labels, written);
+    // freshness: each written record is visible in the store from now on
+    const now = Date.now();
+    for (const t of validTimestamps) {
+      const seconds = visibleSeconds(t, now);
+      if (seconds !== undefined) visible.observe(seconds);
+    }
   }
 
   // metrics from before the group join, so a backlog's first seconds are visible too; healthy

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { BatchMetrics } from '../../batch/metrics.js';
 import { loadConfig } from '../../config/index.js';
 import { positiveInt } from '../options.js';
 
@@ -32,7 +33,7 @@ async function deps() {
   };
 }
 
-async function runOnce(o: RunOpts, say: (m: string) => void) {
+async function runOnce(o: RunOpts, say: (m: string) => void, metrics?: BatchMetrics) {
   const { runBatch } = await import('../../batch/job.js');
   const d = await deps();
   try {
@@ -40,6 +41,7 @@ async function runOnce(o: RunOpts, say: (m: string) => void) {
       ...o,
       say,
       onStep: (s) => {
+        metrics?.onStep(s);
         if (s.step % 50 === 0)
           say(
             `  train step ${s.step} (epoch ${s.epoch + 1}) loss ${s.loss.toFixed(3)}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s`,
@@ -69,7 +71,11 @@ export function batchCommand(): Command {
     .option('--json', 'print the report as one JSON object on stdout')
     .action(async (o: RunOpts) => {
       const say = (m: string) => process.stderr.write(`batch: ${m}\n`);
-      const r = await runOnce(o, say);
+      const { withBatchMetrics } = await import('../../batch/metrics.js');
+      // served while the run lasts, and one scrape interval after it, so even a one-off run is on the dashboards
+      const r = await withBatchMetrics(loadConfig(), (metrics) => runOnce(o, say, metrics), {
+        lingerMs: 6000,
+      });
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else
         process.stdout.write(
@@ -87,7 +93,7 @@ export function batchCommand(): Command {
     const { createLogger } = await import('../../runtime/logger.js');
     const { runScheduler } = await import('../../batch/schedule.js');
     const log = createLogger(cfg, 'batch');
-    await runScheduler(cfg, log, () => runOnce(o, (m) => log.info(m)));
+    await runScheduler(cfg, log, (metrics) => runOnce(o, (m) => log.info(m), metrics));
   });
   batch
     .command('rollback')

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { down, makeContext, status, up } from '../../infra/local/stack.js';
+import { down, exporterStatus, makeContext, status, up } from '../../infra/local/stack.js';
 
 function mib(bytes: number | null): string {
   return bytes === null ? '-' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -31,12 +31,15 @@ export function infraCommand(): Command {
 
   infra
     .command('status')
-    .description('report each local service: up, pid, ports, version, memory')
+    .description(
+      'report each local service (up, pid, ports, version, memory) and the metrics endpoints the local Prometheus scrapes',
+    )
     .option('--json', 'one JSON object on stdout')
     .action(async (opts: { json?: boolean }) => {
-      const rows = await status(makeContext());
+      const ctx = makeContext();
+      const [rows, exporters] = await Promise.all([status(ctx), exporterStatus(ctx)]);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ services: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ services: rows, exporters }, null, 2)}\n`);
       } else {
         const table = rows.map((r) => ({
           service: r.name,
@@ -49,8 +52,21 @@ export function infraCommand(): Command {
         console.table(table);
         const total = rows.reduce((s, r) => s + (r.rssBytes ?? 0), 0);
         process.stdout.write(`total resident memory: ${mib(total)}\n`);
+        if (exporters.length > 0) {
+          process.stdout.write('metrics scraped by the local Prometheus (jobs):\n');
+          console.table(
+            exporters.map((e) => ({
+              job: e.job,
+              up: e.up ? 'up' : 'down',
+              pid: e.pid ?? '-',
+              port: e.port,
+              'served by': e.service,
+              url: e.url,
+            })),
+          );
+        }
       }
-      if (rows.some((r) => !r.up)) process.exitCode = 3;
+      if (rows.some((r) => !r.up) || exporters.some((e) => !e.up)) process.exitCode = 3;
     });
 
   return infra;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { runBatch } from '../../batch/job.js';
+import { withBatchMetrics } from '../../batch/metrics.js';
 import { ModelRegistry } from '../../batch/registry.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { groupLag } from '../../clients/kafka/admin.js';
@@ -88,9 +89,20 @@ async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) =>
     const times = ds.interactions.map((x) => x.ts * 1000);
     const last = Math.max(...times);
     const days = Math.ceil((last - Math.min(...times)) / 86_400_000) + 1;
-    return await runBatch(
-      { cfg, hbase: s.hbase, redis: s.redis, milvus },
-      { date: new Date(last).toISOString().slice(0, 10), windowDays: days, say },
+    // the batch metrics are served while the job runs, as `towerflow batch run` does
+    return await withBatchMetrics(
+      cfg,
+      (metrics) =>
+        runBatch(
+          { cfg, hbase: s.hbase, redis: s.redis, milvus },
+          {
+            date: new Date(last).toISOString().slice(0, 10),
+            windowDays: days,
+            say,
+            onStep: (st) => metrics.onStep(st),
+          },
+        ),
+      { lingerMs: 6000 },
     );
   } finally {
     await milvus.close();
@@ -113,7 +125,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   await r.run('services', async () => {
     await up(ctx);
     return {
-      result: 'Kafka, HBase (+ Thrift2), Redis, Milvus, Prometheus healthy on 127.0.0.1',
+      result: cfg.localServices.includes('none')
+        ? 'no local service started (TOWERFLOW_LOCAL_SERVICES=none): using the configured Kafka, HBase, Redis, Milvus and Prometheus'
+        : `${cfg.localServices.join(', ')} healthy on ${cfg.bindHost}`,
       value: undefined,
     };
   });
@@ -242,6 +256,35 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 
     await r.run('prometheus', async () => ({ result: await checkScraping(cfg), value: undefined }));
 
+    const dashboards = await r.run('dashboards', async () => {
+      const { verifyDashboards, projectRuleFiles } = await import('../../infra/grafana/src/verify.js');
+      const { renderDashboards } = await import('../../infra/grafana/src/render.js');
+      const since = Math.ceil((Date.now() - t0) / 1000) + 60;
+      const check = () =>
+        verifyDashboards({
+          prometheusUrl: cfg.prometheusUrl,
+          stack: cfg.kafkaClientId,
+          sinceSeconds: since,
+          ruleFiles: projectRuleFiles(cfg.root),
+        });
+      // the last steps' series reach Prometheus with its next scrapes (every 5 s): look again for up to 30 s
+      let v = await check();
+      for (const end = Date.now() + 30_000; v.empty.length > 0 && Date.now() < end; v = await check())
+        await new Promise((res) => setTimeout(res, 5000));
+      const outDir = path.join(cfg.homeDir, 'dashboards');
+      const files = await renderDashboards({
+        prometheusUrl: cfg.prometheusUrl,
+        outDir,
+        stack: cfg.kafkaClientId,
+        sinceSeconds: since,
+      });
+      const empty = v.empty.map((e) => `${e.dashboard} / ${e.panel}`);
+      return {
+        result: `${v.dashboards} dashboards, ${v.panels} panels, ${v.queries} queries: ${v.queries - v.empty.length - v.emptyWhenHealthy.length - v.errors.length} with data${empty.length ? `; no data yet (this run produced no such event): ${[...new Set(empty)].join('; ')}` : ''}${v.missingMetrics.length ? `; unknown metrics: ${v.missingMetrics.join(', ')}` : ''}; pictures in ${path.relative(cfg.root, outDir)}/ (${files.length} PNG)`,
+        value: { ...v, pictures: files.map((f) => path.relative(cfg.root, f)) },
+      };
+    });
+
     const mem = (await status(ctx)).reduce((sum, x) => sum + (x.rssBytes ?? 0), 0);
     const seconds = (Date.now() - t0) / 1000;
     return {
@@ -273,6 +316,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
               posted: replayed.idOnly.events,
             }
           : { items: 0, interactions: 0, posted: 0 },
+        dashboards: {
+          panels: dashboards.panels,
+          queries: dashboards.queries,
+          empty: dashboards.empty.length,
+          errors: dashboards.errors.length,
+          pictures: dashboards.pictures,
+        },
         steps: r.steps,
         services_rss_bytes: mem,
       },

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/index.js';
+import { infraScrapeJobs } from './exporters.js';
 import { localPaths } from './paths.js';
 import {
   groupMembers,
@@ -15,11 +16,12 @@ import { hbaseService, hbaseThriftService } from './services/hbase.js';
 import { kafkaService } from './services/kafka.js';
 import { milvusService } from './services/milvus.js';
 import { prometheusService } from './services/prometheus.js';
-import { redisService } from './services/redis.js';
+import { redisExporterService, redisService } from './services/redis.js';
 
 /** Start order; `down` goes in reverse. */
 export const ALL_SERVICES: readonly LocalService[] = [
   redisService,
+  redisExporterService,
   kafkaService,
   hbaseService,
   hbaseThriftService,
@@ -147,5 +149,44 @@ export async function status(ctx: ServiceContext): Promise<ServiceStatus[]> {
         log: logFileOf(ctx, svc.name),
       };
     }),
+  );
+}
+
+export interface ExporterStatus {
+  /** Prometheus job name. */
+  job: string;
+  /** The local service whose process serves the endpoint. */
+  service: string;
+  /** The endpoint answered 200. */
+  up: boolean;
+  pid: number | null;
+  port: number;
+  url: string;
+}
+
+/** The infrastructure metrics endpoints the local Prometheus scrapes, each fetched once. */
+export async function exporterStatus(ctx: ServiceContext): Promise<ExporterStatus[]> {
+  const jobs = infraScrapeJobs(ctx.cfg);
+  return Promise.all(
+    jobs.flatMap((j) =>
+      j.targets.map(async (t) => {
+        const svc = ALL_SERVICES.find((s) => s.name === j.service);
+        const url = `http://${ctx.cfg.bindHost}:${t.port}${j.metricsPath}`;
+        const up = await fetch(url, { signal: AbortSignal.timeout(5000) })
+          .then(async (r) => {
+            await r.arrayBuffer();
+            return r.ok;
+          })
+          .catch(() => false);
+        return {
+          job: j.job,
+          service: j.service,
+          up,
+          pid: svc ? (runningPid(ctx, svc) ?? null) : null,
+          port: t.port,
+          url,
+        };
+      }),
+    ),
   );
 }

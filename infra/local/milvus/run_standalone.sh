@@ -4,22 +4,27 @@
 # the namespace through a Unix socket. Everything here shares one process group, which
 # `towerflow infra down` signals as a whole. Both TCP legs set `nodelay`: without it Nagle's
 # algorithm meets delayed ACKs and a lone small gRPC frame waits ~40 ms (search p99 49 ms → 13–20 ms).
-# usage: run_standalone.sh PYTHON DATA_DIR PORT BIND_HOST
+# The metrics port (9091 inside: /metrics, /healthz) is bridged the same way to METRICS_PORT.
+# usage: run_standalone.sh PYTHON DATA_DIR PORT BIND_HOST METRICS_PORT
 set -euo pipefail
-PY=$1 DATA=$2 PORT=$3 BIND=$4
+PY=$1 DATA=$2 PORT=$3 BIND=$4 METRICS_PORT=$5
 HERE=$(cd "$(dirname "$0")" && pwd)
 SOCK=$DATA/grpc.sock
+MSOCK=$DATA/metrics.sock
 mkdir -p "$DATA"
-rm -f "$SOCK"
+rm -f "$SOCK" "$MSOCK"
 unshare --net bash -c '
   set -e
   ip link set lo up
   socat UNIX-LISTEN:"$0",fork,unlink-early TCP:127.0.0.1:"$1",nodelay &
+  socat UNIX-LISTEN:"$5",fork,unlink-early TCP:127.0.0.1:9091 &
   exec "$2" "$3/launch_standalone.py" "$4" "$1"
-' "$SOCK" "$PORT" "$PY" "$HERE" "$DATA" &
+' "$SOCK" "$PORT" "$PY" "$HERE" "$DATA" "$MSOCK" &
 NS=$!
-for _ in $(seq 1 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [[ -S $SOCK && -S $MSOCK ]] && break; sleep 0.1; done
 socat TCP-LISTEN:"$PORT",bind="$BIND",fork,reuseaddr,nodelay UNIX-CONNECT:"$SOCK" &
 BRIDGE=$!
-trap 'kill -TERM $NS $BRIDGE 2>/dev/null; wait $NS' TERM INT
-wait -n $NS $BRIDGE
+socat TCP-LISTEN:"$METRICS_PORT",bind="$BIND",fork,reuseaddr UNIX-CONNECT:"$MSOCK" &
+METRICS_BRIDGE=$!
+trap 'kill -TERM $NS $BRIDGE $METRICS_BRIDGE 2>/dev/null; wait $NS' TERM INT
+wait -n $NS $BRIDGE $METRICS_BRIDGE

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HBaseClient } from '../../../clients/hbase/thrift2.js';
+import { EXPORTER_PORTS } from '../exporters.js';
 import { HBASE_GATEWAY_VERSION, HBASE_VERSION } from '../hbase-versions.js';
 import { fetchJars, type MavenArtifact } from '../maven.js';
 import { findJava } from '../prereq.js';
@@ -82,8 +83,13 @@ function hbaseSite(ctx: ServiceContext, data: string): string {
     'hbase.zookeeper.property.clientPort': String(zkPort(ctx)),
     // the local file system has no hflush/hsync capability; fine for one machine
     'hbase.unsafe.stream.capability.enforce': 'false',
+    // One info server, on loopback only, for its /prometheus endpoint (scraped by the local
+    // Prometheus). Master and region server share this JVM's metrics registry, so either one
+    // serves all metrics (master_*, assignment_* and server_* alike); the region server's starts
+    // in about 1 s, the master's in about 3 s (it builds a Jersey REST API), so the master's stays off.
     'hbase.master.info.port': '-1',
-    'hbase.regionserver.info.port': '-1',
+    'hbase.regionserver.info.port': String(EXPORTER_PORTS.hbase),
+    'hbase.regionserver.info.bindAddress': host,
     'hbase.master.hostname': host,
     'hbase.unsafe.regionserver.hostname': host,
     'hbase.regionserver.hostname': host,
@@ -122,7 +128,7 @@ function javaArgs(ctx: ServiceContext, heap: string, proc: string): string[] {
 export const hbaseService: LocalService = {
   name: 'hbase',
   startTimeoutMs: 180_000,
-  ports: (ctx) => [zkPort(ctx), 16000, 16020],
+  ports: (ctx) => [zkPort(ctx), 16000, 16020, EXPORTER_PORTS.hbase],
   async provision(ctx) {
     await findJava(ctx.cfg);
     await fetchJars(
@@ -139,6 +145,12 @@ export const hbaseService: LocalService = {
     mkdirSync(d.data, { recursive: true });
     mkdirSync(d.conf, { recursive: true });
     writeFileSync(path.join(d.conf, 'hbase-site.xml'), hbaseSite(ctx, d.data));
+    // The info servers look their web app folders up on the class path, and Maven Central's
+    // hbase-server jar ships none (the binary tarball does): empty folders on the class path
+    // (the conf folder) are enough for the servlets we use (/prometheus, /jmx); the HTML status
+    // pages are not served.
+    for (const app of ['regionserver', 'static'])
+      mkdirSync(path.join(d.conf, 'hbase-webapps', app), { recursive: true });
     return spawnDaemon({
       name: 'hbase',
       command: java,
@@ -152,8 +164,12 @@ export const hbaseService: LocalService = {
     });
   },
   // Ports open well before the master is initialised; hbase-thrift's health check asks the master.
+  // 5 s per probe: `infra status` blocks the event loop for over a second while it builds the
+  // other services' clients, and a 2 s probe then read a running HBase as down now and then
   async healthy(ctx) {
-    return (await portOpen(zkPort(ctx), ctx.cfg.bindHost)) && (await portOpen(16020, ctx.cfg.bindHost));
+    return (
+      (await portOpen(zkPort(ctx), ctx.cfg.bindHost, 5000)) && (await portOpen(16020, ctx.cfg.bindHost, 5000))
+    );
   },
   async version() {
     return HBASE_VERSION;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { logLevel } from 'kafkajs';
 import { ensureTopics, projectTopics } from '../../../clients/kafka/admin.js';
 import { createKafka } from '../../../clients/kafka/kafkajs.js';
+import { EXPORTER_PORTS, JMX_EXPORTER_VERSION } from '../exporters.js';
 import { fetchJars } from '../maven.js';
 import { findJava } from '../prereq.js';
 import { InfraError, spawnDaemon } from '../process.js';
@@ -30,6 +31,7 @@ export function kafkaClusterId(): string {
 function dirs(ctx: ServiceContext) {
   return {
     jars: path.join(ctx.paths.cache, `kafka-${KAFKA_VERSION}`),
+    agent: path.join(ctx.paths.cache, `jmx-exporter-${JMX_EXPORTER_VERSION}`),
     data: path.join(ctx.paths.data, 'kafka'),
     props: path.join(ctx.paths.run, 'kafka.properties'),
   };
@@ -69,6 +71,16 @@ num.io.threads=4
 `;
 }
 
+/**
+ * The Prometheus JMX exporter agent inside the broker's JVM, on loopback, with the committed
+ * rules file (infra/local/conf/kafka-jmx.yml, the same one production brokers use).
+ */
+export function jmxAgentArg(ctx: ServiceContext, agentLib: string): string {
+  const jar = path.join(agentLib, `jmx_prometheus_javaagent-${JMX_EXPORTER_VERSION}.jar`);
+  const rules = path.join(ctx.cfg.root, 'infra', 'local', 'conf', 'kafka-jmx.yml');
+  return `-javaagent:${jar}=${ctx.cfg.bindHost}:${EXPORTER_PORTS.kafka}:${rules}`;
+}
+
 function jvmArgs(ctx: ServiceContext, lib: string): string[] {
   return [
     '-Xms128m',
@@ -88,7 +100,11 @@ function jvmArgs(ctx: ServiceContext, lib: string): string[] {
 export const kafkaService: LocalService = {
   name: 'kafka',
   startTimeoutMs: 90_000,
-  ports: (ctx) => [portOf(ctx.cfg.kafkaBrokers[0] ?? '', 9092), ctx.cfg.kafkaControllerPort],
+  ports: (ctx) => [
+    portOf(ctx.cfg.kafkaBrokers[0] ?? '', 9092),
+    ctx.cfg.kafkaControllerPort,
+    EXPORTER_PORTS.kafka,
+  ],
   async provision(ctx) {
     await findJava(ctx.cfg);
     await fetchJars(
@@ -100,6 +116,19 @@ export const kafkaService: LocalService = {
         { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: LOG4J_VERSION },
       ],
       dirs(ctx).jars,
+      ctx.say,
+    );
+    // a self-contained (shaded) jar: no dependencies come along
+    await fetchJars(
+      'jmx-exporter',
+      [
+        {
+          groupId: 'io.prometheus.jmx',
+          artifactId: 'jmx_prometheus_javaagent',
+          version: JMX_EXPORTER_VERSION,
+        },
+      ],
+      dirs(ctx).agent,
       ctx.say,
     );
   },
@@ -135,7 +164,8 @@ export const kafkaService: LocalService = {
     return spawnDaemon({
       name: 'kafka',
       command: java,
-      args: [...jvmArgs(ctx, lib), 'kafka.Kafka', d.props],
+      // the agent only on the broker, not on the storage tool above (it would take the port)
+      args: [jmxAgentArg(ctx, path.join(d.agent, 'lib')), ...jvmArgs(ctx, lib), 'kafka.Kafka', d.props],
       logFile: logFileOf(ctx, 'kafka'),
       pidFile: pidFileOf(ctx, 'kafka'),
     });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createMilvus } from '../../../clients/milvus/client.js';
+import { EXPORTER_PORTS } from '../exporters.js';
 import { requireDebianBinary } from '../prereq.js';
 import { InfraError, spawnDaemon } from '../process.js';
 import { type LocalService, logFileOf, pidFileOf, portOf, type ServiceContext } from '../service.js';
@@ -53,8 +54,12 @@ async function ensureVenv(ctx: ServiceContext): Promise<string> {
 export const milvusService: LocalService = {
   name: 'milvus',
   startTimeoutMs: 180_000,
-  // standalone's internal ports (etcd, coordinators, metrics) live inside its network namespace
-  ports: (ctx) => [portOf(ctx.cfg.milvusAddress, 19530)],
+  // standalone's internal ports (etcd, coordinators) live inside its network namespace; its
+  // metrics port is bridged out like the gRPC port. milvus-lite serves no metrics.
+  ports: (ctx) =>
+    ctx.cfg.milvusEngine === 'standalone'
+      ? [portOf(ctx.cfg.milvusAddress, 19530), EXPORTER_PORTS.milvus]
+      : [portOf(ctx.cfg.milvusAddress, 19530)],
   async provision(ctx) {
     if (ctx.cfg.milvusEngine === 'standalone') {
       if (process.getuid?.() !== 0)
@@ -94,7 +99,7 @@ export const milvusService: LocalService = {
     return spawnDaemon({
       name: 'milvus',
       command: path.join(ctx.cfg.root, 'infra', 'local', 'milvus', 'run_standalone.sh'),
-      args: [path.join(venv, 'bin', 'python'), data, port, ctx.cfg.bindHost],
+      args: [path.join(venv, 'bin', 'python'), data, port, ctx.cfg.bindHost, String(EXPORTER_PORTS.milvus)],
       logFile: logFileOf(ctx, 'milvus'),
       pidFile: pidFileOf(ctx, 'milvus'),
     });

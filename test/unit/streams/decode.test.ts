@@ -19,7 +19,17 @@ function reasonOf(r: ReturnType<typeof decodeRecord>): string {
   return r.reason;
 }
 
+const kindOf = (r: ReturnType<typeof decodeRecord>): string => (r.ok ? 'ok' : r.kind);
+
 describe('decodeRecord', () => {
+  it('names each failure with a bounded kind for the DLQ metric', () => {
+    expect(kindOf(decodeRecord('behaviour', record(null)))).toBe('empty');
+    expect(kindOf(decodeRecord('behaviour', record('{"event_id": ')))).toBe('not_json');
+    expect(kindOf(decodeRecord('behaviour', record('{"event_id": "x"}')))).toBe('invalid');
+    expect(kindOf(decodeRecord('dlq' as never, record('{}')))).toBe('no_contract');
+    expect(kindOf(decodeRecord('behaviour', record(JSON.stringify(behaviour))))).toBe('ok');
+  });
+
   it('maps each event topic to its contract', () => {
     expect(Object.keys(CONTRACTS).sort()).toEqual(['behaviour', 'items', 'users']);
     expect(CONTRACTS.behaviour.name).toBe('behaviour event');
