@@ -1,4 +1,4 @@
-import { type DashboardSpec, TF, TF_ROLE } from './panels.js';
+import { type DashboardSpec, type PanelSpec, TF, TF_ROLE } from './panels.js';
 
 // The six dashboards of DESIGN.md §8, as data. Objectives (docs/slos.md): recall 99.9 % non-5xx
 // and 99 % under 50 ms, ingest 99.9 % non-5xx, 99 % of events visible within 5 s, a publish
@@ -12,6 +12,20 @@ const quantile = (q: number, metric: string, by: string, extra = '', window = '5
 const budgetLeft = (bad: string, all: string, target: number) =>
   `1 - ((${bad}) or vector(0)) / clamp_min(${all}, 1) / ${(1 - target).toFixed(4)}`;
 const increase30d = (metric: string, extra = '') => `sum(increase(${metric}{${TF}${extra}}[30d]))`;
+
+/** A stat of the error budget left for one objective: red when spent, orange under a quarter. */
+const budgetStat = (title: string, objective: string, bad: string, all: string, target: number): PanelSpec => ({
+  kind: 'stat',
+  title,
+  description: `${objective} 100 % = untouched, 0 % = spent, below 0 = overspent.`,
+  unit: 'percentunit',
+  queries: [{ expr: budgetLeft(bad, all, target) }],
+  base: 'red',
+  thresholds: [
+    [0.25, 'orange'],
+    [0.5, 'green'],
+  ],
+});
 
 const processes = (row: string): DashboardSpec['rows'][number] => ({
   title: row,
@@ -49,86 +63,34 @@ export const OVERVIEW: DashboardSpec = {
     {
       title: 'Error budget left (30 days)',
       panels: [
-        {
-          kind: 'stat',
-          title: 'Recall availability budget',
-          description: 'Objective: 99.9 % of GET /v1/recall answers are not 5xx. 100 % = untouched, 0 % = spent.',
-          unit: 'percentunit',
-          queries: [
-            {
-              expr: budgetLeft(
-                increase30d('towerflow_recall_requests_total', ',status=~"5.."'),
-                increase30d('towerflow_recall_requests_total'),
-                0.999,
-              ),
-            },
-          ],
-          thresholds: [
-            [0, 'red'],
-            [0.25, 'orange'],
-            [0.5, 'green'],
-          ],
-        },
-        {
-          kind: 'stat',
-          title: 'Recall latency budget',
-          description: 'Objective: 99 % of recall answers within 50 ms (the 0.05 s histogram bucket).',
-          unit: 'percentunit',
-          queries: [
-            {
-              expr: budgetLeft(
-                `${increase30d('towerflow_recall_seconds_count')} - ${increase30d('towerflow_recall_seconds_bucket', ',le="0.05"')}`,
-                increase30d('towerflow_recall_seconds_count'),
-                0.99,
-              ),
-            },
-          ],
-          thresholds: [
-            [0, 'red'],
-            [0.25, 'orange'],
-            [0.5, 'green'],
-          ],
-        },
-        {
-          kind: 'stat',
-          title: 'Ingest availability budget',
-          description: 'Objective: 99.9 % of ingest requests are not 5xx (a 4xx is the producer’s).',
-          unit: 'percentunit',
-          queries: [
-            {
-              expr: budgetLeft(
-                increase30d('towerflow_ingest_requests_total', ',status=~"5.."'),
-                increase30d('towerflow_ingest_requests_total'),
-                0.999,
-              ),
-            },
-          ],
-          thresholds: [
-            [0, 'red'],
-            [0.25, 'orange'],
-            [0.5, 'green'],
-          ],
-        },
-        {
-          kind: 'stat',
-          title: 'Freshness budget',
-          description: 'Objective: 99 % of events visible to recall (in the Redis sequence) within 5 s of Kafka accepting them.',
-          unit: 'percentunit',
-          queries: [
-            {
-              expr: budgetLeft(
-                `${increase30d('towerflow_stream_visible_seconds_count', ',processor="sequence"')} - ${increase30d('towerflow_stream_visible_seconds_bucket', ',processor="sequence",le="5"')}`,
-                increase30d('towerflow_stream_visible_seconds_count', ',processor="sequence"'),
-                0.99,
-              ),
-            },
-          ],
-          thresholds: [
-            [0, 'red'],
-            [0.25, 'orange'],
-            [0.5, 'green'],
-          ],
-        },
+        budgetStat(
+          'Recall availability budget',
+          'Objective: 99.9 % of GET /v1/recall answers are not 5xx.',
+          increase30d('towerflow_recall_requests_total', ',status=~"5.."'),
+          increase30d('towerflow_recall_requests_total'),
+          0.999,
+        ),
+        budgetStat(
+          'Recall latency budget',
+          'Objective: 99 % of recall answers within 50 ms (the 0.05 s histogram bucket).',
+          `${increase30d('towerflow_recall_seconds_count')} - ${increase30d('towerflow_recall_seconds_bucket', ',le="0.05"')}`,
+          increase30d('towerflow_recall_seconds_count'),
+          0.99,
+        ),
+        budgetStat(
+          'Ingest availability budget',
+          'Objective: 99.9 % of ingest requests are not 5xx (a 4xx is the producer’s).',
+          increase30d('towerflow_ingest_requests_total', ',status=~"5.."'),
+          increase30d('towerflow_ingest_requests_total'),
+          0.999,
+        ),
+        budgetStat(
+          'Freshness budget',
+          'Objective: 99 % of events visible to recall (in the Redis sequence) within 5 s of Kafka accepting them.',
+          `${increase30d('towerflow_stream_visible_seconds_count', ',processor="sequence"')} - ${increase30d('towerflow_stream_visible_seconds_bucket', ',processor="sequence",le="5"')}`,
+          increase30d('towerflow_stream_visible_seconds_count', ',processor="sequence"'),
+          0.99,
+        ),
       ],
     },
     {

@@ -33,8 +33,10 @@ export interface PanelSpec {
   unit: string;
   queries: Query[];
   kind?: 'timeseries' | 'stat';
-  /** Objective lines: [value, color] above a green base. */
+  /** Objective lines: [value, color] above the base color. */
   thresholds?: [number, string][];
+  /** Color below the first threshold (default green). */
+  base?: string;
   /** Set when the panel can only be empty on a healthy system: why (shown in its description). */
   emptyWhenHealthy?: string;
   /** Panel width in grid units (24 = full); default 12, stats 6. */
@@ -60,11 +62,13 @@ const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 /** The marker `towerflow dashboards verify` reads: a panel with it may be empty. */
 export const EMPTY_WHEN_HEALTHY = 'Empty while healthy:';
 
-function thresholds(steps: [number, string][]) {
-  return new ThresholdsConfigBuilder()
-    .mode(ThresholdsMode.Absolute)
-    // Grafana's base step has a null value
-    .steps([{ value: null as unknown as number, color: 'green' }, ...steps.map(([value, color]) => ({ value, color }))]);
+function thresholds(steps: [number, string][], base = 'green') {
+  return (
+    new ThresholdsConfigBuilder()
+      .mode(ThresholdsMode.Absolute)
+      // Grafana's base step has a null value
+      .steps([{ value: null as unknown as number, color: base }, ...steps.map(([value, color]) => ({ value, color }))])
+  );
 }
 
 function panel(p: PanelSpec, id: number, x: number, y: number, width: number) {
@@ -78,7 +82,7 @@ function panel(p: PanelSpec, id: number, x: number, y: number, width: number) {
     .datasource(DATASOURCE)
     .gridPos({ x, y, w: width, h: p.kind === 'stat' ? 5 : 8 });
   if (p.min !== undefined) builder.min(p.min);
-  if (p.thresholds) builder.thresholds(thresholds(p.thresholds));
+  if (p.thresholds) builder.thresholds(thresholds(p.thresholds, p.base));
   p.queries.forEach((q, i) => {
     const t = new DataqueryBuilder()
       .expr(q.expr)

@@ -139,8 +139,10 @@ function drawStat(
 ) {
   const values = series.map((s) => ({ label: s.label, v: s.points.at(-1)?.[1] ?? Number.NaN }));
   const colorOf = (v: number) => {
-    let c = '#73bf69';
-    for (const st of steps) if (st.value !== null && v >= st.value) c = st.color === 'green' ? '#73bf69' : st.color === 'orange' ? '#ff9830' : st.color === 'red' ? '#f2495c' : st.color;
+    const named = (color: string) =>
+      color === 'green' ? '#73bf69' : color === 'orange' ? '#ff9830' : color === 'red' ? '#f2495c' : color;
+    let c = named(steps.find((st) => st.value === null)?.color ?? 'green');
+    for (const st of steps) if (st.value !== null && v >= st.value) c = named(st.color);
     return c;
   };
   if (values.length === 0) {
