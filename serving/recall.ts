@@ -289,8 +289,9 @@ async function answer(deps: RecallDeps, req: RecallRequest): Promise<RecallRespo
     seenSet ? history.filter((h) => !d.seenIgnoredTypes.has(h.type)).map((h) => h.itemId) : [],
   );
   const excluded: Excluded = seenSet ? (id) => recentSeen.has(id) || seenSet.has(seenHash(id)) : () => false;
-  // an upper bound of how many of the nearest items can be left out
-  const excludedCount = (seenSet?.size ?? 0) + recentSeen.size;
+  // how many of the nearest items can be left out at most (the recent ones are mostly in the set already)
+  let excludedCount = seenSet?.size ?? 0;
+  for (const id of recentSeen) if (!seenSet?.has(seenHash(id))) excludedCount++;
   const base = { user_id: req.userId, model_version: live?.pointer.version ?? null };
   const hasProfile = profile !== undefined && Object.keys(profile.profile).length > 0;
   if (!live || (history.length === 0 && !hasProfile)) {
