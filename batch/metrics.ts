@@ -98,8 +98,11 @@ export async function withBatchMetrics<T extends BatchReport>(
 ): Promise<T> {
   const metrics = new BatchMetrics(createRegistry('batch'));
   const port = batchMetricsPort(cfg);
-  const server = await serveMetrics(metrics.registry, cfg.bindHost, port, () => ({ ok: true }));
-  const withdraw = announceTarget(cfg, 'batch', `${cfg.bindHost}:${port}`);
+  // a scheduler of this stack may hold the port: the run then goes on without its own endpoint
+  const server = await serveMetrics(metrics.registry, cfg.bindHost, port, () => ({ ok: true })).catch(
+    () => undefined,
+  );
+  const withdraw = server ? announceTarget(cfg, 'batch', `${cfg.bindHost}:${port}`) : () => {};
   try {
     const r = await job(metrics).catch((e: Error) => {
       metrics.failed(e);
@@ -109,8 +112,8 @@ export async function withBatchMetrics<T extends BatchReport>(
     return r;
   } finally {
     // one more scrape sees the outcome (the local Prometheus scrapes every 5 s)
-    if (opts.lingerMs) await new Promise((res) => setTimeout(res, opts.lingerMs));
+    if (server && opts.lingerMs) await new Promise((res) => setTimeout(res, opts.lingerMs));
     withdraw();
-    await server.close();
+    await server?.close();
   }
 }
