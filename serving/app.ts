@@ -120,7 +120,13 @@ export function buildRecallApp(
  * published (the model-age alert) and the offline HR@50 its daily job measured (quality over time).
  */
 function registerLiveModelGauges(registry: Registry, deps: RecallDeps): void {
-  const live = () => deps.models.current().catch(() => undefined);
+  // the three gauges are collected in one scrape: one read of the live pointer serves them all
+  let read: { at: number; live: ReturnType<RecallDeps['models']['current']> } | undefined;
+  const live = () => {
+    const now = Date.now();
+    if (!read || now - read.at > 1000) read = { at: now, live: deps.models.current() };
+    return read.live.catch(() => undefined);
+  };
   new Gauge({
     name: 'towerflow_model_live_info',
     help: 'The live model version (value 1)',
