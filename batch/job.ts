@@ -15,15 +15,16 @@ import type { StepInfo, TrainConfig } from '../model/train.js';
 import { ModelVersion, saveVersion } from '../model/version.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { ItemBypass } from '../versions/item-bypass.js';
 import { decide, evaluateVersion, type GateDecision } from './gate.js';
 import { assertConverged } from './guards.js';
-import { ItemBypass } from './item-bypass.js';
 
 export { TrainingDivergedError } from './guards.js';
 
+import { announceLive } from '../versions/channel.js';
+import { collectionOf, type LivePointer, ModelRegistry } from '../versions/registry.js';
 import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
-import { collectionOf, type LivePointer, ModelRegistry } from './registry.js';
 import { loadedPrevious, releaseAfterGrace } from './release.js';
 import { readWindow, type WindowStats, windowRange } from './window.js';
 
@@ -68,8 +69,6 @@ export interface BatchDeps {
   milvus: ItemVectors;
 }
 
-/** Channel on which processes that hold a model version hear that another one went live. */
-export const MODEL_CHANNEL = 'tf:model:events';
 export const LOCK_KEY = 'tf:lock:batch';
 /** Margin for the clocks of the items processor and this job. */
 const CLOCK_SKEW_MS = 60_000;
@@ -243,9 +242,9 @@ async function runLocked(
         say(`  registry.json not updated (Redis holds the pointer): ${e.message}`),
       );
       published = true;
-      await redis
-        .publish(MODEL_CHANNEL, JSON.stringify({ event: 'published', ...pointer }))
-        .catch((e: Error) => say(`  reload message not sent: ${e.message}`));
+      await announceLive(redis, 'published', pointer).catch((e: Error) =>
+        say(`  reload message not sent: ${e.message}`),
+      );
     });
     const aliasSwitchMs = performance.now() - t0;
 

@@ -1,33 +1,6 @@
 import type { ItemRow, ItemVectors } from '../clients/milvus/client.js';
-import type { FilterableField } from '../clients/milvus/filter.js';
 import type { ItemRecord } from '../model/data/types.js';
-
-/** Filterable scalar fields of every item collection (the serving layer's filter whitelist). */
-export const ITEM_SCALARS: FilterableField[] = [
-  { name: 'category', type: 'varchar' },
-  { name: 'published_at', type: 'int64' },
-];
-
-/** At most `maxBytes` of UTF-8 (Milvus VarChar lengths count bytes), cut on a code-point boundary. */
-export function utf8Prefix(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let out = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > maxBytes) break;
-    out += ch;
-    bytes += n;
-  }
-  return out;
-}
-
-/** The scalar values of an item: its first category (or genre) and its publish time (ms, 0 when unknown). */
-export function scalarsOf(r: ItemRecord): { category: string; published_at: number } {
-  const cat = r.categorical.category?.[0] ?? r.categorical.genres?.[0] ?? '';
-  const published = r.numeric.published_at ?? 0;
-  return { category: utf8Prefix(cat, 256), published_at: Math.trunc(published) };
-}
+import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 
 /** Insert calls in flight: the SDK's protobuf encoding and Milvus' proxy overlap. */
 export const INSERTS_IN_FLIGHT = 3;

@@ -1,6 +1,6 @@
 import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Config } from '../config/index.js';
-import type { ModelRegistry } from './registry.js';
+import type { ModelRegistry } from '../versions/registry.js';
 
 /**
  * Releases `collections` from Milvus memory BATCH_RELEASE_GRACE_SECONDS after a switch made at

@@ -1,9 +1,10 @@
 import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
-import { LOCK_KEY, MODEL_CHANNEL } from './job.js';
+import { announceLive } from '../versions/channel.js';
+import type { LivePointer, ModelRegistry } from '../versions/registry.js';
+import { LOCK_KEY } from './job.js';
 import { withLock } from './lock.js';
-import type { LivePointer, ModelRegistry } from './registry.js';
 import { releaseAfterGrace } from './release.js';
 
 export interface RollbackResult {
@@ -37,7 +38,7 @@ export function rollBack(
     const back = await registry.rollback();
     if (!back) return undefined;
     await milvus.switchAlias(cfg.milvusAlias, back.collection);
-    await redis.publish(MODEL_CHANNEL, JSON.stringify({ event: 'rolled-back', ...back }));
+    await announceLive(redis, 'rolled-back', back);
     say(`switched: ${back.version} is live (collection ${back.collection})`);
     const released =
       from && from !== back.collection

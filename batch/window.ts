@@ -1,7 +1,8 @@
 import { compareInteractions } from '../model/data/order.js';
+import { itemRecordOf, userRecordOf } from '../model/data/profiles.js';
 import type { Dataset, Interaction, ItemRecord, UserRecord } from '../model/data/types.js';
 import type { HistoryStore } from '../stores/history/index.js';
-import type { ItemState, ProfileStore, UserProfile } from '../stores/profiles/index.js';
+import type { ProfileStore } from '../stores/profiles/index.js';
 
 const DAY_MS = 86_400_000;
 
@@ -13,24 +14,6 @@ export function windowRange(date: string, days: number): { from: number; to: num
     throw new Error(`window days must be a positive integer, got ${days}`);
   const to = Date.parse(`${date}T00:00:00Z`) + DAY_MS;
   return { from: to - days * DAY_MS, to };
-}
-
-/** An item profile as the model's item record: lists are categorical, numbers numeric, `title` text. */
-export function itemRecordOf(s: ItemState): ItemRecord {
-  const rec: ItemRecord = { id: s.item_id, categorical: {}, numeric: {} };
-  for (const [k, v] of Object.entries(s.features)) {
-    if (k === 'title' && typeof v === 'string') rec.text = v;
-    else if (Array.isArray(v)) rec.categorical[k] = v;
-    else if (typeof v === 'number') rec.numeric[k] = v;
-    else rec.categorical[k] = [String(v)];
-  }
-  return rec;
-}
-
-export function userRecordOf(p: UserProfile): UserRecord {
-  const categorical: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p.profile)) categorical[k] = Array.isArray(v) ? v.join('|') : String(v);
-  return { id: p.user_id, categorical };
 }
 
 export interface WindowStats {

@@ -14,7 +14,6 @@
 
 import path from 'node:path';
 import { runBatch } from '../batch/job.js';
-import { type LivePointer, ModelRegistry } from '../batch/registry.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
@@ -27,6 +26,7 @@ import { IngestClient } from '../replay/client.js';
 import { replay } from '../replay/run.js';
 import type { BehaviourEvent } from '../schemas/behaviour.js';
 import { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import { type LivePointer, ModelRegistry } from '../versions/registry.js';
 import {
   benchArgs,
   fmt,

@@ -6,10 +6,11 @@
 // Usage: towerflow bench publish [--items 100000] [--dim 64] [--json]
 
 import { randomBytes } from 'node:crypto';
-import { buildCollection, INSERTS_IN_FLIGHT, ITEM_SCALARS, scalarsOf } from '../batch/publish.js';
+import { buildCollection, INSERTS_IN_FLIGHT } from '../batch/publish.js';
 import { ItemVectors } from '../clients/milvus/client.js';
 import { loadConfig } from '../config/index.js';
 import type { ItemRecord } from '../model/data/types.js';
+import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 import { benchArgs, hostInfo, intOption, median, progress, Report, randomUnitVectors } from './lib.js';
 
 const args = benchArgs(['items', 'dim']);

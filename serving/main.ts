@@ -1,6 +1,3 @@
-import { MODEL_CHANNEL } from '../batch/job.js';
-import { LiveModels } from '../batch/live-models.js';
-import { ModelRegistry } from '../batch/registry.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createMilvus, ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
@@ -17,6 +14,8 @@ import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { seenSettings } from '../stores/seen/index.js';
 import { RedisSeenStore } from '../stores/seen/redis.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
+import { onModelEvents } from '../versions/channel.js';
+import { LiveModels } from '../versions/live-models.js';
 import { buildRecallApp } from './app.js';
 import type { RecallDeps } from './recall.js';
 import { SearchBatcher } from './search-batcher.js';
@@ -68,18 +67,11 @@ export async function runServe(cfg: Config): Promise<void> {
   const log = createLogger(cfg, 'serve');
   const deps = await recallDeps(cfg);
   const sub = deps.redis.duplicate({ enableOfflineQueue: true });
-  await sub
-    .subscribe(MODEL_CHANNEL)
-    .catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
-  sub.on('message', (_channel, message) => {
-    try {
-      const version = (JSON.parse(message) as { version?: unknown }).version;
-      if (typeof version === 'string' && ModelRegistry.isVersionName(version)) deps.models.preload(version);
-      else log.warn({ message: message.slice(0, 200) }, 'ignored a model event without a valid version');
-    } catch {
-      log.warn({ message: message.slice(0, 200) }, 'ignored a model event that is not JSON');
-    }
-  });
+  await onModelEvents(
+    sub,
+    (version) => deps.models.preload(version),
+    (why, message) => log.warn({ message }, why),
+  ).catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
   const app = buildRecallApp(cfg, log, deps, createRegistry('serve'));
   await app.listen({ host: cfg.bindHost, port: cfg.recallPort });
   const withdraw = announceTarget(cfg, 'serve', `${cfg.bindHost}:${cfg.recallPort}`);

@@ -1,19 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { LiveModels } from '../batch/live-models.js';
-import { ITEM_SCALARS } from '../batch/publish.js';
 import { buildFilter, type Condition } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
 import type { AnswerStore } from '../stores/answers/index.js';
+import { userVectorKey } from '../stores/embeddings/keys.js';
 import type { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import { decodeTagged, encodeTagged } from '../stores/embeddings/tagged-vector.js';
 import type { HistoryStore } from '../stores/history/index.js';
+import { ALL_TIME_POPULARITY_KEY } from '../stores/popularity/keys.js';
 import type { ProfileStore, UserProfile } from '../stores/profiles/index.js';
 import type { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { seenHash } from '../stores/seen/hash.js';
 import type { SeenStore } from '../stores/seen/index.js';
-import { ALL_TIME_POPULARITY_KEY, userVectorKey } from '../stores/sequence/keys.js';
 import type { RedisSequenceStore } from '../stores/sequence/redis.js';
-import { decodeTagged, encodeTagged } from '../stores/tagged-vector.js';
+import { ITEM_SCALARS } from '../stores/vectors/item-fields.js';
+import type { LiveModels } from '../versions/live-models.js';
 import type { SearchBatcher } from './search-batcher.js';
 
 export interface RecallRequest {

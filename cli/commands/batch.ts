@@ -101,7 +101,7 @@ export function batchCommand(): Command {
       'make the previous published version live again: loads its collection, moves the live pointer and the alias, then releases the version rolled back from after BATCH_RELEASE_GRACE_SECONDS',
     )
     .action(async () => {
-      const { ModelRegistry } = await import('../../batch/registry.js');
+      const { ModelRegistry } = await import('../../versions/registry.js');
       const { rollBack } = await import('../../batch/rollback.js');
       const d = await deps();
       try {
@@ -121,7 +121,7 @@ export function batchCommand(): Command {
     .description('the live version and the ones rollback can return to')
     .option('--json')
     .action(async (o: { json?: boolean }) => {
-      const { ModelRegistry } = await import('../../batch/registry.js');
+      const { ModelRegistry } = await import('../../versions/registry.js');
       const d = await deps();
       try {
         const registry = new ModelRegistry(d.cfg, d.redis);

@@ -107,7 +107,7 @@ export function trainCommand(): Command {
     .option('--out <dir>', 'version directory to write (default: $TOWERFLOW_HOME/models/v<timestamp>)')
     .option('--init-from <dir>', 'warm-start from a previous model version')
     .action(async (o: ModelOpts & { out?: string; initFrom?: string }) => {
-      const { trainAndSave } = await import('../../model/cli-jobs.js');
+      const { trainAndSave } = await import('../model-jobs.js');
       const cfg = loadConfig();
       const out =
         o.out ??
@@ -145,7 +145,7 @@ function nonNegative(v: string): number {
 
 /** `eval --prequential`: time-ordered test-then-train of the incremental ID rows (model/eval/prequential.ts). */
 async function prequential(o: ModelOpts & PrequentialOpts & { json?: boolean }) {
-  const { runPrequentialEvaluation, formatPrequential } = await import('../../model/cli-jobs.js');
+  const { runPrequentialEvaluation, formatPrequential } = await import('../model-jobs.js');
   const { incrementalFromSettings } = await import('../../model/incremental.js');
   const cfg = loadConfig();
   const share = o.trainFraction ?? 0.8;
@@ -245,7 +245,7 @@ export function evalCommand(): Command {
         await prequential(o);
         return;
       }
-      const { runEvaluation, formatReport } = await import('../../model/cli-jobs.js');
+      const { runEvaluation, formatReport } = await import('../model-jobs.js');
       const run = await prepareRun(o);
       // evaluateTwoTower's notes (each kNN baseline's time, or why it was skipped), after the bar
       const notes: string[] = [];

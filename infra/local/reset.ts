@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { ModelRegistry } from '../../batch/registry.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
@@ -9,6 +8,7 @@ import type { Config } from '../../config/index.js';
 import { HISTORY_TABLE } from '../../stores/history/hbase.js';
 import { ITEMS_TABLE, USERS_TABLE } from '../../stores/profiles/hbase.js';
 import { groupIdOf, PROCESSOR_NAMES } from '../../streams/runtime.js';
+import { ModelRegistry } from '../../versions/registry.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)(:\d+)?$/;
 

@@ -1,6 +1,6 @@
 import type { Redis } from '../../clients/redis.js';
-import { idRowKey } from '../sequence/keys.js';
-import { decodeTagged, encodeTagged } from '../tagged-vector.js';
+import { idRowKey } from './keys.js';
+import { decodeTagged, encodeTagged } from './tagged-vector.js';
 
 export interface IdRow {
   userId: string;

@@ -1,5 +1,6 @@
 import type { Redis } from '../../clients/redis.js';
-import { fenceKey, popularityKeys } from '../sequence/keys.js';
+import { fenceKey } from '../fence.js';
+import { popularityKeys } from './keys.js';
 
 export interface CountedEvent {
   offset: number;

@@ -1,7 +1,7 @@
 import type { Redis } from '../../clients/redis.js';
 import type { UserProfileEvent } from '../../schemas/user.js';
-import { profileKey } from '../sequence/keys.js';
 import type { ProfileStore, UserProfile } from './index.js';
+import { profileKey } from './keys.js';
 
 // Keeps the newer of what is stored and what is offered, by profile event time: a fill from an
 // HBase read that raced a profile update (read old, the processor wrote and cached the new one,

@@ -1,13 +1,9 @@
 import type { Redis } from '../../clients/redis.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+// the cached user vector is dropped in the same script that changes the sequence it was built from
+import { userVectorKey } from '../embeddings/keys.js';
 import { latestN } from '../order.js';
-import {
-  parseSequenceMember,
-  type SequenceEntry,
-  sequenceKey,
-  sequenceMember,
-  userVectorKey,
-} from './keys.js';
+import { parseSequenceMember, type SequenceEntry, sequenceKey, sequenceMember } from './keys.js';
 
 export interface SequenceSettings {
   /** Events kept per user. */

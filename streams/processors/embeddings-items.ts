@@ -1,9 +1,9 @@
-import type { Live } from '../../batch/live-models.js';
 import type { ItemVectors } from '../../clients/milvus/client.js';
 import { idsFilter } from '../../clients/milvus/filter.js';
 import type { Redis } from '../../clients/redis.js';
 import { IdRowUpdater, type IncrementalConfig, type LiveItems } from '../../model/incremental.js';
-import { ITEMS_CHANGED_KEY } from '../../stores/sequence/keys.js';
+import { ITEMS_CHANGED_KEY } from '../../stores/profiles/keys.js';
+import type { Live } from '../../versions/live-models.js';
 
 /**
  * The live version's item vectors, read from its Milvus collection rather than recomputed with

@@ -1,6 +1,4 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { MODEL_CHANNEL } from '../../batch/job.js';
-import { type Live, LiveModels } from '../../batch/live-models.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
@@ -14,11 +12,14 @@ import {
 } from '../../model/incremental.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { userVectorKey } from '../../stores/embeddings/keys.js';
 import { type IdRow, RedisIdRowStore } from '../../stores/embeddings/redis.js';
+import { fenceKey } from '../../stores/fence.js';
 import { compareEvents } from '../../stores/order.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
-import { fenceKey, userVectorKey } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { onModelEvents } from '../../versions/channel.js';
+import { type Live, LiveModels } from '../../versions/live-models.js';
 import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
 import { LiveUpdaters } from './embeddings-items.js';
 
@@ -228,8 +229,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
             log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
           );
       // warms the new version (towers and item vectors) so its first batch does not wait for it
-      await sub.subscribe(MODEL_CHANNEL);
-      sub.on('message', () => {
+      await onModelEvents(sub, () => {
         models
           .current()
           .then((live) => live && updaters.updaterFor(live))

@@ -1,15 +1,15 @@
 import { Counter, type Registry } from 'prom-client';
-import { ItemBypass } from '../../batch/item-bypass.js';
-import { LiveModels } from '../../batch/live-models.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { ItemEvent } from '../../schemas/item.js';
 import type { UserProfileEvent } from '../../schemas/user.js';
+import { userVectorKey } from '../../stores/embeddings/keys.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { applyUserProfiles, RedisProfileCache } from '../../stores/profiles/redis-cache.js';
-import { userVectorKey } from '../../stores/sequence/keys.js';
+import { ItemBypass } from '../../versions/item-bypass.js';
+import { LiveModels } from '../../versions/live-models.js';
 import type { PartitionBatch, StreamProcessor } from '../runtime.js';
 
 /**

@@ -4,10 +4,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ItemBypass } from '../../batch/item-bypass.js';
-import { GateRefusedError, MODEL_CHANNEL, runBatch } from '../../batch/job.js';
+import { GateRefusedError, runBatch } from '../../batch/job.js';
 import { LockBusyError } from '../../batch/lock.js';
-import { collectionOf, LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../batch/registry.js';
 import { rollBack } from '../../batch/rollback.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
@@ -23,11 +21,15 @@ import { createLogger } from '../../runtime/logger.js';
 import { buildRecallApp } from '../../serving/app.js';
 import { recallDeps } from '../../serving/main.js';
 import type { RecallDeps, RecallResponse } from '../../serving/recall.js';
+import { idRowKey, userVectorKey } from '../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
+import { decodeTagged, encodeTagged } from '../../stores/embeddings/tagged-vector.js';
+import { ALL_TIME_POPULARITY_KEY } from '../../stores/popularity/keys.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
-import { ALL_TIME_POPULARITY_KEY, idRowKey, userVectorKey } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
-import { decodeTagged, encodeTagged } from '../../stores/tagged-vector.js';
+import { MODEL_CHANNEL } from '../../versions/channel.js';
+import { ItemBypass } from '../../versions/item-bypass.js';
+import { collectionOf, LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../versions/registry.js';
 
 type RecallBody = RecallResponse & { errors?: { field: string }[] };
 
@@ -103,7 +105,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       const pointer = (await registry.live()) as LivePointer;
       const replay = await new ItemBypass(milvus, new HBaseProfileStore(hbase), redis).applyTo(
         { pointer, model },
-        page.map((p) => p.item_id),
+        page.map((p: { item_id: string }) => p.item_id),
       );
       expect(replay).toMatchObject({ upserted: 0, deleted: 0, unchanged: 300 });
     } finally {

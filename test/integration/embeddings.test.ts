@@ -3,7 +3,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../../batch/job.js';
-import { type LivePointer, ModelRegistry } from '../../batch/registry.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
@@ -16,9 +15,12 @@ import { ModelVersion } from '../../model/version.js';
 import { IngestClient } from '../../replay/client.js';
 import { replay } from '../../replay/run.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { idRowKey, userVectorKey } from '../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
-import { fenceKey, idRowKey, sequenceKey, userVectorKey } from '../../stores/sequence/keys.js';
+import { fenceKey } from '../../stores/fence.js';
+import { sequenceKey } from '../../stores/sequence/keys.js';
 import { groupIdOf } from '../../streams/runtime.js';
+import { type LivePointer, ModelRegistry } from '../../versions/registry.js';
 
 // The embeddings processor on real Kafka, Redis, HBase and Milvus: ml-latest-small's first 20k
 // events replayed and trained into a live version, then new behaviour moves user-ID rows.

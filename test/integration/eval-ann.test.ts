@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { runEvaluation } from '../../cli/model-jobs.js';
 import { loadConfig } from '../../config/index.js';
-import { runEvaluation } from '../../model/cli-jobs.js';
 import { syntheticDataset } from '../../model/data/synthetic.js';
 
 describe('towerflow eval --ann (real Milvus)', () => {

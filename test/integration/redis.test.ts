@@ -3,8 +3,8 @@ import { redisKey } from '../../clients/keys.js';
 import { createRedis } from '../../clients/redis.js';
 import { decodeVector, encodeVector } from '../../clients/vectors.js';
 import { loadConfig } from '../../config/index.js';
+import { profileKey } from '../../stores/profiles/keys.js';
 import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
-import { profileKey } from '../../stores/sequence/keys.js';
 
 const redis = createRedis(loadConfig());
 

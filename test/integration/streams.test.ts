@@ -12,12 +12,12 @@ import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { RedisAnswerStore } from '../../stores/answers/redis.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { latestN } from '../../stores/order.js';
+import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
 import { seenHash } from '../../stores/seen/hash.js';
 import { RedisSeenStore } from '../../stores/seen/redis.js';
-import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../stores/sequence/keys.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import type { DeadLetter } from '../../streams/dlq.js';
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { ColumnWriteEncoder, type SchemaField } from '../../clients/milvus/columnWrite.js';
+import { ColumnWriteEncoder, type SchemaField, type WriteRow } from '../../clients/milvus/columnWrite.js';
 
 // The SDK's own protobuf schema (unchanged: packed `repeated float` vectors) decodes what the
 // column encoder wrote, so the bytes are the message Milvus expects.
@@ -54,12 +54,12 @@ describe('column-encoded Milvus writes', () => {
 
   it('names the row and field of a bad value, and refuses unsupported types', () => {
     const enc = new ColumnWriteEncoder(sdkRoot);
-    expect(() => enc.encode('insert', 'c', schema, [{ ...rows[0], vector: [1, 2] }])).toThrow(
+    expect(() => enc.encode('insert', 'c', schema, [{ ...(rows[0] as WriteRow), vector: [1, 2] }])).toThrow(
       'row 0: field vector must be 3 numbers',
     );
-    expect(() => enc.encode('insert', 'c', schema, [rows[0], { ...rows[1], item_id: 7 }])).toThrow(
-      'row 1: field item_id must be of type VarChar',
-    );
+    expect(() =>
+      enc.encode('insert', 'c', schema, [rows[0] as WriteRow, { ...rows[1], item_id: 7 }]),
+    ).toThrow('row 1: field item_id must be of type VarChar');
     expect(() => enc.encode('insert', 'c', schema, [{ ...rows[0], n: undefined }])).toThrow(
       'row 0: field n must be of type Int64',
     );

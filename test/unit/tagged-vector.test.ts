@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeTagged, encodeTagged } from '../../stores/tagged-vector.js';
+import { decodeTagged, encodeTagged } from '../../stores/embeddings/tagged-vector.js';
 
 describe('tagged vectors', () => {
   it('round-trip a tag with newlines-free text and a float32 vector, also from an offset view', () => {

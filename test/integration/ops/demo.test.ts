@@ -4,7 +4,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutQueries } from '../../../batch/gate.js';
-import { ModelRegistry } from '../../../batch/registry.js';
 import { createKafka } from '../../../clients/kafka/kafkajs.js';
 import { createRedis } from '../../../clients/redis.js';
 import { loadConfig, projectRoot } from '../../../config/index.js';
@@ -16,6 +15,7 @@ import { byUserInTimeOrder } from '../../../model/samples.js';
 import { ModelVersion } from '../../../model/version.js';
 import { userQueryOf } from '../../../serving/recall.js';
 import { RedisSequenceStore } from '../../../stores/sequence/redis.js';
+import { ModelRegistry } from '../../../versions/registry.js';
 
 // The main job end to end on a small MovieLens sample, in its own stack: `towerflow demo --json`
 // as a user runs it (replay, processors, the daily job, recall asked as a client asks, the
@@ -29,8 +29,8 @@ interface DemoJson {
   users: number;
   events_in_dataset: number;
   events_posted: number;
-  served: Record<string, number>;
-  offline: Record<string, number>;
+  served: { 'HR@50': number; 'HR@100': number };
+  offline: { 'HR@50': number; 'HR@100': number };
   popularity: Record<string, number>;
   agreement: { identicalTop50: number; meanOverlap50: number };
   sources: Record<string, number>;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../batch/gate.js';
 import { assertConverged, TrainingDivergedError } from '../../../batch/guards.js';
-import { utf8Prefix } from '../../../batch/publish.js';
-import { collectionOf, newVersionName } from '../../../batch/registry.js';
 import { windowRange } from '../../../batch/window.js';
+import { utf8Prefix } from '../../../stores/vectors/item-fields.js';
+import { collectionOf, newVersionName } from '../../../versions/registry.js';
 
 describe('assertConverged', () => {
   it('passes finite losses and vectors', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameRow } from '../../../batch/item-bypass.js';
+import { sameRow } from '../../../versions/item-bypass.js';
 
 describe('sameRow (the item bypass skips rows that already hold the new state)', () => {
   const vector = Float32Array.from([0.1, -0.25, 0.3333]);

@@ -75,8 +75,12 @@ describe('FusedAdam', () => {
     const w = tf.variable(tf.zeros([4]));
     const opt = new FusedAdam(0.1);
     const step = () => opt.minimize(() => tf.sum(tf.square(tf.sub(w, 1))) as Scalar);
-    tf.tidy(step);
-    tf.tidy(step);
+    tf.tidy(() => {
+      step();
+    });
+    tf.tidy(() => {
+      step();
+    });
     expect(Array.from(w.dataSync()).every((v) => v > 0.1)).toBe(true);
     opt.dispose();
   });

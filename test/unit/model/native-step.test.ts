@@ -3,7 +3,7 @@ import { syntheticDataset } from '../../../model/data/synthetic.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../../../model/features.js';
 import { NativeStep } from '../../../model/native-step.js';
 import { buildTrainingSet, sliceUserInputs } from '../../../model/samples.js';
-import { tf } from '../../../model/tf.js';
+import { type Scalar, tf } from '../../../model/tf.js';
 import { DEFAULT_TOWERS, itemFeatures, shapesOf, TwoTower, userTensors } from '../../../model/towers.js';
 import {
   batchColumns,
@@ -59,7 +59,7 @@ describe('hand-differentiated training step', () => {
     const { users, cols } = batch(1);
     const ut = userTensors(users, features);
     const taped = tf.variableGrads(
-      () => sampledSoftmaxLoss(m, items, tf.mul(m.userTower(ut), 1 / towers.temperature), cols) as tf.Scalar,
+      () => sampledSoftmaxLoss(m, items, tf.mul(m.userTower(ut), 1 / towers.temperature), cols) as Scalar,
     );
     const byId = new Map([...m.weights].map(([name, v]) => [v.name, name]));
     const reference = new Map(
@@ -95,7 +95,7 @@ describe('hand-differentiated training step', () => {
     const taped = tf.variableGrads(() => {
       const data = sampledSoftmaxLoss(m, items, tf.mul(m.userTower(ut), 1 / towers.temperature), cols);
       const penalty = tf.add(tf.sum(tf.square(m.w('user_id'))), tf.sum(tf.square(m.w('item_id'))));
-      return tf.add(data, tf.mul(penalty, l2 / 2)) as tf.Scalar;
+      return tf.add(data, tf.mul(penalty, l2 / 2)) as Scalar;
     });
     const byId = new Map([...m.weights].map(([name, v]) => [v.name, name]));
     const reference = new Map(

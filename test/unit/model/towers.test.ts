@@ -9,7 +9,7 @@ import { disposeFitted, evaluateTwoTower } from '../../../model/evaluate.js';
 import { buildVocabularies, DEFAULT_FEATURES, detectFields, encodeItems } from '../../../model/features.js';
 import { fitTwoTower } from '../../../model/pipeline.js';
 import { buildTrainingSet } from '../../../model/samples.js';
-import { tf } from '../../../model/tf.js';
+import { type Scalar, type Tensor2D, tf } from '../../../model/tf.js';
 import { DEFAULT_TOWERS, itemFeatures, shapesOf, TwoTower } from '../../../model/towers.js';
 import {
   batchColumns,
@@ -67,13 +67,11 @@ describe('column padding (fixed matmul shapes)', () => {
     const user = tf.div(
       tf.randomNormal([40, 16], 0, 1, 'float32', 9),
       tf.mul(tf.norm(tf.randomNormal([40, 16], 0, 1, 'float32', 9), 2, 1, true), DEFAULT_TOWERS.temperature),
-    ) as tf.Tensor2D;
+    ) as Tensor2D;
     const logQ = Float32Array.from({ length: 300 }, (_, i) => -Math.log(2 + i));
     const run = (bucket: number) => {
       const cols = batchColumns(pos, 60, 300, logQ, -4, rng(3), bucket);
-      const { value, grads } = tf.variableGrads(
-        () => sampledSoftmaxLoss(model, items, user, cols) as tf.Scalar,
-      );
+      const { value, grads } = tf.variableGrads(() => sampledSoftmaxLoss(model, items, user, cols) as Scalar);
       const out = {
         width: cols.columns.length,
         loss: value.dataSync()[0] as number,
@@ -144,7 +142,8 @@ describe('two-tower training and versions', { timeout: 180_000 }, () => {
           for (let q = 0; q < queries.length / d; q++) {
             const scores = new Float32Array(n);
             for (let r = 0; r < n; r++)
-              for (let j = 0; j < d; j++) scores[r] += (queries[q * d + j] ?? 0) * (items[r * dim + j] ?? 0);
+              for (let j = 0; j < d; j++)
+                scores[r] = (scores[r] ?? 0) + (queries[q * d + j] ?? 0) * (items[r * dim + j] ?? 0);
             out.push(rankTopK(scores, k + 1, new Set()).slice(1));
           }
           return out;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ITEM_SCALARS } from '../../../batch/publish.js';
 import { buildFilter } from '../../../clients/milvus/filter.js';
 import { recallOpenApi } from '../../../serving/openapi.js';
 import { parseRecallQuery, RECALL_PARAMS } from '../../../serving/query.js';
+import { ITEM_SCALARS } from '../../../stores/vectors/item-fields.js';
 
 const limits = { maxK: 500, defaultBeta: 0 };
 const fieldsOf = (q: Record<string, unknown>) => {

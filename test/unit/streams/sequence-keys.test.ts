@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { KeyError } from '../../../clients/keys.js';
+import { userVectorKey } from '../../../stores/embeddings/keys.js';
+import { fenceKey } from '../../../stores/fence.js';
 import { compareEvents } from '../../../stores/order.js';
+import { popularityKeys } from '../../../stores/popularity/keys.js';
 import {
-  fenceKey,
   parseSequenceMember,
-  popularityKeys,
   type SequenceEntry,
   sequenceKey,
   sequenceMember,
-  userVectorKey,
 } from '../../../stores/sequence/keys.js';
 
 /** Redis orders members of equal score by their bytes (memcmp). */

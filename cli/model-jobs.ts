@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import type { Dataset } from './data/types.js';
-import { type PrequentialOptions, runPrequential } from './eval/prequential.js';
-import { type AnnIndex, disposeFitted, evaluateTwoTower } from './evaluate.js';
-import { type FitOptions, fitTwoTower } from './pipeline.js';
-import { smooth, writeLineChart } from './plot.js';
-import { saveVersion } from './version.js';
+import type { Dataset } from '../model/data/types.js';
+import { type PrequentialOptions, runPrequential } from '../model/eval/prequential.js';
+import { type AnnIndex, disposeFitted, evaluateTwoTower } from '../model/evaluate.js';
+import { type FitOptions, fitTwoTower } from '../model/pipeline.js';
+import { smooth, writeLineChart } from '../model/plot.js';
+import { saveVersion } from '../model/version.js';
 
 /** `towerflow train`: fit on every interaction, save the version with its loss curve. */
 export async function trainAndSave(ds: Dataset, out: string, opts: FitOptions) {

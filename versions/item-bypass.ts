@@ -1,11 +1,11 @@
 import type { ItemRow, ItemVectors } from '../clients/milvus/client.js';
 import { idsFilter } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
+import { itemRecordOf } from '../model/data/profiles.js';
 import type { ItemState, ProfileStore } from '../stores/profiles/index.js';
-import { ITEMS_CHANGED_KEY } from '../stores/sequence/keys.js';
+import { ITEMS_CHANGED_KEY } from '../stores/profiles/keys.js';
+import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 import type { Live } from './live-models.js';
-import { ITEM_SCALARS, scalarsOf } from './publish.js';
-import { itemRecordOf } from './window.js';
 
 /** How long the change log keeps an item: longer than any daily job runs. */
 const CHANGE_LOG_MS = 2 * 86_400_000;

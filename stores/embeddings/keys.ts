@@ -1,0 +1,12 @@
+import { redisKey } from '../../clients/keys.js';
+
+// Redis keys of user vectors: the incremental ID rows and the serving layer's cached user vectors.
+
+/**
+ * A user's incrementally updated ID-embedding row, tagged with the model version it belongs to
+ * (`{version}\n{base64 float32}`); the daily job's retire step drops them all.
+ */
+export const idRowKey = (userId: string): string => redisKey('emb', userId);
+
+/** The serving layer's cached user vector; dropped whenever the user has new behaviour. */
+export const userVectorKey = (userId: string): string => redisKey('uvec', userId);

@@ -1,0 +1,8 @@
+import { redisKey } from '../clients/keys.js';
+
+/**
+ * The last Kafka offset a consumer group applied to Redis for one partition, written in the
+ * same atomic script as the data it covers (so a crash cannot separate the two).
+ */
+export const fenceKey = (group: string, topic: string, partition: number): string =>
+  redisKey('fence', group, topic, String(partition));
