@@ -11,7 +11,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
-          // numerics are checked against float32 references; precision.test.ts covers bf16 (the
+          // numerics are checked against float32 references; test/unit/model/tf.test.ts covers bf16 (the
           // default, which the integration tests run) in child processes
           env: { TF_MATMUL_PRECISION: 'fp32', ONEDNN_DEFAULT_FPMATH_MODE: 'STRICT' },
         },

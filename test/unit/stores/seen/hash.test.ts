@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { decodeAnswer, encodeAnswer } from '../../../../stores/answers/redis.js';
+import { seenHash } from '../../../../stores/seen/hash.js';
+import { seenSettings } from '../../../../stores/seen/index.js';
+
+describe('seen hash', () => {
+  it('is 32-bit FNV-1a as a signed int32 (published test vectors)', () => {
+    // FNV-1a 32: "" → 0x811c9dc5, "a" → 0xe40c292c, "foobar" → 0xbf9cf968
+    expect(seenHash('')).toBe(0x811c9dc5 | 0);
+    expect(seenHash('a')).toBe(0xe40c292c | 0);
+    expect(seenHash('foobar')).toBe(0xbf9cf968 | 0);
+    expect(Number.isInteger(seenHash('item-123'))).toBe(true);
+    expect(Math.abs(seenHash('item-123'))).toBeLessThan(2 ** 31 + 1);
+  });
+
+  it('spreads ids: no collision among 100,000 distinct item ids', () => {
+    const hashes = new Set<number>();
+    for (let i = 0; i < 100_000; i++) hashes.add(seenHash(String(i)));
+    // 100k ids into 2^32 values: the expected number of colliding pairs is ~1.2, so allow one
+    expect(100_000 - hashes.size).toBeLessThan(3);
+  });
+
+  it('settings: `none` means every type counts', () => {
+    expect([...seenSettings({ seenIgnoredTypes: ['none'], seenTtlSeconds: 5 }).ignoredTypes]).toEqual([]);
+    expect([
+      ...seenSettings({ seenIgnoredTypes: ['impression', 'view'], seenTtlSeconds: 5 }).ignoredTypes,
+    ]).toEqual(['impression', 'view']);
+  });
+});
+
+describe('recorded answers', () => {
+  it('round-trip', () => {
+    const a = {
+      ts: 1_700_000_000_123,
+      version: 'v20240101-000000',
+      source: 'personal',
+      items: [5, -7, 2 ** 31 - 1],
+    };
+    expect(decodeAnswer(encodeAnswer(a))).toEqual(a);
+    expect(decodeAnswer(encodeAnswer({ ...a, version: '', items: [] }))).toEqual({
+      ...a,
+      version: '',
+      items: [],
+    });
+  });
+
+  it('refuse labels that are not a version or a source, and foreign values', () => {
+    expect(() => encodeAnswer({ ts: 1, version: 'v1"}', source: 'personal', items: [] })).toThrow(
+      /bad answer label/,
+    );
+    expect(() => encodeAnswer({ ts: 1, version: 'v1', source: 'Personal!', items: [] })).toThrow(
+      /bad answer label/,
+    );
+    expect(decodeAnswer('not an answer')).toBeUndefined();
+    expect(decodeAnswer('1\tv1\tpersonal\t1,x')).toBeUndefined();
+    expect(decodeAnswer('1\tv1\tpersonal\t1\textra')).toBeUndefined();
+  });
+});
