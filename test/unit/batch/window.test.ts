@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readWindow } from '../../../batch/window.js';
+import { readWindow, windowRange } from '../../../batch/window.js';
 import { leaveLastOut } from '../../../model/eval/protocol.js';
 import { byUserInTimeOrder } from '../../../model/samples.js';
 import type { HistoryEvent, HistoryStore } from '../../../stores/history/index.js';
@@ -87,5 +87,16 @@ describe('readWindow', () => {
       eventsWithoutProfile: 1,
       removedItems: 1,
     });
+  });
+});
+
+describe('windowRange', () => {
+  it('takes the days ending with --date, inclusive, and rejects bad dates', () => {
+    expect(windowRange('2024-01-31', 2)).toEqual({
+      from: Date.parse('2024-01-30T00:00:00Z'),
+      to: Date.parse('2024-02-01T00:00:00Z'),
+    });
+    expect(() => windowRange('31/01/2024', 1)).toThrow(/YYYY-MM-DD/);
+    expect(() => windowRange('2024-01-31', 0)).toThrow(/positive/);
   });
 });

@@ -4,8 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../../../../config/index.js';
 import { generatedDashboards } from '../../../../../infra/grafana/src/generate.js';
 import { panelsOf } from '../../../../../infra/grafana/src/panels.js';
-import { formatValue } from '../../../../../infra/grafana/src/render.js';
-import { metricNames, ruleExpressions, substitute } from '../../../../../infra/grafana/src/verify.js';
 
 const dir = path.join(projectRoot(), 'infra', 'grafana', 'dashboards');
 
@@ -54,58 +52,5 @@ describe('Grafana dashboards as code', () => {
       | { fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } } }
       | undefined;
     expect(latency?.fieldConfig.defaults.thresholds.steps.map((s) => s.value)).toEqual([null, 0.05]);
-  });
-});
-
-describe('dashboard checks', () => {
-  it('finds the metric names of an expression, not functions, labels or recording rules', () => {
-    expect(
-      metricNames(
-        'histogram_quantile(0.99, sum by (le) (rate(towerflow_recall_seconds_bucket{job="towerflow",le="0.05"}[5m]))) / clamp_min(sum(rate(up{job="x"}[1m])), 1) or vector(0) + towerflow:slo:ratio_rate5m{a="b"}',
-      ).sort(),
-    ).toEqual(['towerflow_recall_seconds_bucket', 'up']);
-    expect(
-      metricNames('time() - max(towerflow_model_live_published_timestamp_seconds{stack=~"$stack"})'),
-    ).toEqual(['towerflow_model_live_published_timestamp_seconds']);
-  });
-
-  it('substitutes the dashboard variables', () => {
-    expect(substitute('x{stack=~"$stack",role=~"$role"}[$__rate_interval]', 'ab')).toBe(
-      'x{stack=~"ab",role=~".*"}[1m]',
-    );
-  });
-
-  it('reads rule expressions, folded or on one line', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const f = path.join(mkdtempSync(path.join(tmpdir(), 'rules-')), 'r.yml');
-    writeFileSync(
-      f,
-      [
-        'groups:',
-        '  - name: g',
-        '    rules:',
-        '      - record: a:b',
-        '        expr: sum(rate(x_total[5m]))',
-        '      - alert: A',
-        '        expr: |',
-        '          up{job="kafka"} == 0',
-        '          and on() vector(1)',
-        '        for: 1m',
-      ].join('\n'),
-    );
-    expect(ruleExpressions([f])).toEqual([
-      'sum(rate(x_total[5m]))',
-      'up{job="kafka"} == 0 and on() vector(1)',
-    ]);
-  });
-
-  it('formats values with their unit as the pictures show them', () => {
-    expect(formatValue(0.0123, 's')).toBe('12.3 ms');
-    expect(formatValue(7200, 's')).toBe('2.0 h');
-    expect(formatValue(0.987, 'percentunit')).toBe('98.7%');
-    expect(formatValue(1500, 'reqps')).toBe('1.5k/s');
-    expect(formatValue(3 * 2 ** 20, 'bytes')).toBe('3 MiB');
-    expect(formatValue(Number.NaN, 'none')).toBe('–');
   });
 });
