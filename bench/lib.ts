@@ -38,7 +38,7 @@ function positiveInt(name: string, raw: string): number {
  * malformed option prints the reason and the usage and exits with 2 (no stack trace).
  */
 export function benchArgs(optionNames: string[] = []): BenchArgs {
-  usage = `usage: towerflow bench ${benchName()} [--json]${optionNames.map((n) => ` [--${n} VALUE]`).join('')}\n(the README's Benchmarks table says what each option means)\n`;
+  usage = `usage: towerflow bench ${benchName()} [--json]${optionNames.map((n) => ` [--${n} VALUE]`).join('')}\n(docs/benchmarks.md says what each option means)\n`;
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({

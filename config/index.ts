@@ -81,7 +81,7 @@ export function readSetting<K extends SettingName>(name: K, env: NodeJS.ProcessE
   return parseOne(spec, raw === undefined || raw === '' ? spec.default : raw) as Config[K];
 }
 
-/** Markdown table of all settings, for the README. */
+/** Markdown table of all settings, for docs/configuration.md. */
 export function settingsMarkdown(): string {
   const rows = Object.values(SETTINGS as Record<string, SettingSpec>).map(
     (s) =>

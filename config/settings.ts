@@ -1,6 +1,6 @@
 // The one source of truth for configuration: every setting the processes read, with its
-// environment variable, default and meaning. `towerflow config` prints this table and the
-// README's configuration section is generated from it (`towerflow config --markdown`).
+// environment variable, default and meaning. `towerflow config` prints this table, and
+// the one in docs/configuration.md is generated from it (`towerflow config --markdown`).
 
 export type SettingKind = 'string' | 'int' | 'number' | 'enum' | 'list';
 

@@ -21,7 +21,7 @@ export const Timestamp = Type.Integer({
   description: 'Event time in Unix milliseconds.',
 });
 
-/** Version of the contracts; bump with a migration note in the README when a field changes meaning. */
+/** Version of the contracts; bump with a migration note in docs/api.md when a field changes meaning. */
 export const SCHEMA_VERSION = 1 as const;
 export const Version = Type.Optional(
   Type.Literal(SCHEMA_VERSION, { description: 'Schema version; 1 when omitted.' }),

@@ -4,7 +4,7 @@ import { loadConfig, settingsMarkdown } from '../../config/index.js';
 export function configCommand(): Command {
   return new Command('config')
     .description('print the effective configuration (or, with --markdown, the table of settings)')
-    .option('--markdown', 'print the settings table as Markdown (the README section)')
+    .option('--markdown', 'print the settings table as Markdown (the table in docs/configuration.md)')
     .action((opts: { markdown?: boolean }) => {
       if (opts.markdown) {
         process.stdout.write(`${settingsMarkdown()}\n`);

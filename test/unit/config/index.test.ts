@@ -28,8 +28,8 @@ describe('loadConfig', () => {
   it('documents every variable', () => {
     expect(settingsMarkdown()).toContain('`KAFKA_BROKERS`');
   });
-  it('the README carries the generated table as it is (`towerflow config --markdown`)', () => {
-    const readme = readFileSync(path.join(projectRoot(), 'README.md'), 'utf8');
-    expect(readme).toContain(settingsMarkdown());
+  it('docs/configuration.md carries the generated table as it is (`towerflow config --markdown`)', () => {
+    const doc = readFileSync(path.join(projectRoot(), 'docs/configuration.md'), 'utf8');
+    expect(doc).toContain(settingsMarkdown());
   });
 });
