@@ -8,6 +8,7 @@ import { configCommand } from './commands/config.js';
 import { dashboardsCommand } from './commands/dashboards.js';
 import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
+import { docsCommand } from './commands/docs.js';
 import { infraCommand } from './commands/infra.js';
 import { evalCommand, trainCommand } from './commands/model.js';
 import { seenCommand } from './commands/seen.js';
@@ -41,6 +42,7 @@ program.addCommand(batchCommand());
 program.addCommand(serveCommand());
 program.addCommand(seenCommand());
 program.addCommand(dashboardsCommand());
+program.addCommand(docsCommand());
 
 try {
   await program.parseAsync(process.argv);
