@@ -20,7 +20,7 @@ export function generatedBlock(text: string, name: string): string {
 /** `text` with the block `name` replaced by `body`. */
 export function withGeneratedBlock(text: string, name: string, body: string): string {
   const { from, to } = bounds(text, name);
-  return `${text.slice(0, from)}\n${body}\n${text.slice(to)}`;
+  return `${text.slice(0, from)}\n${body ? `${body}\n` : ''}${text.slice(to)}`;
 }
 
 /** An empty block `name`, to place in a document once. */
