@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../../clients/redis.js';
-import { loadConfig } from '../../../config/index.js';
-import type { Attribution, ExperimentResultStore } from '../../../stores/experiments/index.js';
-import { RedisExperimentResultStore } from '../../../stores/experiments/redis.js';
-import { fenceKey } from '../../../stores/fence.js';
+import { createRedis } from '../../../../clients/redis.js';
+import { loadConfig } from '../../../../config/index.js';
+import type { Attribution, ExperimentResultStore } from '../../../../stores/experiments/index.js';
+import { RedisExperimentResultStore } from '../../../../stores/experiments/redis.js';
+import { fenceKey } from '../../../../stores/fence.js';
 
 // The experiment result store's contract, run against each backend on its real server.
 const cfg = loadConfig(process.env);
