@@ -1,5 +1,15 @@
-export class TrainingDivergedError extends Error {
+import { ExitCode, UserFacingError } from '../runtime/errors.js';
+
+/** Training produced non-finite numbers: nothing is published, the live version keeps serving. */
+export class TrainingDivergedError extends UserFacingError {
   override name = 'TrainingDivergedError';
+  constructor(cause: string) {
+    super({
+      cause,
+      fix: 'retry the run; if it diverges again, train on another window (--date, --window-days) or report it',
+      exitCode: ExitCode.REFUSED,
+    });
+  }
 }
 
 /**

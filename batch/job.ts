@@ -13,6 +13,7 @@ import { disposeFitted } from '../model/evaluate.js';
 import { fitTwoTower } from '../model/pipeline.js';
 import type { StepInfo, TrainConfig } from '../model/train.js';
 import { ModelVersion, saveVersion } from '../model/version.js';
+import { ExitCode, UserFacingError } from '../runtime/errors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { ItemBypass } from '../versions/item-bypass.js';
@@ -26,10 +27,14 @@ import { collectionOf, type LivePointer, ModelRegistry } from '../versions/regis
 import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
 import { loadedPrevious, releaseAfterGrace } from './release.js';
-import { readWindow, type WindowStats, windowRange } from './window.js';
+import { assertEvents, readWindow, type WindowStats, windowRange } from './window.js';
 
-export class GateRefusedError extends Error {
+/** The candidate scored below the live version: not published, the live version keeps serving. */
+export class GateRefusedError extends UserFacingError {
   override name = 'GateRefusedError';
+  constructor(cause: string) {
+    super({ cause, fix: 'rerun with --force to publish it anyway', exitCode: ExitCode.REFUSED });
+  }
 }
 
 export interface BatchOptions {
@@ -116,10 +121,7 @@ async function runLocked(
       (n) => say(`  read ${n.toLocaleString('en-US')} events`),
     ),
   );
-  if (stats.events === 0)
-    throw new Error(
-      `no behaviour events in the window ${new Date(range.from).toISOString()} .. ${new Date(range.to).toISOString()}`,
-    );
+  assertEvents(stats, range);
   say(`  ${stats.events.toLocaleString('en-US')} events, ${stats.users} users, ${stats.items} items`);
   if (ds.idOnly) say(`  ${idOnlyNote(ds.idOnly)}`);
   const split = leaveLastOut(ds);
@@ -201,9 +203,7 @@ async function runLocked(
     await writeMetadataExtra(dir, { gate, metrics });
     say(`gate: ${gate.pass ? 'pass' : 'FAIL'}: ${gate.reason}`);
     if (!gate.pass && !o.force)
-      throw new GateRefusedError(
-        `${gate.reason}; not published (use --force to publish anyway); the live version keeps serving`,
-      );
+      throw new GateRefusedError(`${gate.reason}; not published, the live version keeps serving`);
 
     if (cfg.batchPublishTraining === 'all' && split.train.length < ds.interactions.length) {
       // the gate measured the recipe on all but each user's last event; what is published learns

@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '../clients/redis.js';
+import { ExitCode, UserFacingError } from '../runtime/errors.js';
 
-export class LockBusyError extends Error {
+/** Another run holds the lease (or this run lost it). */
+export class LockBusyError extends UserFacingError {
   override name = 'LockBusyError';
+  constructor(cause: string) {
+    super({
+      cause,
+      fix: 'wait for that run to finish (`towerflow batch status`); a crashed run’s lease expires by itself',
+      exitCode: ExitCode.BUSY,
+    });
+  }
 }
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

@@ -1,19 +1,53 @@
 import { compareInteractions } from '../model/data/order.js';
 import { itemRecordOf, userRecordOf } from '../model/data/profiles.js';
 import type { Dataset, Interaction, ItemRecord, UserRecord } from '../model/data/types.js';
+import { ExitCode, UserFacingError } from '../runtime/errors.js';
 import type { HistoryStore } from '../stores/history/index.js';
 import type { ProfileStore } from '../stores/profiles/index.js';
 
 const DAY_MS = 86_400_000;
 
+/** `--date` as the CLI accepts it: a real UTC day, YYYY-MM-DD. */
+export function isDay(date: string): boolean {
+  const t = Date.parse(`${date}T00:00:00Z`);
+  // a day that does not exist (02-30) either fails to parse or lands on another day
+  return /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(t) && new Date(t).toISOString().startsWith(date);
+}
+
 /** [from, to) in ms: the `days` UTC days ending with `date` (YYYY-MM-DD), inclusive. */
 export function windowRange(date: string, days: number): { from: number; to: number } {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
-    throw new Error(`--date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+  if (!isDay(date))
+    throw new UserFacingError({
+      cause: `--date must be a day as YYYY-MM-DD, got ${JSON.stringify(date)}`,
+      exitCode: ExitCode.USAGE,
+    });
   if (!Number.isInteger(days) || days < 1)
-    throw new Error(`window days must be a positive integer, got ${days}`);
+    throw new UserFacingError({
+      cause: `the window must be a positive whole number of days, got ${days}`,
+      fix: 'pass --window-days N or set BATCH_WINDOW_DAYS',
+      exitCode: ExitCode.USAGE,
+    });
   const to = Date.parse(`${date}T00:00:00Z`) + DAY_MS;
   return { from: to - days * DAY_MS, to };
+}
+
+/** The training window holds no behaviour: nothing to train on, nothing published. */
+export class EmptyWindowError extends UserFacingError {
+  override name = 'EmptyWindowError';
+  constructor(range: { from: number; to: number }) {
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const days = Math.round((range.to - range.from) / DAY_MS);
+    super({
+      cause: `no behaviour events in the window ${day(range.from)} .. ${day(range.to - DAY_MS)} (${days} days, UTC); nothing published`,
+      fix: 'pass --date YYYY-MM-DD (the window’s last day; default yesterday) or a larger --window-days, or ingest events first (`towerflow replay`)',
+      exitCode: ExitCode.REFUSED,
+    });
+  }
+}
+
+/** Throws EmptyWindowError when the window read holds no events. */
+export function assertEvents(stats: Pick<WindowStats, 'events'>, range: { from: number; to: number }): void {
+  if (stats.events === 0) throw new EmptyWindowError(range);
 }
 
 export interface WindowStats {

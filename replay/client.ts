@@ -1,7 +1,31 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, UserFacingError } from '../runtime/errors.js';
 
-export class IngestError extends Error {
+/** The ingest API could not be reached, or refused a batch. */
+export class IngestError extends UserFacingError {
   override name = 'IngestError';
+}
+
+/** The fix for an HTTP refusal, by status. */
+function refusal(path: string, status: number, text: string): IngestError {
+  const cause = `the ingest API refused POST ${path}: HTTP ${status}: ${text.slice(0, 300)}`;
+  if (status === 401 || status === 403)
+    return new IngestError({
+      cause,
+      fix: 'pass a key it accepts with --api-key (INGEST_API_KEYS)',
+      exitCode: ExitCode.USAGE,
+    });
+  if (status >= 400 && status < 500)
+    return new IngestError({
+      cause,
+      fix: 'the message names the bad field: fix the dataset',
+      exitCode: ExitCode.USAGE,
+    });
+  return new IngestError({
+    cause,
+    fix: 'see its log (`towerflow apps status` lists the processes)',
+    exitCode: ExitCode.UNAVAILABLE,
+  });
 }
 
 export interface IngestClientOptions {
@@ -31,7 +55,11 @@ export class IngestClient {
         });
       } catch (e) {
         if (attempt >= this.attempts)
-          throw new IngestError(`ingest API ${this.o.baseUrl} unreachable: ${(e as Error).message}`);
+          throw new IngestError({
+            cause: `the ingest API at ${this.o.baseUrl} is not reachable (${(e as Error).message})`,
+            fix: 'start it with `towerflow apps up ingest`, or pass its address with --url',
+            exitCode: ExitCode.UNAVAILABLE,
+          });
         await sleep(Math.min(200 * 2 ** attempt, 5000));
         continue;
       }
@@ -42,7 +70,7 @@ export class IngestClient {
         await sleep(Math.max(0.1, Math.min(after, 30)) * 1000);
         continue;
       }
-      throw new IngestError(`POST ${path}: HTTP ${res.status}: ${text.slice(0, 2000)}`);
+      throw refusal(path, res.status, text);
     }
   }
 }

@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { BatchMetrics } from '../../batch/metrics.js';
+import { isDay } from '../../batch/window.js';
 import { loadConfig } from '../../config/index.js';
+import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 import { positiveInt } from '../options.js';
+import { requireServices } from '../preflight.js';
 
 interface RunOpts {
   date?: string;
@@ -13,6 +16,7 @@ interface RunOpts {
 
 async function deps() {
   const cfg = loadConfig();
+  await requireServices(cfg, ['redis', 'hbase', 'milvus']);
   const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
   const { createRedis } = await import('../../clients/redis.js');
   const { ItemVectors } = await import('../../clients/milvus/client.js');
@@ -59,7 +63,14 @@ export function batchCommand(): Command {
   );
   const withRunOptions = (c: Command) =>
     c
-      .option('--date <YYYY-MM-DD>', 'last day of the training window (default: yesterday, UTC)')
+      .option(
+        '--date <YYYY-MM-DD>',
+        'last day of the training window (default: yesterday, UTC)',
+        (v: string) => {
+          if (!isDay(v)) throw new InvalidArgumentError('--date must be a day as YYYY-MM-DD');
+          return v;
+        },
+      )
       .option(
         '--window-days <n>',
         'days of history to train on (default: BATCH_WINDOW_DAYS)',
@@ -109,7 +120,12 @@ export function batchCommand(): Command {
         const r = await rollBack(d.cfg, registry, d.milvus, d.redis, (m) =>
           process.stderr.write(`batch rollback: ${m}\n`),
         );
-        if (!r) throw new InvalidArgumentError('no previous version to roll back to');
+        if (!r)
+          throw new UserFacingError({
+            cause: 'no previous version to roll back to',
+            fix: 'the live version stays; `towerflow batch status` lists the versions',
+            exitCode: ExitCode.REFUSED,
+          });
         const back = r.live;
         process.stdout.write(`live: ${back.version} (collection ${back.collection})\n`);
       } finally {

@@ -60,7 +60,11 @@ export function datasetCommand(): Command {
       const { DatasetError, idOnlyNote } = await import('../../model/data/types.js');
       const out = path.resolve(o.out ?? path.join(loadConfig().homeDir, 'datasets', 'ml-sparse'));
       if (out === path.resolve(o.from))
-        throw new DatasetError('--out is the --from folder; the source would be overwritten', { file: out });
+        throw new DatasetError(
+          '--out is the --from folder; the source would be overwritten',
+          { file: out },
+          'pass another --out',
+        );
       const source = await loadDataset(o.from);
       if (source.idOnly)
         process.stderr.write(`${idOnlyNote(source.idOnly, 'no items.csv row in the output either')}\n`);

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { down, exporterStatus, makeContext, status, up } from '../../infra/local/stack.js';
+import { ExitCode } from '../../runtime/exit-codes.js';
+import { formatTable } from '../output/table.js';
 
 function mib(bytes: number | null): string {
   return bytes === null ? '-' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -41,32 +43,38 @@ export function infraCommand(): Command {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ services: rows, exporters }, null, 2)}\n`);
       } else {
-        const table = rows.map((r) => ({
-          service: r.name,
-          up: r.up ? 'up' : 'down',
-          pid: r.pid ?? '-',
-          ports: r.ports.join(','),
-          version: r.version ?? '-',
-          memory: mib(r.rssBytes),
-        }));
-        console.table(table);
+        process.stdout.write(
+          formatTable(
+            rows.map((r) => ({
+              service: r.name,
+              up: r.up ? 'up' : 'down',
+              pid: r.pid,
+              ports: r.ports.join(','),
+              version: r.version,
+              memory: mib(r.rssBytes),
+            })),
+            { right: ['memory'] },
+          ),
+        );
         const total = rows.reduce((s, r) => s + (r.rssBytes ?? 0), 0);
         process.stdout.write(`total resident memory: ${mib(total)}\n`);
         if (exporters.length > 0) {
           process.stdout.write('metrics scraped by the local Prometheus (jobs):\n');
-          console.table(
-            exporters.map((e) => ({
-              job: e.job,
-              up: e.up ? 'up' : 'down',
-              pid: e.pid ?? '-',
-              port: e.port,
-              'served by': e.service,
-              url: e.url,
-            })),
+          process.stdout.write(
+            formatTable(
+              exporters.map((e) => ({
+                job: e.job,
+                up: e.up ? 'up' : 'down',
+                pid: e.pid,
+                port: e.port,
+                'served by': e.service,
+                url: e.url,
+              })),
+            ),
           );
         }
       }
-      if (rows.some((r) => !r.up) || exporters.some((e) => !e.up)) process.exitCode = 3;
+      if (rows.some((r) => !r.up) || exporters.some((e) => !e.up)) process.exitCode = ExitCode.UNAVAILABLE;
     });
 
   return infra;

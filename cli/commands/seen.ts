@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
+import { requireServices } from '../preflight.js';
 
 /** `towerflow seen rebuild`: the seen sets (what recall leaves out) from the HBase history. */
 export function seenCommand(): Command {
@@ -25,6 +26,7 @@ export function seenCommand(): Command {
       const { rebuildSeen } = await import('../../batch/seen-rebuild.js');
       const cfg = loadConfig();
       for (const u of o.user ?? []) assertId('--user', u);
+      await requireServices(cfg, ['redis', 'hbase']);
       const hbase = HBaseClient.fromConfig(cfg);
       const redis = createRedis(cfg);
       await redis.connect();

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { positiveInt, positiveNumber } from '../options.js';
+import { requireIngestApi } from '../preflight.js';
 
 export function ingestCommand(): Command {
   return new Command('ingest')
@@ -97,12 +98,14 @@ export function replayCommand(): Command {
         const { replay } = await import('../../replay/run.js');
         const { resolveApiKeys } = await import('../../ingest/api-keys.js');
         const { SingleBar, Presets } = await import('cli-progress');
+        const baseUrl = o.url ?? `http://${cfg.bindHost}:${cfg.ingestPort}`;
+        await requireIngestApi(baseUrl);
         const ds = await loadDataset(o.dataset);
         for (const s of ds.skipped) process.stderr.write(`skipped ${s.count} rows: ${s.reason}\n`);
         if (ds.idOnly)
           process.stderr.write(`${idOnlyNote(ds.idOnly, 'posted like the others, with no item profile')}\n`);
         const client = new IngestClient({
-          baseUrl: o.url ?? `http://${cfg.bindHost}:${cfg.ingestPort}`,
+          baseUrl,
           apiKey: o.apiKey ?? (resolveApiKeys(cfg)[0] as string),
         });
         const bar = new SingleBar(

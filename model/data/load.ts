@@ -56,9 +56,11 @@ export async function loadDataset(dir: string): Promise<Dataset> {
   const name = basename(resolve(dir));
   if (await exists(join(dir, 'interactions.csv'))) return loadProjectDataset(dir, name);
   if (await exists(join(dir, 'ratings.csv'))) return loadMovieLensDataset(dir, name);
-  throw new DatasetError('no interactions.csv (project format) or ratings.csv (MovieLens layout) found', {
-    file: dir,
-  });
+  throw new DatasetError(
+    'no interactions.csv (project format) or ratings.csv (MovieLens layout) found',
+    { file: dir },
+    'pass a dataset folder that holds one, e.g. datasets/ml-latest-small (formats: docs/design.md §5)',
+  );
 }
 
 async function loadProjectDataset(dir: string, name: string): Promise<Dataset> {

@@ -1,3 +1,5 @@
+import { ExitCode, UserFacingError } from '../../runtime/errors.js';
+
 /** One behaviour row of a dataset (a rating, click, view…). */
 export interface Interaction {
   user: string;
@@ -83,17 +85,20 @@ export interface DatasetErrorLocation {
   field?: string;
 }
 
+/** What to do about a bad dataset file. */
+const DATASET_FIX = 'fix the file, or pass another dataset folder (formats: docs/design.md §5)';
+
 /** Bad dataset input. The message names the file, and the line and field when known. */
-export class DatasetError extends Error {
+export class DatasetError extends UserFacingError {
   readonly file: string;
   readonly line: number | undefined;
   readonly field: string | undefined;
 
-  constructor(problem: string, where: DatasetErrorLocation) {
+  constructor(problem: string, where: DatasetErrorLocation, fix = DATASET_FIX) {
     const parts = [where.file];
     if (where.line !== undefined) parts.push(`line ${where.line}`);
     if (where.field !== undefined) parts.push(`field "${where.field}"`);
-    super(`${parts.join(', ')}: ${problem}`);
+    super({ cause: `${parts.join(', ')}: ${problem}`, fix, exitCode: ExitCode.USAGE });
     this.name = 'DatasetError';
     this.file = where.file;
     this.line = where.line;
