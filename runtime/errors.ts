@@ -53,3 +53,10 @@ export function lastLines(text: string, n = 10, width = 240): string[] {
     .slice(-n)
     .map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
 }
+
+/** `lastLines` as a block to show under a message, each line marked `| ` as quoted output. */
+export function quoteTail(text: string, n = 10): string {
+  return lastLines(text, n)
+    .map((l) => `| ${l}`)
+    .join('\n');
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../../config/index.js';
 import { makeContext, status } from '../../infra/local/stack.js';
+import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 
 /** Benchmarks are standalone scripts in bench/ (compiled to dist/bench/); this runs one of them. */
 const BENCH_DIR = path.join(projectRoot(), 'dist', 'bench');
@@ -38,17 +39,21 @@ export function benchCommand(): Command {
     .action(async (name: string, args: string[]) => {
       const names = benchNames();
       if (!names.includes(name)) {
-        process.stderr.write(`towerflow bench: unknown benchmark "${name}"; known: ${names.join(', ')}\n`);
-        process.exit(2);
+        throw new UserFacingError({
+          cause: `unknown benchmark "${name}"`,
+          fix: `name one of ${names.join(', ')}`,
+          exitCode: ExitCode.USAGE,
+        });
       }
       const help = args.includes('--help') || args.includes('-h');
       if (!STANDALONE.has(name) && !help) {
         const down = await servicesDown();
         if (down.length > 0) {
-          process.stderr.write(
-            `towerflow bench ${name} runs on the local services; not up: ${down.join(', ')}. Start them with \`node bin/towerflow.js infra up\` (or point the configuration at external ones).\n`,
-          );
-          process.exit(2);
+          throw new UserFacingError({
+            cause: `bench ${name} runs on the local services; not up: ${down.join(', ')}`,
+            fix: 'start them with `towerflow infra up` (or point the configuration at external ones)',
+            exitCode: ExitCode.UNAVAILABLE,
+          });
         }
       }
       const code = await new Promise<number>((resolve) => {

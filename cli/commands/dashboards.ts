@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
+import { ExitCode } from '../../runtime/exit-codes.js';
 import { positiveInt } from '../options.js';
 
 /** `towerflow dashboards generate|verify|render`: the Grafana dashboards as code, checked and drawn. */
@@ -20,7 +21,7 @@ export function dashboardsCommand(): Command {
   cmd
     .command('verify')
     .description(
-      'send every panel’s query (variables substituted) to Prometheus over the last --since seconds and check every metric name of the dashboards and the alert rules; exit 1 if a query errs, a panel that should have data has none, or a metric is unknown',
+      'send every panel’s query (variables substituted) to Prometheus over the last --since seconds and check every metric name of the dashboards and the alert rules; exit 6 if a query errs, a panel that should have data has none, or a metric is unknown',
     )
     .option(
       '--stack <regex>',
@@ -50,7 +51,7 @@ export function dashboardsCommand(): Command {
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }
-      if (!r.ok) process.exitCode = 1;
+      if (!r.ok) process.exitCode = ExitCode.CHECK_FAILED;
     });
   cmd
     .command('render')

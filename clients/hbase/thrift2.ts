@@ -20,8 +20,9 @@ function loadStubs(): { Service: Any; T: Any } {
       T: require(path.join(genDir, 'hbase_types.js')),
     };
   } catch (e) {
-    throw new Error(
-      `HBase Thrift2 stubs missing in ${genDir} (${(e as Error).message}); run scripts/gen-hbase-thrift.sh or scripts/bootstrap.sh`,
+    // an HBaseError: the CLI prints it as one line (the stack would only show the require)
+    throw new HBaseError(
+      `HBase Thrift2 stubs missing in ${genDir} (${(e as Error).message.split('\n')[0]}); run scripts/gen-hbase-thrift.sh or scripts/bootstrap.sh`,
     );
   }
 }

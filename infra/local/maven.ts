@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { quoteTail } from '../../runtime/errors.js';
 import { InfraError } from './process.js';
 
 export interface MavenArtifact {
@@ -118,9 +119,12 @@ export async function fetchJars(
     mvn.on('close', (c) => resolve(c ?? 1));
   });
   if (code !== 0) {
-    throw new InfraError(
-      `${name}: Maven could not fetch the jars (a download refused or unreachable registry?). Last Maven output:\n${tail.join('\n')}`,
-    );
+    throw new InfraError({
+      service: name,
+      cause: `${name}: Maven could not fetch the jars`,
+      fix: 'a download was refused or the registry is unreachable: the end of its output is below',
+      detail: quoteTail(tail.join('\n')),
+    });
   }
   writeFileSync(stamp, `${digest}\n`);
   say(

@@ -1,10 +1,35 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, quoteTail, UserFacingError, type UserFacingErrorInit } from '../../runtime/errors.js';
 
-export class InfraError extends Error {
+/**
+ * A local service could not be provisioned or started. The message says which and why; a log's
+ * last lines go in `detail`, never into the message (one line per failure on the terminal).
+ */
+export class InfraError extends UserFacingError {
   override name = 'InfraError';
+  /** The local service it is about, when one. */
+  readonly service: string | undefined;
+
+  constructor(
+    init: string | (Omit<UserFacingErrorInit, 'exitCode'> & { exitCode?: ExitCode; service?: string }),
+  ) {
+    const o = typeof init === 'string' ? { cause: init } : init;
+    super({ ...o, exitCode: o.exitCode ?? ExitCode.UNAVAILABLE });
+    this.service = typeof init === 'string' ? undefined : init.service;
+  }
 }
 
 export interface DaemonSpec {
@@ -150,13 +175,19 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 2000): Pr
   });
 }
 
-export function tailFile(file: string, lines = 30): string {
-  if (!existsSync(file)) return '(no log file)';
-  const text = readFileSync(file, 'utf8');
-  return text
-    .split('\n')
-    .slice(-lines - 1)
-    .join('\n');
+/** The last `lines` lines of a log (read from its end: logs grow large), `|`-prefixed for showing. */
+export function tailFile(file: string, lines = 10): string {
+  if (!existsSync(file)) return '| (no log file)';
+  const size = statSync(file).size;
+  const length = Math.min(size, 64 * 1024);
+  const buf = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  return quoteTail(buf.toString('utf8'), lines);
 }
 
 /** Polls `check` until it returns true; on timeout throws naming the service and showing its log tail. */
@@ -168,10 +199,13 @@ export async function waitUntil(
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     if (opts.pid !== undefined && !isAlive(opts.pid)) {
-      throw new InfraError(
-        `${what}: the process exited before becoming healthy.` +
-          (opts.logFile ? `\nLast lines of ${opts.logFile}:\n${tailFile(opts.logFile)}` : ''),
-      );
+      throw new InfraError({
+        service: what,
+        cause: `${what}: the process exited before becoming healthy`,
+        fix: opts.logFile ? 'the end of its log says why' : undefined,
+        logPath: opts.logFile,
+        detail: opts.logFile ? tailFile(opts.logFile) : undefined,
+      });
     }
     try {
       if (await check()) return;
@@ -180,8 +214,13 @@ export async function waitUntil(
     }
     await sleep(opts.intervalMs ?? 500);
   }
-  throw new InfraError(
-    `${what}: not healthy after ${Math.round(opts.timeoutMs / 1000)} s.` +
-      (opts.logFile ? `\nLast lines of ${opts.logFile}:\n${tailFile(opts.logFile)}` : ''),
-  );
+  throw new InfraError({
+    service: what,
+    cause: `${what}: not healthy after ${Math.round(opts.timeoutMs / 1000)} s`,
+    fix: opts.logFile
+      ? 'the end of its log says why (it may still be starting: `towerflow infra status`)'
+      : undefined,
+    logPath: opts.logFile,
+    detail: opts.logFile ? tailFile(opts.logFile) : undefined,
+  });
 }

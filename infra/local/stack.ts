@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/index.js';
+import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 import { infraScrapeJobs } from './exporters.js';
 import { localPaths } from './paths.js';
 import {
@@ -9,6 +10,7 @@ import {
   portOpen,
   readPid,
   stopDaemon,
+  tailFile,
   waitUntil,
 } from './process.js';
 import { type LocalService, logFileOf, pidFileOf, type ServiceContext } from './service.js';
@@ -40,9 +42,11 @@ export function selectedServices(ctx: ServiceContext, only?: string[]): LocalSer
   const wanted = new Set(only?.length ? only : ctx.cfg.localServices);
   for (const name of wanted) {
     if (name !== 'none' && !ALL_SERVICES.some((s) => s.name === name))
-      throw new InfraError(
-        `Unknown service "${name}". Known: ${ALL_SERVICES.map((s) => s.name).join(', ')} (TOWERFLOW_LOCAL_SERVICES).`,
-      );
+      throw new InfraError({
+        cause: `unknown service "${name}"`,
+        fix: `name one of ${ALL_SERVICES.map((s) => s.name).join(', ')} (arguments or TOWERFLOW_LOCAL_SERVICES)`,
+        exitCode: ExitCode.USAGE,
+      });
   }
   // a gateway comes with the service it fronts
   return ALL_SERVICES.filter(
@@ -79,10 +83,11 @@ async function startOne(ctx: ServiceContext, svc: LocalService): Promise<{ name:
   }
   for (const port of svc.ports(ctx)) {
     if (await portOpen(port, ctx.cfg.bindHost))
-      throw new InfraError(
-        `${svc.name}: port ${port} on ${ctx.cfg.bindHost} is already taken by a process towerflow did not start. ` +
-          `Stop it (see \`ss -ltnp 'sport = :${port}'\`), or point towerflow at it and drop "${svc.name}" from TOWERFLOW_LOCAL_SERVICES.`,
-      );
+      throw new InfraError({
+        service: svc.name,
+        cause: `${svc.name}: port ${port} on ${ctx.cfg.bindHost} is already taken by a process towerflow did not start`,
+        fix: `stop it (see \`ss -ltnp 'sport = :${port}'\`), or point towerflow at it and drop "${svc.name}" from TOWERFLOW_LOCAL_SERVICES`,
+      });
   }
   const pid = await svc.start(ctx);
   ctx.say(`${svc.name}: started (pid ${pid}), waiting until healthy…`);
@@ -106,14 +111,48 @@ export async function up(ctx: ServiceContext, only?: string[]): Promise<{ name: 
   const started = new Map<string, Promise<{ name: string; seconds: number }>>();
   for (const svc of services) {
     const dep = svc.dependsOn ? started.get(svc.dependsOn) : undefined;
-    started.set(svc.name, dep ? dep.then(() => startOne(ctx, svc)) : startOne(ctx, svc));
+    const start = () => startOne(ctx, svc).catch((e) => Promise.reject(asServiceFailure(ctx, svc, e)));
+    started.set(svc.name, dep ? dep.then(start) : start());
   }
   const results = await Promise.allSettled(started.values());
-  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failures.length > 0) {
-    throw new InfraError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
-  }
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failures.length > 0) throw startFailure(failures);
   return results.map((r) => (r as PromiseFulfilledResult<{ name: string; seconds: number }>).value);
+}
+
+/** A failure of one service's start as an InfraError naming it (and its log, when unexpected). */
+function asServiceFailure(ctx: ServiceContext, svc: LocalService, e: unknown): InfraError {
+  if (e instanceof InfraError && e.service) return e;
+  if (e instanceof UserFacingError)
+    return new InfraError({ ...e, cause: e.cause, exitCode: e.exitCode, service: svc.name });
+  return new InfraError({
+    service: svc.name,
+    cause: `${svc.name}: ${String((e as Error)?.message ?? e).split('\n')[0]}`,
+    fix: 'the end of its log may say why',
+    logPath: logFileOf(ctx, svc.name),
+    detail: tailFile(logFileOf(ctx, svc.name)),
+  });
+}
+
+/**
+ * One failed service: its own error (a line, and the end of its log under it). Several: a line
+ * naming them, then each one's line and log end, so no service's log drowns the others.
+ */
+export function startFailure(failures: readonly Error[]): Error {
+  const [only] = failures;
+  if (only && failures.length === 1) return only;
+  const names = failures.map((f) => (f instanceof InfraError && f.service) || 'a service');
+  return new InfraError({
+    cause: `${failures.length} services did not start (${names.join(', ')})`,
+    fix: 'each one’s cause and the end of its log follow; fix them and run `towerflow infra up` again',
+    detail: failures
+      .map((f) =>
+        f instanceof UserFacingError
+          ? `${f.message}${f.detail ? `\n${f.detail.replace(/^/gm, '  ')}` : ''}`
+          : `${f.message.split('\n')[0]}`,
+      )
+      .join('\n'),
+  });
 }
 
 /** Stops, by pid, exactly the processes `up` started. */

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HBaseClient } from '../../../clients/hbase/thrift2.js';
+import { quoteTail } from '../../../runtime/errors.js';
 import { EXPORTER_PORTS } from '../exporters.js';
 import { HBASE_GATEWAY_VERSION, HBASE_VERSION } from '../hbase-versions.js';
 import { fetchJars, type MavenArtifact } from '../maven.js';
@@ -241,6 +242,11 @@ export async function hbaseAdmin(ctx: ServiceContext, args: string[]): Promise<s
     return stdout.trim();
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new InfraError(`HbaseAdmin ${args.join(' ')} failed: ${err.stderr?.slice(-2000) || err.message}`);
+    throw new InfraError({
+      service: 'hbase',
+      cause: `hbase: HbaseAdmin ${args.join(' ')} failed`,
+      fix: 'the end of its output is below',
+      detail: quoteTail(err.stderr || err.message),
+    });
   }
 }

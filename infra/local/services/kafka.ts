@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { logLevel } from 'kafkajs';
 import { ensureTopics, projectTopics } from '../../../clients/kafka/admin.js';
 import { createKafka } from '../../../clients/kafka/kafkajs.js';
+import { quoteTail } from '../../../runtime/errors.js';
 import { EXPORTER_PORTS, JMX_EXPORTER_VERSION } from '../exporters.js';
 import { fetchJars } from '../maven.js';
 import { findJava } from '../prereq.js';
@@ -158,7 +159,12 @@ export const kafkaService: LocalService = {
         );
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string };
-        throw new InfraError(`kafka: formatting storage failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+        throw new InfraError({
+          service: 'kafka',
+          cause: 'kafka: formatting its storage failed',
+          fix: `the end of the tool's output is below; \`towerflow infra down\` and removing ${d.data} starts afresh`,
+          detail: quoteTail(`${err.stdout ?? ''}${err.stderr ?? ''}`),
+        });
       }
     }
     return spawnDaemon({

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createMilvus } from '../../../clients/milvus/client.js';
+import { quoteTail } from '../../../runtime/errors.js';
 import { EXPORTER_PORTS } from '../exporters.js';
 import { requireDebianBinary } from '../prereq.js';
 import { InfraError, spawnDaemon } from '../process.js';
@@ -43,9 +44,12 @@ async function ensureVenv(ctx: ServiceContext): Promise<string> {
     );
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
-    throw new InfraError(
-      `milvus: pip could not install ${want} (download refused or no wheel for this Python?):\n${(err.stderr ?? '').slice(-3000)}`,
-    );
+    throw new InfraError({
+      service: 'milvus',
+      cause: `milvus: pip could not install ${want}`,
+      fix: 'a download was refused or there is no wheel for this Python: the end of pip’s output is below',
+      detail: quoteTail(err.stderr ?? ''),
+    });
   }
   writeFileSync(stamp, `${want}\n`);
   return dir;

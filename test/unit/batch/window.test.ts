@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { readWindow, windowRange } from '../../../batch/window.js';
+import { assertEvents, EmptyWindowError, isDay, readWindow, windowRange } from '../../../batch/window.js';
 import { leaveLastOut } from '../../../model/eval/protocol.js';
 import { byUserInTimeOrder } from '../../../model/samples.js';
+import { ExitCode } from '../../../runtime/exit-codes.js';
 import type { HistoryEvent, HistoryStore } from '../../../stores/history/index.js';
 import { compareEvents } from '../../../stores/order.js';
 import type { ItemState, ProfileStore } from '../../../stores/profiles/index.js';
@@ -98,5 +99,45 @@ describe('windowRange', () => {
     });
     expect(() => windowRange('31/01/2024', 1)).toThrow(/YYYY-MM-DD/);
     expect(() => windowRange('2024-01-31', 0)).toThrow(/positive/);
+  });
+});
+
+describe('an empty window', () => {
+  it('is refused with the window it looked at and the options that move it', async () => {
+    const range = windowRange('2001-01-07', 7);
+    const { stats } = await readWindow(stores([]).history, stores([]).profiles, range, 'w');
+    let thrown: unknown;
+    try {
+      assertEvents(stats, range);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(EmptyWindowError);
+    const e = thrown as EmptyWindowError;
+    expect(e.cause).toBe(
+      'no behaviour events in the window 2001-01-01 .. 2001-01-07 (7 days, UTC); nothing published',
+    );
+    expect(e.fix).toMatch(/--date YYYY-MM-DD.*--window-days/);
+    expect(e.exitCode).toBe(ExitCode.REFUSED);
+  });
+
+  it('passes a window with events', async () => {
+    const range = { from: 0, to: T * 2 };
+    const { stats } = await readWindow(stores(events).history, stores(events).profiles, range, 'w');
+    expect(() => assertEvents(stats, range)).not.toThrow();
+  });
+});
+
+describe('isDay', () => {
+  it('accepts real days only', () => {
+    expect(['2024-02-29', '2001-01-07'].map(isDay)).toEqual([true, true]);
+    expect(['2023-02-29', '2024-02-30', '2024-13-01', '31/01/2024', '2024-1-7', ''].map(isDay)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
