@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { positiveInt, positiveNumber } from '../options.js';
+import { formatTable } from '../output/table.js';
 import { requireIngestApi } from '../preflight.js';
 
 export function ingestCommand(): Command {
@@ -59,10 +60,9 @@ export function appsCommand(): Command {
       const st = await appsStatus(loadConfig());
       if (o.json) process.stdout.write(`${JSON.stringify(st)}\n`);
       else
-        for (const s of st)
-          process.stdout.write(
-            `${s.name.padEnd(16)} ${s.up ? 'up' : 'down'}${s.pid ? ` pid ${s.pid}` : ''}  ${s.url}\n`,
-          );
+        process.stdout.write(
+          formatTable(st.map((s) => ({ process: s.name, up: s.up ? 'up' : 'down', pid: s.pid, url: s.url }))),
+        );
     });
   return apps;
 }

@@ -2,6 +2,7 @@ import type { IngestClient } from '../../replay/client.js';
 import type { HistoryStore } from '../../stores/history/index.js';
 import type { ProfileStore } from '../../stores/profiles/index.js';
 import type { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { checkFailed } from './check.js';
 
 export interface FreshnessReport {
   user: string;
@@ -50,7 +51,7 @@ export async function probeFreshness(
       if (inRedis && (await stores.history.exists([e]))[0] === true) storedMs = since();
     }
     if (changedMs === undefined && (await ask()).join() !== before.join()) changedMs = since();
-    if (since() > 30_000) throw new Error('the probe event changed nothing after 30 s');
+    if (since() > 30_000) throw checkFailed('the probe event changed nothing after 30 s');
     await new Promise((r) => setTimeout(r, 5));
   }
   return { user, storedMs, changedMs, before };

@@ -18,6 +18,7 @@ import { type LeaveLastOutSplit, leaveLastOut } from '../../model/eval/protocol.
 import { IngestClient } from '../../replay/client.js';
 import { behaviourEvents } from '../../replay/events.js';
 import { replay } from '../../replay/run.js';
+import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { ALL_TIME_POPULARITY_KEY } from '../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
@@ -25,7 +26,7 @@ import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
 import { ModelRegistry } from '../../versions/registry.js';
-import { checkStores } from './check.js';
+import { checkFailed, checkStores } from './check.js';
 import { type FreshnessReport, probeFreshness } from './freshness.js';
 import { type OnlineReport, postHeldOut } from './online.js';
 import { HEAVY_HISTORY, measureQuality, metricsTable, type QualityReport } from './quality.js';
@@ -58,7 +59,7 @@ async function waitForZeroLag(cfg: Config, groups: [ProcessorName, string][], ti
         for (const l of (await groupLag(admin, groupIdOf(cfg, p), topic)).values()) lag += l;
       if (lag === 0) return;
       if (Date.now() > deadline)
-        throw new Error(`processors still ${lag} records behind after ${timeoutMs / 1000} s`);
+        throw checkFailed(`processors still ${lag} records behind after ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
@@ -135,9 +136,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     await r.run('reset', async () => {
       // held-out interactions must not already be in the history, or the evaluation is void
       if (!storesAreLocal(cfg))
-        throw new Error(
-          'the demo empties its stores first and does that only on this machine; use --keep-data against external clusters',
-        );
+        throw new UserFacingError({
+          cause: 'the demo empties its stores first and does that only on this machine',
+          fix: 'pass --keep-data against external clusters',
+          exitCode: ExitCode.USAGE,
+        });
       await appsDown(cfg);
       await resetProjectState(cfg, { redisAndRegistry: true });
       return {
@@ -340,7 +343,8 @@ async function checkScraping(cfg: Config): Promise<string> {
     const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
     const v = body.data.result[0]?.value[1];
     if (v !== undefined) return `scraping the processes: sum(towerflow_stream_written_total) = ${v}`;
-    if (Date.now() > deadline) throw new Error('Prometheus has no towerflow_stream_written_total after 30 s');
+    if (Date.now() > deadline)
+      throw checkFailed('Prometheus has no towerflow_stream_written_total after 30 s');
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
