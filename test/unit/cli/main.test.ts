@@ -22,7 +22,8 @@ async function towerflow(...args: string[]): Promise<{ code: number; stdout: str
   }
 }
 
-describe('towerflow (built CLI)', () => {
+// a process start loads every command's modules: seconds on a busy machine
+describe('towerflow (built CLI)', { timeout: 60_000 }, () => {
   it('a missing dataset folder: one line naming it and the fix, exit code 2', async () => {
     const r = await towerflow('train', '--dataset', 'datasets/no-such-dataset');
     expect(r.code).toBe(2);
