@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HBaseClient } from '../clients/hbase/thrift2.js';
-import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { seededRandom, shuffleInPlace } from '../model/data/random.js';
@@ -16,6 +15,7 @@ import { ModelVersion, saveVersion } from '../model/version.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { ItemBypass } from '../versions/item-bypass.js';
 import { decide, evaluateVersion, type GateDecision } from './gate.js';
 import { assertConverged } from './guards.js';
@@ -23,7 +23,7 @@ import { assertConverged } from './guards.js';
 export { TrainingDivergedError } from './guards.js';
 
 import { announceLive } from '../versions/channel.js';
-import { collectionOf, type LivePointer, ModelRegistry } from '../versions/registry.js';
+import { type LivePointer, ModelRegistry } from '../versions/registry.js';
 import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
 import { loadedPrevious, releaseAfterGrace } from './release.js';
@@ -71,7 +71,7 @@ export interface BatchDeps {
   cfg: Config;
   hbase: HBaseClient;
   redis: Redis;
-  milvus: ItemVectors;
+  vectorStore: ItemVectorStore;
 }
 
 export const LOCK_KEY = 'tf:lock:batch';
@@ -92,7 +92,7 @@ export async function runBatch(deps: BatchDeps, o: BatchOptions = {}): Promise<B
 }
 
 async function runLocked(
-  { cfg, hbase, redis, milvus }: BatchDeps,
+  { cfg, hbase, redis, vectorStore }: BatchDeps,
   o: BatchOptions,
   lease: Lease,
 ): Promise<BatchReport> {
@@ -218,11 +218,11 @@ async function runLocked(
       await writeMetadataExtra(dir, { gate, metrics });
     }
     const corpus = [...ds.items.values()];
-    const collection = collectionOf(cfg.milvusAlias, version);
+    const collection = vectorStore.collectionOf(version);
     const vectors = await step('item vectors', async () => candidate.itemVectors(corpus));
     assertConverged([], vectors);
     const built = await step('milvus collection', () =>
-      buildCollection(milvus, collection, corpus, vectors, candidate.dim, (n) =>
+      buildCollection(vectorStore, version, corpus, vectors, candidate.dim, (n) =>
         n % 50_000 === 0 ? say(`  inserted ${n.toLocaleString('en-US')}`) : undefined,
       ),
     );
@@ -236,7 +236,7 @@ async function runLocked(
     const t0 = performance.now();
     await step('switch', async () => {
       lease.assertHeld();
-      await milvus.switchAlias(cfg.milvusAlias, collection);
+      await vectorStore.switchLive(version);
       // the commit point: readers follow this one SET
       await registry.publish(pointer, (e) =>
         say(`  registry.json not updated (Redis holds the pointer): ${e.message}`),
@@ -250,7 +250,7 @@ async function runLocked(
 
     // items changed while the collection was built: their state now, through the new towers
     const caughtUp = await step('catch up items', async () => {
-      const bypass = new ItemBypass(milvus, new HBaseProfileStore(hbase), redis);
+      const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
       const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
       const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
       if (ids.length > 0)
@@ -263,7 +263,7 @@ async function runLocked(
 
     // published: a failure to clean up is reported, not a failed run
     const retired = await step('retire', () =>
-      retire(cfg, registry, redis, milvus, say, t0).catch((e: Error) => {
+      retire(cfg, registry, redis, vectorStore, say, t0).catch((e: Error) => {
         say(`  retire failed (the new version is live): ${e.message}`);
         return { userStateKeys: 0, versions: [], released: [], error: e.message };
       }),
@@ -327,7 +327,7 @@ export async function retire(
   cfg: Config,
   registry: ModelRegistry,
   redis: Redis,
-  milvus: ItemVectors,
+  vectorStore: ItemVectorStore,
   say: (m: string) => void,
   switchedAt = performance.now(),
 ): Promise<{ userStateKeys: number; versions: string[]; released: string[] }> {
@@ -342,15 +342,15 @@ export async function retire(
   }
   const versions: string[] = [];
   for (const p of await registry.trim(cfg.batchKeepVersions)) {
-    await milvus
-      .dropCollection(p.collection)
+    await vectorStore
+      .drop(p.version)
       .catch((e: Error) => say(`  could not drop ${p.collection}: ${e.message}`));
     await registry.removeVersionDir(p.version);
     versions.push(p.version);
   }
   // folders no pointer references: versions rolled back from (and their collections)
   for (const orphan of await registry.orphans()) {
-    await milvus.dropCollection(collectionOf(cfg.milvusAlias, orphan)).catch(() => {});
+    await vectorStore.drop(orphan).catch(() => {});
     await registry.removeVersionDir(orphan);
     versions.push(orphan);
   }
@@ -359,8 +359,8 @@ export async function retire(
   const released = await releaseAfterGrace(
     cfg,
     registry,
-    milvus,
-    await loadedPrevious(registry, milvus),
+    vectorStore,
+    await loadedPrevious(registry, vectorStore),
     switchedAt,
     say,
   );

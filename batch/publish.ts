@@ -1,5 +1,5 @@
-import type { ItemRow, ItemVectors } from '../clients/milvus/client.js';
 import type { ItemRecord } from '../model/data/types.js';
+import type { ItemVectorRow, ItemVectorStore } from '../stores/vectors/index.js';
 import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 
 /** Insert calls in flight: the SDK's protobuf encoding and Milvus' proxy overlap. */
@@ -15,13 +15,13 @@ export interface BuildResult {
 }
 
 /**
- * Writes every item vector into a new collection, builds its HNSW index, loads it and checks the
- * row count. Any failure drops the half-built collection before the error goes up, so a failed
- * run leaves Milvus as it found it.
+ * Writes every item vector into the version's new collection, builds its HNSW index, loads it and
+ * checks the row count. Any failure drops the half-built collection before the error goes up, so
+ * a failed run leaves the store as it found it.
  */
 export async function buildCollection(
-  milvus: ItemVectors,
-  name: string,
+  store: ItemVectorStore,
+  version: string,
   records: ItemRecord[],
   vectors: Float32Array,
   dim: number,
@@ -29,8 +29,7 @@ export async function buildCollection(
   inFlight = INSERTS_IN_FLIGHT,
 ): Promise<BuildResult> {
   try {
-    await milvus.createCollection({
-      name,
+    await store.create(version, {
       dim,
       scalars: ITEM_SCALARS,
       description: 'towerflow item vectors',
@@ -38,8 +37,8 @@ export async function buildCollection(
     });
     const tInsert = performance.now();
     const batch = 5000;
-    const rowsOf = (i: number): ItemRow[] => {
-      const rows: ItemRow[] = [];
+    const rowsOf = (i: number): ItemVectorRow[] => {
+      const rows: ItemVectorRow[] = [];
       for (let j = i; j < Math.min(records.length, i + batch); j++) {
         const r = records[j] as ItemRecord;
         rows.push({
@@ -57,22 +56,23 @@ export async function buildCollection(
       Array.from({ length: Math.max(1, inFlight) }, async () => {
         for (let i = next; i < records.length; i = next) {
           next += batch;
-          await milvus.insert(name, rowsOf(i));
+          await store.insert(version, rowsOf(i));
           inserted += Math.min(batch, records.length - i);
           onProgress?.(inserted);
         }
       }),
     );
     const tFlush = performance.now();
-    await milvus.flush(name);
+    await store.flush(version);
     const t1 = performance.now();
-    await milvus.createHnswIndex(name);
-    await milvus.waitForIndex(name);
+    await store.buildIndex(version);
     const t2 = performance.now();
-    await milvus.load(name);
-    const count = await milvus.count(name);
+    await store.load(version);
+    const count = await store.count(version);
     if (count !== records.length)
-      throw new Error(`collection ${name} holds ${count} rows after loading, expected ${records.length}`);
+      throw new Error(
+        `collection ${store.collectionOf(version)} holds ${count} rows after loading, expected ${records.length}`,
+      );
     return {
       rows: count,
       insertSeconds: (tFlush - tInsert) / 1000,
@@ -81,7 +81,7 @@ export async function buildCollection(
       loadSeconds: (performance.now() - t2) / 1000,
     };
   } catch (e) {
-    await milvus.dropCollection(name).catch(() => {});
+    await store.drop(version).catch(() => {});
     throw e;
   }
 }

@@ -1,6 +1,6 @@
-import type { ItemVectors } from '../clients/milvus/client.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
+import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { announceLive } from '../versions/channel.js';
 import type { LivePointer, ModelRegistry } from '../versions/registry.js';
 import { LOCK_KEY } from './job.js';
@@ -21,28 +21,28 @@ export interface RollbackResult {
  * the grace, like a replaced one. Undefined when there is no previous version.
  */
 export function rollBack(
-  cfg: Pick<Config, 'batchReleaseGraceSeconds' | 'milvusAlias'>,
+  cfg: Pick<Config, 'batchReleaseGraceSeconds'>,
   registry: ModelRegistry,
-  milvus: ItemVectors,
+  vectorStore: ItemVectorStore,
   redis: Redis,
   say: (m: string) => void = () => {},
 ): Promise<RollbackResult | undefined> {
   return withLock(redis, LOCK_KEY, 120_000, async (lease) => {
     const target = (await registry.state()).previous[0];
     if (!target) return undefined;
-    const from = (await registry.live())?.collection;
+    const from = await registry.live();
     say(`loading ${target.collection}`);
-    await milvus.load(target.collection);
+    await vectorStore.load(target.version);
     lease.assertHeld();
     const switchedAt = performance.now();
     const back = await registry.rollback();
     if (!back) return undefined;
-    await milvus.switchAlias(cfg.milvusAlias, back.collection);
+    await vectorStore.switchLive(back.version);
     await announceLive(redis, 'rolled-back', back);
     say(`switched: ${back.version} is live (collection ${back.collection})`);
     const released =
-      from && from !== back.collection
-        ? await releaseAfterGrace(cfg, registry, milvus, [from], switchedAt, say)
+      from && from.version !== back.version
+        ? await releaseAfterGrace(cfg, registry, vectorStore, [from], switchedAt, say)
         : [];
     return { live: back, released };
   });

@@ -4,9 +4,9 @@
 
 import { runBatch } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
+import { openItemVectors } from '../stores/vectors/open.js';
 import { benchArgs, hostInfo, intOption, progress, Report } from './lib.js';
 import { writeSyntheticDay } from './support/synthetic-day.js';
 
@@ -21,7 +21,7 @@ const stack = new IsolatedStack({ redisDb: 9, portOffset: 6 });
 const cfg = stack.cfg;
 const hbase = HBaseClient.fromConfig(cfg);
 const redis = createRedis(cfg);
-const milvus = ItemVectors.fromConfig(cfg);
+const vectorStore = openItemVectors(cfg);
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -43,7 +43,7 @@ try {
   peakRss = 0; // the job's own peak, not the generator's
   if (global.gc) global.gc();
   const r = await runBatch(
-    { cfg, hbase, redis, milvus },
+    { cfg, hbase, redis, vectorStore },
     // one epoch: the daily run's cost (a first run from scratch would take BATCH_FIRST_EPOCHS)
     { date: DAY, windowDays: 1, epochs: 1, say: (m) => progress(m) },
   );
@@ -83,7 +83,7 @@ try {
 } finally {
   clearInterval(sampler);
   hbase.close();
-  await milvus.close();
+  await vectorStore.close();
   await redis.quit().catch(() => {});
   await stack.close();
 }

@@ -15,7 +15,6 @@
 import path from 'node:path';
 import { runBatch } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { projectRoot } from '../config/index.js';
 import { appPaths, appsUp } from '../infra/local/apps.js';
@@ -26,6 +25,7 @@ import { IngestClient } from '../replay/client.js';
 import { replay } from '../replay/run.js';
 import type { BehaviourEvent } from '../schemas/behaviour.js';
 import { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import { openItemVectors } from '../stores/vectors/open.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
 import {
   benchArgs,
@@ -90,7 +90,7 @@ const cpuOf = (app: string): number => {
 async function publish(): Promise<LivePointer> {
   const redis = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   try {
     await redis.connect();
     await redis.flushdb();
@@ -103,7 +103,7 @@ async function publish(): Promise<LivePointer> {
     await stack.waitForZeroLag(['history', 'sequence', 'embeddings'], 300_000);
     await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
     progress('daily job: train, gate, publish');
-    const r = await runBatch({ cfg, hbase, redis, milvus }, { date: '2018-09-30', windowDays: 9000 });
+    const r = await runBatch({ cfg, hbase, redis, vectorStore }, { date: '2018-09-30', windowDays: 9000 });
     if (!r.published) throw new Error('the daily job did not publish');
     const pointer = (await new ModelRegistry(cfg, redis).live()) as LivePointer;
     const vocab = JSON.parse(
@@ -113,13 +113,12 @@ async function publish(): Promise<LivePointer> {
       ),
     ) as { users: string[] };
     users = vocab.users;
-    for await (const page of milvus.scanVectors(pointer.collection))
-      items.push(...page.map((p) => p.item_id));
+    for await (const page of vectorStore.scan(pointer.version)) items.push(...page.map((p) => p.item_id));
     items = items.sort();
     return pointer;
   } finally {
     hbase.close();
-    await milvus.close();
+    await vectorStore.close();
     await redis.quit();
   }
 }

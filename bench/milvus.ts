@@ -1,4 +1,4 @@
-// Milvus with the project's ItemVectors: insert, index build, search latency and recall.
+// Milvus through the project's item vector store: insert, index build, search latency and recall.
 //
 //   npx tsx bench/milvus.ts [--json] [--items 100000] [--queries 500] [--concurrency 8]
 //                           [--recall-queries 200] [--ef 64]
@@ -9,8 +9,9 @@
 //   search        top-10, ef 64, inner product: sequential p50/p99, then `concurrency` in flight;
 //   recall@10     ANN top-10 vs exact brute-force top-10 (computed here) on the first queries.
 
-import { ItemVectors } from '../clients/milvus/client.js';
+import { MilvusConnection } from '../clients/milvus/connection.js';
 import { loadConfig } from '../config/index.js';
+import { MilvusItemVectorStore } from '../stores/vectors/milvus.js';
 import {
   benchArgs,
   hostInfo,
@@ -63,8 +64,9 @@ async function main(): Promise<void> {
   // the engine label is the configured one; the server's own version is reported too
   const engine = cfg.milvusEngine;
   const report = new Report('milvus', args.json);
-  const milvus = ItemVectors.fromConfig(cfg);
-  const coll = `bench_items_${runId()}`;
+  // a scratch alias of its own, one version: the bench's vectors
+  const milvus = new MilvusItemVectorStore(MilvusConnection.fromConfig(cfg), `bench_items_${runId()}`);
+  const coll = 'bench';
 
   progress(
     `engine ${engine} at ${cfg.milvusAddress}; generating ${n.toLocaleString('en-US')} × ${DIM}-d vectors`,
@@ -72,15 +74,15 @@ async function main(): Promise<void> {
   const data = randomUnitVectors(n, DIM, 1);
   const qs = randomUnitVectors(queries, DIM, 2);
 
-  const version = await milvus.client
+  const version = await milvus.conn.client
     .getVersion()
     .then((v) => String(v.version ?? 'unknown'))
     .catch((e) => `unknown (${e})`);
   progress(`server version ${version}`);
 
   try {
-    await milvus.createCollection({ name: coll, dim: DIM, scalars: [], description: 'towerflow bench' });
-    progress(`created collection ${coll}`);
+    await milvus.create(coll, { dim: DIM, scalars: [], description: 'towerflow bench' });
+    progress(`created collection ${milvus.collectionOf(coll)}`);
 
     // insert
     let inserted = 0;
@@ -111,8 +113,7 @@ async function main(): Promise<void> {
     progress(`flush ${flushS.toFixed(2)} s; building HNSW index`);
 
     t = now();
-    await milvus.createHnswIndex(coll, HNSW);
-    await milvus.waitForIndex(coll);
+    await milvus.buildIndex(coll, HNSW);
     const createIndexS = (now() - t) / 1000;
     t = now();
     await milvus.load(coll);
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     // sequential search; keep the hits of the first `recallQueries` for recall
     const annTop: number[][] = [];
     const search = async (i: number): Promise<number[]> => {
-      const hits = await milvus.search(coll, Array.from(qs.subarray(i * DIM, (i + 1) * DIM)), K, {
+      const [hits = []] = await milvus.search(coll, [Array.from(qs.subarray(i * DIM, (i + 1) * DIM))], K, {
         ef,
         consistency: 'Bounded',
       });
@@ -218,9 +219,9 @@ async function main(): Promise<void> {
     });
   } finally {
     await milvus
-      .dropCollection(coll)
-      .then(() => progress(`dropped ${coll}`))
-      .catch((e) => progress(`dropCollection ${coll} failed: ${e}`));
+      .drop(coll)
+      .then(() => progress(`dropped ${milvus.collectionOf(coll)}`))
+      .catch((e) => progress(`dropCollection ${milvus.collectionOf(coll)} failed: ${e}`));
     await milvus.close().catch(() => {});
   }
 }

@@ -7,10 +7,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { buildCollection, INSERTS_IN_FLIGHT } from '../batch/publish.js';
-import { ItemVectors } from '../clients/milvus/client.js';
+import { MilvusConnection } from '../clients/milvus/connection.js';
 import { loadConfig } from '../config/index.js';
 import type { ItemRecord } from '../model/data/types.js';
 import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
+import { MilvusItemVectorStore } from '../stores/vectors/milvus.js';
 import { benchArgs, hostInfo, intOption, median, progress, Report, randomUnitVectors } from './lib.js';
 
 const args = benchArgs(['items', 'dim']);
@@ -18,10 +19,10 @@ const N = intOption(args, 'items', 100_000);
 const DIM = intOption(args, 'dim', 64);
 const report = new Report('publish', args.json);
 const cfg = loadConfig();
-const milvus = ItemVectors.fromConfig(cfg);
 const tag = randomBytes(3).toString('hex');
+// a scratch alias of its own: each build is one of its versions
+const milvus = new MilvusItemVectorStore(MilvusConnection.fromConfig(cfg), `bench_publish_${tag}`);
 const created: string[] = [];
-const alias = `bench_alias_${tag}`;
 
 const records: ItemRecord[] = Array.from({ length: N }, (_, i) => ({
   id: `item${i}`,
@@ -34,10 +35,12 @@ try {
   const rows: (string | number)[][] = [];
   const results: Record<number, Awaited<ReturnType<typeof buildCollection>>> = {};
   for (const inFlight of [1, INSERTS_IN_FLIGHT]) {
-    const name = `bench_publish_${tag}_${inFlight}`;
-    created.push(name);
-    progress(`building ${name}: ${N.toLocaleString('en-US')} × ${DIM}-d, ${inFlight} insert(s) in flight`);
-    const r = await buildCollection(milvus, name, records, vectors, DIM, undefined, inFlight);
+    const version = `inflight-${inFlight}`;
+    created.push(version);
+    progress(
+      `building ${milvus.collectionOf(version)}: ${N.toLocaleString('en-US')} × ${DIM}-d, ${inFlight} insert(s) in flight`,
+    );
+    const r = await buildCollection(milvus, version, records, vectors, DIM, undefined, inFlight);
     results[inFlight] = r;
     rows.push([
       `${inFlight} in flight`,
@@ -51,11 +54,11 @@ try {
   const sdkRate = await sdkRowInsertRate();
   rows.push([`SDK row insert, ${INSERTS_IN_FLIGHT} in flight (reference)`, sdkRate, N / sdkRate, '', '', '']);
   const [a, b] = created as [string, string];
-  await milvus.switchAlias(alias, a);
+  await milvus.switchLive(a);
   const switches: number[] = [];
   for (let i = 0; i < 7; i++) {
     const t0 = performance.now();
-    await milvus.switchAlias(alias, i % 2 === 0 ? b : a);
+    await milvus.switchLive(i % 2 === 0 ? b : a);
     switches.push(performance.now() - t0);
   }
   const best = results[INSERTS_IN_FLIGHT] as Awaited<ReturnType<typeof buildCollection>>;
@@ -89,17 +92,18 @@ try {
     host: await hostInfo(),
   });
 } finally {
-  await milvus.dropAlias(alias).catch(() => {});
-  for (const c of created) await milvus.dropCollection(c).catch(() => {});
+  await milvus.dropLive().catch(() => {});
+  for (const v of created) await milvus.drop(v).catch(() => {});
   await milvus.close();
 }
 
 /** Vectors/s of the SDK's row-based insert (row → column conversion in the SDK), same rows and batches. */
 async function sdkRowInsertRate(): Promise<number> {
-  const name = `bench_publish_${tag}_sdk`;
-  created.push(name);
+  const version = 'sdk';
+  const name = milvus.collectionOf(version);
+  created.push(version);
   progress(`inserting into ${name} through the SDK's row API, ${INSERTS_IN_FLIGHT} in flight`);
-  await milvus.createCollection({ name, dim: DIM, scalars: ITEM_SCALARS });
+  await milvus.create(version, { dim: DIM, scalars: ITEM_SCALARS });
   const batch = 5000;
   const t0 = performance.now();
   let next = 0;
@@ -113,12 +117,16 @@ async function sdkRowInsertRate(): Promise<number> {
           ...scalarsOf(r),
         }));
         // toJSON: keeps the SDK's debug log from stringifying the whole request (as the job did)
-        const res = await milvus.client.insert({ collection_name: name, data, toJSON: () => name } as never);
+        const res = await milvus.conn.client.insert({
+          collection_name: name,
+          data,
+          toJSON: () => name,
+        } as never);
         if (res.status.error_code !== 'Success') throw new Error(`SDK insert: ${res.status.reason}`);
       }
     }),
   );
   const rate = N / ((performance.now() - t0) / 1000);
-  await milvus.dropCollection(name);
+  await milvus.drop(version);
   return rate;
 }

@@ -6,11 +6,11 @@
 
 import { runBatch } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
 import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
+import { openItemVectors } from '../stores/vectors/open.js';
 import {
   benchArgs,
   cpuBusy,
@@ -46,7 +46,7 @@ const stack = new IsolatedStack({ redisDb: 10, portOffset: 7 });
 const cfg = stack.cfg;
 const hbase = HBaseClient.fromConfig(cfg);
 const redis = createRedis(cfg);
-const milvus = ItemVectors.fromConfig(cfg);
+const vectorStore = openItemVectors(cfg);
 
 const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY);
 
@@ -127,7 +127,7 @@ try {
   const sequence = new RedisSequenceStore(redis, { length: cfg.sequenceLength, ttlSeconds: 86_400 });
   for (let i = 0; i < events.length; i += 5000) await sequence.apply(events.slice(i, i + 5000));
   const published = await runBatch(
-    { cfg, hbase, redis, milvus },
+    { cfg, hbase, redis, vectorStore },
     // one epoch: the daily run's cost (a first run from scratch would take BATCH_FIRST_EPOCHS)
     { date: DAY, windowDays: 1, epochs: 1, say: (m) => progress(m) },
   );
@@ -252,7 +252,7 @@ try {
   });
 } finally {
   hbase.close();
-  await milvus.close();
+  await vectorStore.close();
   await redis.quit().catch(() => {});
   await stack.close();
 }

@@ -54,33 +54,33 @@ export async function trainAndSave(ds: Dataset, out: string, opts: FitOptions) {
 
 /** A temporary Milvus collection with an HNSW index over the evaluation's item vectors. */
 async function milvusAnn(cfg: Config, vectors: Float32Array, ids: string[], dim: number): Promise<AnnIndex> {
-  const { ItemVectors } = await import('../clients/milvus/client.js');
-  const milvus = ItemVectors.fromConfig(cfg);
-  const name = `eval_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  await milvus.createCollection({ name, dim, scalars: [] });
+  const { openItemVectors } = await import('../stores/vectors/open.js');
+  // a scratch alias of its own: its one version is the evaluation's corpus
+  const store = openItemVectors(cfg, { alias: `eval_${randomUUID().replace(/-/g, '').slice(0, 12)}` });
+  const corpus = 'corpus';
+  await store.create(corpus, { dim, scalars: [] });
   // item ids in Milvus are corpus rows, mapped back on the way out
   for (let s = 0; s < ids.length; s += 5000) {
     const rows = [];
     for (let i = s; i < Math.min(ids.length, s + 5000); i++)
       rows.push({ item_id: String(i), vector: Array.from(vectors.subarray(i * dim, (i + 1) * dim)) });
-    await milvus.insert(name, rows);
+    await store.insert(corpus, rows);
   }
-  await milvus.flush(name);
-  await milvus.createHnswIndex(name);
-  await milvus.waitForIndex(name);
-  await milvus.load(name);
+  await store.flush(corpus);
+  await store.buildIndex(corpus);
+  await store.load(corpus);
   return {
     async search(queries, d, k) {
       const qs: number[][] = [];
       for (let i = 0; i < queries.length / d; i++) qs.push(Array.from(queries.subarray(i * d, (i + 1) * d)));
       // ef by the client's rule, serve's too (max(64, limit)): HR through the index at eval's
       // limits (hundreds), and recall at serve's smallest beam (annRecall)
-      const hits = await milvus.searchMany(name, qs, k, { consistency: 'Strong' });
+      const hits = await store.search(corpus, qs, k, { consistency: 'Strong' });
       return hits.map((h) => h.map((x) => Number(x.item_id)));
     },
     async close() {
-      await milvus.dropCollection(name).catch(() => {});
-      await milvus.close();
+      await store.drop(corpus).catch(() => {});
+      await store.close();
     },
   };
 }

@@ -1,5 +1,4 @@
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { createMilvus, ItemVectors } from '../clients/milvus/client.js';
 import { createRedis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { createLogger } from '../runtime/logger.js';
@@ -14,6 +13,7 @@ import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { seenSettings } from '../stores/seen/index.js';
 import { RedisSeenStore } from '../stores/seen/redis.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
+import { openItemVectors } from '../stores/vectors/open.js';
 import { onModelEvents } from '../versions/channel.js';
 import { LiveModels } from '../versions/live-models.js';
 import { buildRecallApp } from './app.js';
@@ -29,10 +29,14 @@ export async function recallDeps(
   const redis = createRedis(cfg, { enableOfflineQueue: false });
   await redis.connect().catch(() => {}); // Redis down at start: requests degrade, ioredis reconnects
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = new ItemVectors(createMilvus(cfg, cfg.recallMilvusTimeoutMs));
+  const vectorStore = openItemVectors(cfg, { timeoutMs: cfg.recallMilvusTimeoutMs });
   const models = new LiveModels(cfg, redis, { cpuUserTower: cfg.recallUserTower === 'js' });
   const seen = seenSettings(cfg);
-  const searcher = new SearchBatcher(milvus, Math.max(1, cfg.recallSearchBatch), cfg.recallMilvusTimeoutMs);
+  const searcher = new SearchBatcher(
+    vectorStore,
+    Math.max(1, cfg.recallSearchBatch),
+    cfg.recallMilvusTimeoutMs,
+  );
   return {
     redis,
     sequence: new RedisSequenceStore(redis, {
@@ -56,7 +60,7 @@ export async function recallDeps(
     async close() {
       models.dispose();
       hbase.close();
-      await milvus.close();
+      await vectorStore.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -240,7 +240,7 @@ async function rescore(
 
 /**
  * Top-k items for a user: the user tower of the live version over the freshest features (recent
- * sequence, profile), cached per version; Milvus ANN on that version's collection with the
+ * sequence, profile), cached per version; Milvus ANN on that version's item vectors with the
  * request's filters; every item the user has interacted with left out (unless the request turns
  * that off). No history and no profile: popular items. Milvus down: popular items. Any
  * dependency served around marks the answer `degraded`. The answer is recorded as the user's
@@ -324,7 +324,7 @@ async function answer(deps: RecallDeps, req: RecallRequest): Promise<RecallRespo
   try {
     const hits = await timed(d, 'milvus', () =>
       d.searcher.search(
-        live.pointer.collection,
+        live.pointer.version,
         vector,
         Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + excludedCount),
         {

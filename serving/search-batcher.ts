@@ -1,9 +1,9 @@
-import type { Hit, ItemVectors, SearchOptions } from '../clients/milvus/client.js';
+import type { ItemVectorStore, VectorHit, VectorSearchOptions } from '../stores/vectors/index.js';
 
 interface Pending {
   vector: ArrayLike<number>;
   limit: number;
-  resolve: (hits: Hit[]) => void;
+  resolve: (hits: VectorHit[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -20,7 +20,7 @@ interface Lane {
 }
 
 /**
- * Coalesces concurrent Milvus searches of the same collection, filter and consistency into one
+ * Coalesces concurrent Milvus searches of the same version, filter and consistency into one
  * multi-vector search (nq > 1). Nothing waits for company: a request goes out at once when its
  * lane is idle; requests that arrive while a search is in flight go out together when it
  * returns. Milvus' fixed cost per call (proxy, query node scheduling, reduce: ~9 ms here)
@@ -31,7 +31,7 @@ export class SearchBatcher {
   private readonly lanes = new Map<string, Lane>();
 
   constructor(
-    private readonly milvus: ItemVectors,
+    private readonly vectorStore: ItemVectorStore,
     /** Largest number of vectors in one call. */
     private readonly maxBatch = 32,
     /**
@@ -46,9 +46,15 @@ export class SearchBatcher {
   /** Reports each call's batch size (metrics). */
   onBatch?: (size: number) => void;
 
-  search(collection: string, vector: ArrayLike<number>, limit: number, opts: SearchOptions): Promise<Hit[]> {
+  /** The top `limit` of `version` for one query vector, searched with those that arrive meanwhile. */
+  search(
+    version: string,
+    vector: ArrayLike<number>,
+    limit: number,
+    opts: VectorSearchOptions,
+  ): Promise<VectorHit[]> {
     const key = JSON.stringify([
-      collection,
+      version,
       opts.filter ?? '',
       opts.consistency ?? '',
       opts.ef ?? 0,
@@ -59,7 +65,7 @@ export class SearchBatcher {
       lane = { inFlight: false, queue: [] };
       this.lanes.set(key, lane);
     }
-    const promise = new Promise<Hit[]>((resolve, reject) => {
+    const promise = new Promise<VectorHit[]>((resolve, reject) => {
       const pending: Pending = { vector, limit, resolve, reject };
       if (this.deadlineMs > 0) {
         const timer = setTimeout(() => {
@@ -79,11 +85,11 @@ export class SearchBatcher {
       }
       lane.queue.push(pending);
     });
-    if (!lane.inFlight) this.drain(key, lane, collection, opts);
+    if (!lane.inFlight) this.drain(key, lane, version, opts);
     return promise;
   }
 
-  private drain(key: string, lane: Lane, collection: string, opts: SearchOptions): void {
+  private drain(key: string, lane: Lane, version: string, opts: VectorSearchOptions): void {
     const batch = lane.queue.splice(0, this.maxBatch);
     if (batch.length === 0) {
       this.lanes.delete(key);
@@ -93,9 +99,9 @@ export class SearchBatcher {
     this.onBatch?.(batch.length);
     // one limit for all: the largest asked; each request keeps its own prefix
     const limit = Math.max(...batch.map((p) => p.limit));
-    this.milvus
-      .searchMany(
-        collection,
+    this.vectorStore
+      .search(
+        version,
         batch.map((p) => p.vector),
         limit,
         opts,
@@ -110,7 +116,7 @@ export class SearchBatcher {
       )
       .finally(() => {
         lane.inFlight = false;
-        this.drain(key, lane, collection, opts);
+        this.drain(key, lane, version, opts);
       });
   }
 }

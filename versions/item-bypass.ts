@@ -1,9 +1,8 @@
-import type { ItemRow, ItemVectors } from '../clients/milvus/client.js';
-import { idsFilter } from '../clients/milvus/filter.js';
 import type { Redis } from '../clients/redis.js';
 import { itemRecordOf } from '../model/data/profiles.js';
 import type { ItemState, ProfileStore } from '../stores/profiles/index.js';
 import { ITEMS_CHANGED_KEY } from '../stores/profiles/keys.js';
+import type { ItemVectorRow, ItemVectorStore } from '../stores/vectors/index.js';
 import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 import type { Live } from './live-models.js';
 
@@ -32,7 +31,7 @@ const SCALAR_NAMES = ITEM_SCALARS.map((f) => f.name);
 export const VECTOR_TOLERANCE = 1e-6;
 
 /** Whether a stored row (vector and scalars as Milvus returns them) holds the row about to be written. */
-export function sameRow(stored: Record<string, unknown> | undefined, row: ItemRow): boolean {
+export function sameRow(stored: Record<string, unknown> | undefined, row: ItemVectorRow): boolean {
   if (!stored) return false;
   for (const name of SCALAR_NAMES) if (String(stored[name]) !== String(row[name])) return false;
   const v = stored.vector as ArrayLike<number> | undefined;
@@ -50,7 +49,7 @@ export function sameRow(stored: Record<string, unknown> | undefined, row: ItemRo
  */
 export class ItemBypass {
   constructor(
-    private readonly milvus: ItemVectors,
+    private readonly vectorStore: ItemVectorStore,
     private readonly profiles: ProfileStore,
     private readonly redis: Redis,
   ) {}
@@ -96,15 +95,10 @@ export class ItemBypass {
   }
 
   private async applyChunk(live: Live, ids: string[]): Promise<Omit<BypassResult, 'version'>> {
-    const collection = live.pointer.collection;
+    const version = live.pointer.version;
     const [states, rows] = await Promise.all([
       this.profiles.getItems(ids),
-      this.milvus.query(
-        collection,
-        idsFilter('item_id', ids),
-        ['item_id', 'vector', ...SCALAR_NAMES],
-        ids.length,
-      ),
+      this.vectorStore.fetch(version, ids, ['item_id', 'vector', ...SCALAR_NAMES]),
     ]);
     const stored = new Map(rows.map((r) => [String(r.item_id), r]));
     const present: ItemState[] = [];
@@ -116,13 +110,13 @@ export class ItemBypass {
       else if (stored.has(id)) removed.push(id);
       else unchanged++;
     });
-    const writes: ItemRow[] = [];
+    const writes: ItemVectorRow[] = [];
     if (present.length > 0) {
       const records = present.map(itemRecordOf);
       const vectors = live.model.itemVectors(records);
       const dim = live.model.dim;
       records.forEach((r, j) => {
-        const row: ItemRow = {
+        const row: ItemVectorRow = {
           item_id: r.id,
           vector: vectors.subarray(j * dim, (j + 1) * dim),
           ...scalarsOf(r),
@@ -131,8 +125,8 @@ export class ItemBypass {
         else writes.push(row);
       });
     }
-    if (writes.length > 0) await this.milvus.upsert(collection, writes);
-    if (removed.length > 0) await this.milvus.deleteByIds(collection, removed);
+    if (writes.length > 0) await this.vectorStore.upsert(version, writes);
+    if (removed.length > 0) await this.vectorStore.delete(version, removed);
     return { upserted: writes.length, deleted: removed.length, unchanged };
   }
 }

@@ -4,7 +4,10 @@ import path from 'node:path';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 
-/** What readers need to serve a version: its folder (towers, vocabularies) and its Milvus collection. */
+/**
+ * What readers need to serve a version: its folder (towers, vocabularies) and its Milvus collection
+ * (named by stores/vectors/collections.ts; readers address the vector store by `version`).
+ */
 export interface LivePointer {
   version: string;
   collection: string;
@@ -35,10 +38,6 @@ export function newVersionName(now: Date, taken: (name: string) => boolean): str
   for (let i = 2; taken(name); i++) name = `${base}-${i}`;
   return name;
 }
-
-/** One collection per version, named after the deployment's alias so that deployments sharing a Milvus never clash. */
-export const collectionOf = (alias: string, version: string): string =>
-  `${alias}_${version.replaceAll('-', '_')}`;
 
 /**
  * Model versions on a filesystem (one folder each) and the live pointer. The pointer is written

@@ -19,20 +19,20 @@ async function deps() {
   await requireServices(cfg, ['redis', 'hbase', 'milvus']);
   const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
   const { createRedis } = await import('../../clients/redis.js');
-  const { ItemVectors } = await import('../../clients/milvus/client.js');
+  const { openItemVectors } = await import('../../stores/vectors/open.js');
   const redis = createRedis(cfg);
   await redis.connect();
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   return {
     cfg,
     hbase,
     redis,
-    milvus,
+    vectorStore,
     async close() {
       hbase.close();
       await redis.quit().catch(() => redis.disconnect());
-      await milvus.close();
+      await vectorStore.close();
     },
   };
 }
@@ -117,7 +117,7 @@ export function batchCommand(): Command {
       const d = await deps();
       try {
         const registry = new ModelRegistry(d.cfg, d.redis);
-        const r = await rollBack(d.cfg, registry, d.milvus, d.redis, (m) =>
+        const r = await rollBack(d.cfg, registry, d.vectorStore, d.redis, (m) =>
           process.stderr.write(`batch rollback: ${m}\n`),
         );
         if (!r)

@@ -5,7 +5,6 @@ import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { groupLag } from '../../clients/kafka/admin.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis, type Redis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import { appsDown, appsUp } from '../../infra/local/apps.js';
@@ -24,6 +23,7 @@ import { ALL_TIME_POPULARITY_KEY } from '../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { openItemVectors } from '../../stores/vectors/open.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
 import { ModelRegistry } from '../../versions/registry.js';
 import { checkFailed, checkStores } from './check.js';
@@ -85,7 +85,7 @@ async function openStores(cfg: Config): Promise<Stores> {
 
 /** The daily job over every day of the replayed data; returns the published version and its gate numbers. */
 async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) => void) {
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   try {
     const times = ds.interactions.map((x) => x.ts * 1000);
     const last = Math.max(...times);
@@ -95,7 +95,7 @@ async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) =>
       cfg,
       (metrics) =>
         runBatch(
-          { cfg, hbase: s.hbase, redis: s.redis, milvus },
+          { cfg, hbase: s.hbase, redis: s.redis, vectorStore },
           {
             date: new Date(last).toISOString().slice(0, 10),
             windowDays: days,
@@ -106,7 +106,7 @@ async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) =>
       { lingerMs: 6000 },
     );
   } finally {
-    await milvus.close();
+    await vectorStore.close();
   }
 }
 

@@ -69,13 +69,13 @@ export class ColumnWriteEncoder {
   }
 
   /** One encoded request; every row must carry every written field of the schema. */
-  encode(kind: WriteKind, collection: string, schema: SchemaField[], rows: WriteRow[]): Uint8Array {
+  encode(kind: WriteKind, collection: string, schema: SchemaField[], rows: readonly WriteRow[]): Uint8Array {
     const written = schema.filter((f) => !f.is_function_output && !(kind === 'insert' && f.autoID));
     const fieldsData = written.map((f) => this.column(f, rows));
     return this.types[kind].encode({ collectionName: collection, fieldsData, numRows: rows.length }).finish();
   }
 
-  private column(field: SchemaField, rows: WriteRow[]): Record<string, unknown> {
+  private column(field: SchemaField, rows: readonly WriteRow[]): Record<string, unknown> {
     const type = DATA_TYPE[field.data_type];
     if (type === undefined)
       throw new ColumnWriteError(

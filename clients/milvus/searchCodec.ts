@@ -14,7 +14,7 @@ export interface SearchSpec {
   vectorField: string;
   /** Primary-key field, asked for explicitly: milvus-lite returns no ids otherwise. */
   pkField: string;
-  vectors: ArrayLike<number>[];
+  vectors: readonly ArrayLike<number>[];
   dim: number;
   limit: number;
   metric: 'IP' | 'L2' | 'COSINE';

@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import { HISTORY_TABLE } from '../../stores/history/hbase.js';
 import { ITEMS_TABLE, USERS_TABLE } from '../../stores/profiles/hbase.js';
+import { openItemVectors } from '../../stores/vectors/open.js';
 import { groupIdOf, PROCESSOR_NAMES } from '../../streams/runtime.js';
 import { ModelRegistry } from '../../versions/registry.js';
 
@@ -48,14 +48,12 @@ export async function resetProjectState(cfg: Config, scope: ResetScope): Promise
     hbase.close();
   }
   // the alias and every collection named after it (one per published version)
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   try {
-    await milvus.dropAlias(cfg.milvusAlias).catch(() => {});
-    const res = (await milvus.client.showCollections()) as { data?: { name: string }[] };
-    for (const c of res.data ?? [])
-      if (c.name.startsWith(`${cfg.milvusAlias}_`)) await milvus.dropCollection(c.name).catch(() => {});
+    await vectorStore.dropLive().catch(() => {});
+    for (const v of await vectorStore.versions()) await vectorStore.drop(v).catch(() => {});
   } finally {
-    await milvus.close();
+    await vectorStore.close();
   }
   if (scope.redisAndRegistry) {
     const redis = createRedis(cfg);

@@ -1,8 +1,7 @@
-import type { ItemVectors } from '../../clients/milvus/client.js';
-import { idsFilter } from '../../clients/milvus/filter.js';
 import type { Redis } from '../../clients/redis.js';
 import { IdRowUpdater, type IncrementalConfig, type LiveItems } from '../../model/incremental.js';
 import { ITEMS_CHANGED_KEY } from '../../stores/profiles/keys.js';
+import type { ItemVectorStore } from '../../stores/vectors/index.js';
 import type { Live } from '../../versions/live-models.js';
 
 /**
@@ -12,10 +11,14 @@ import type { Live } from '../../versions/live-models.js';
  * a few seconds, while a full HBase profile scan plus item-tower inference is slower and would
  * re-derive what Milvus already holds.
  */
-export async function loadLiveItems(milvus: ItemVectors, collection: string, dim: number): Promise<Loaded> {
+export async function loadLiveItems(
+  vectorStore: ItemVectorStore,
+  version: string,
+  dim: number,
+): Promise<Loaded> {
   const ids: string[] = [];
   const pages: number[][][] = [];
-  for await (const page of milvus.scanVectors(collection)) {
+  for await (const page of vectorStore.scan(version)) {
     pages.push(page.map((r) => r.vector));
     for (const r of page) ids.push(r.item_id);
   }
@@ -24,7 +27,7 @@ export async function loadLiveItems(milvus: ItemVectors, collection: string, dim
   for (const page of pages)
     for (const v of page) {
       if (v.length !== dim)
-        throw new Error(`${collection}: a vector has ${v.length} values, the version's ${dim}`);
+        throw new Error(`${version}: a vector has ${v.length} values, the version's ${dim}`);
       vectors.set(v, row++ * dim);
     }
   return { ids, vectors };
@@ -66,7 +69,7 @@ export class LiveUpdaters {
   private refreshing = false;
 
   constructor(
-    private readonly milvus: ItemVectors,
+    private readonly vectorStore: ItemVectorStore,
     private readonly redis: Redis,
     private readonly cfg: IncrementalConfig,
     private readonly onLoad: (info: { version: string; items: number; seconds: number }) => void = () => {},
@@ -88,7 +91,7 @@ export class LiveUpdaters {
     }
     const checkedAt = Date.now();
     const t0 = performance.now();
-    const state = loadLiveItems(this.milvus, live.pointer.collection, live.model.dim).then((l) => {
+    const state = loadLiveItems(this.vectorStore, live.pointer.version, live.model.dim).then((l) => {
       this.onLoad({
         version: live.pointer.version,
         items: l.ids.length,
@@ -128,12 +131,10 @@ export class LiveUpdaters {
     }
     const fresh = new Map<string, number[]>();
     for (let i = 0; i < changed.length; i += 1000) {
-      const rows = await this.milvus.query(
-        live.pointer.collection,
-        idsFilter('item_id', changed.slice(i, i + 1000)),
-        ['item_id', 'vector'],
-        1000,
-      );
+      const rows = await this.vectorStore.fetch(live.pointer.version, changed.slice(i, i + 1000), [
+        'item_id',
+        'vector',
+      ]);
       for (const r of rows) fresh.set(String(r.item_id), r.vector as number[]);
     }
     const current = await held.state;

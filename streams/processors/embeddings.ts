@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import {
@@ -18,6 +17,7 @@ import { fenceKey } from '../../stores/fence.js';
 import { compareEvents } from '../../stores/order.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
+import { openItemVectors } from '../../stores/vectors/open.js';
 import { onModelEvents } from '../../versions/channel.js';
 import { type Live, LiveModels } from '../../versions/live-models.js';
 import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
@@ -132,7 +132,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
   const sub = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
   const profiles = new HBaseProfileStore(hbase);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   const models = new LiveModels(cfg, redis);
   const rows = new RedisIdRowStore(redis, cfg.sequenceTtlSeconds);
   const sequences = new RedisSequenceStore(redis, {
@@ -141,7 +141,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
   });
   const group = groupIdOf(cfg, 'embeddings');
   let m: ReturnType<typeof metrics> | undefined;
-  const updaters = new LiveUpdaters(milvus, redis, incrementalFromSettings(cfg), (info) => {
+  const updaters = new LiveUpdaters(vectorStore, redis, incrementalFromSettings(cfg), (info) => {
     m?.itemVectors.set(info.items);
     m?.loadSeconds.set(info.seconds);
     log?.info(info, 'live item vectors loaded');
@@ -279,7 +279,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       updaters.dispose();
       models.dispose();
       hbase.close();
-      await milvus.close();
+      await vectorStore.close();
       await sub.quit().catch(() => sub.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },

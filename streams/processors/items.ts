@@ -1,6 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
-import { ItemVectors } from '../../clients/milvus/client.js';
 import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { ItemEvent } from '../../schemas/item.js';
@@ -8,6 +7,7 @@ import type { UserProfileEvent } from '../../schemas/user.js';
 import { userVectorKey } from '../../stores/embeddings/keys.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { applyUserProfiles, RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import { openItemVectors } from '../../stores/vectors/open.js';
 import { ItemBypass } from '../../versions/item-bypass.js';
 import { LiveModels } from '../../versions/live-models.js';
 import type { PartitionBatch, StreamProcessor } from '../runtime.js';
@@ -23,9 +23,9 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
   const store = new HBaseProfileStore(hbase);
   const redis = createRedis(cfg);
   const profileCache = new RedisProfileCache(redis, cfg.profileCacheTtlSeconds);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   const models = new LiveModels(cfg, redis);
-  const bypass = new ItemBypass(milvus, store, redis);
+  const bypass = new ItemBypass(vectorStore, store, redis);
   let bypassed: Counter<'op'> | undefined;
   return {
     name: 'items',
@@ -67,7 +67,7 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
     async close() {
       models.dispose();
       hbase.close();
-      await milvus.close();
+      await vectorStore.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createMilvus } from '../../../clients/milvus/client.js';
+import { createMilvus } from '../../../clients/milvus/connection.js';
 import { quoteTail } from '../../../runtime/errors.js';
 import { EXPORTER_PORTS } from '../exporters.js';
 import { requireDebianBinary } from '../prereq.js';

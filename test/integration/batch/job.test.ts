@@ -8,8 +8,7 @@ import { GateRefusedError, runBatch } from '../../../batch/job.js';
 import { LockBusyError } from '../../../batch/lock.js';
 import { rollBack } from '../../../batch/rollback.js';
 import { HBaseClient } from '../../../clients/hbase/thrift2.js';
-import { ItemVectors } from '../../../clients/milvus/client.js';
-import { idsFilter } from '../../../clients/milvus/filter.js';
+import { MilvusConnection } from '../../../clients/milvus/connection.js';
 import { createRedis } from '../../../clients/redis.js';
 import { type Config, loadConfig, projectRoot } from '../../../config/index.js';
 import { IsolatedStack } from '../../../infra/local/isolated-stack.js';
@@ -27,9 +26,12 @@ import { decodeTagged, encodeTagged } from '../../../stores/embeddings/tagged-ve
 import { ALL_TIME_POPULARITY_KEY } from '../../../stores/popularity/keys.js';
 import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../../../stores/sequence/redis.js';
+import { collectionOf } from '../../../stores/vectors/collections.js';
+import type { VersionShape } from '../../../stores/vectors/index.js';
+import { MilvusItemVectorStore } from '../../../stores/vectors/milvus.js';
 import { MODEL_CHANNEL } from '../../../versions/channel.js';
 import { ItemBypass } from '../../../versions/item-bypass.js';
-import { collectionOf, LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../../versions/registry.js';
+import { LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../../versions/registry.js';
 
 type RecallBody = RecallResponse & { errors?: { field: string }[] };
 
@@ -49,8 +51,8 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   const cfg = stack.cfg;
   const redis = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = ItemVectors.fromConfig(cfg);
-  const deps = { cfg, hbase, redis, milvus };
+  const vectorStore = new MilvusItemVectorStore(MilvusConnection.fromConfig(cfg), cfg.milvusAlias);
+  const deps = { cfg, hbase, redis, vectorStore };
   const registry = new ModelRegistry(cfg, redis);
   const run = (o: Parameters<typeof runBatch>[1] = {}) =>
     // one epoch even on the first run: these tests cover the job's mechanics, not convergence
@@ -68,7 +70,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   }, 300_000);
   afterAll(async () => {
     hbase.close();
-    await milvus.close();
+    await vectorStore.close();
     await redis.quit();
     await stack.close();
   });
@@ -84,8 +86,9 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     expect(r.window.events).toBe(30_000);
     expect(r.gate).toMatchObject({ pass: true, live: undefined });
     expect(r.metrics.candidate?.['HR@50']).toBeGreaterThan(r.metrics.popularity?.['HR@50'] ?? 1);
-    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(collectionOf(cfg.milvusAlias, r.version));
-    expect(await milvus.count(r.collection)).toBe(r.vectors.rows);
+    expect(r.collection).toBe(collectionOf(cfg.milvusAlias, r.version));
+    expect(await vectorStore.liveVersion()).toBe(r.version);
+    expect(await vectorStore.count(r.version)).toBe(r.vectors.rows);
     expect(JSON.parse((await redis.get(LIVE_REDIS_KEY)) ?? '{}')).toMatchObject({
       version: r.version,
       collection: r.collection,
@@ -98,12 +101,12 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
 
     // the bypass over items just published (a replayed catalogue) finds every row up to date:
     // its inference in another batch size matches the publish's within VECTOR_TOLERANCE
-    const page = (await milvus.scanVectors(r.collection, 300).next()).value ?? [];
+    const page = (await vectorStore.scan(r.version, 300).next()).value ?? [];
     expect(page).toHaveLength(300);
     const model = await ModelVersion.load(registry.versionDir(r.version));
     try {
       const pointer = (await registry.live()) as LivePointer;
-      const replay = await new ItemBypass(milvus, new HBaseProfileStore(hbase), redis).applyTo(
+      const replay = await new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis).applyTo(
         { pointer, model },
         page.map((p: { item_id: string }) => p.item_id),
       );
@@ -122,23 +125,23 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     expect((await registry.state()).previous[0]?.version).toBe(first?.version);
     // the replaced version stays stored for rollback but leaves Milvus memory
     expect(r.retired.released).toEqual([first?.collection]);
-    expect(await milvus.isLoaded(first?.collection as string)).toBe(false);
-    expect(await milvus.isLoaded(r.collection)).toBe(true);
+    expect(await vectorStore.isLoaded(first?.version as string)).toBe(false);
+    expect(await vectorStore.isLoaded(r.version)).toBe(true);
 
     // a running job holds the lease: no rollback under it
     await redis.set('tf:lock:batch', 'a running job', 'PX', 10_000);
-    await expect(rollBack(cfg, registry, milvus, redis)).rejects.toThrow(LockBusyError);
+    await expect(rollBack(cfg, registry, vectorStore, redis)).rejects.toThrow(LockBusyError);
     expect((await registry.live())?.version).toBe(r.version);
     await redis.del('tf:lock:batch');
 
-    const back = await rollBack(cfg, registry, milvus, redis);
+    const back = await rollBack(cfg, registry, vectorStore, redis);
     expect(back?.live.version).toBe(first?.version);
-    expect(await milvus.isLoaded(first?.collection as string)).toBe(true);
+    expect(await vectorStore.isLoaded(first?.version as string)).toBe(true);
     // the version rolled back from leaves memory after the grace, like a replaced one
     expect(back?.released).toEqual([r.collection]);
-    expect(await milvus.isLoaded(r.collection)).toBe(false);
+    expect(await vectorStore.isLoaded(r.version)).toBe(false);
     expect((await registry.live())?.version).toBe(first?.version);
-    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(first?.collection);
+    expect(await vectorStore.liveVersion()).toBe(first?.version);
   });
 
   it('refuses to publish on a gate regression (live keeps serving, nothing left behind) unless forced', async () => {
@@ -154,32 +157,31 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     expect(forced.gate.pass).toBe(false);
     expect((await registry.live())?.version).toBe(forced.version);
     expect(forced.retired.versions).toEqual(orphansBefore);
-    for (const v of orphansBefore)
-      expect(await milvus.hasCollection(collectionOf(cfg.milvusAlias, v))).toBe(false);
+    for (const v of orphansBefore) expect(await vectorStore.exists(v)).toBe(false);
   });
 
   it('drops the half-built collection when Milvus fails mid-publish; the live version keeps serving', async () => {
     const before = await registry.live();
-    class FailingIndex extends ItemVectors {
+    class FailingIndex extends MilvusItemVectorStore {
       created: string[] = [];
-      override async createCollection(spec: Parameters<ItemVectors['createCollection']>[0]) {
-        this.created.push(spec.name);
-        return super.createCollection(spec);
+      override async create(version: string, shape: VersionShape) {
+        this.created.push(version);
+        return super.create(version, shape);
       }
       // the fault: Milvus refuses the index after the rows went in
-      override async createHnswIndex(): Promise<void> {
+      override async buildIndex(): Promise<void> {
         throw new Error('injected: index build failed');
       }
     }
-    const failing = new FailingIndex(milvus.client);
+    const failing = new FailingIndex(vectorStore.conn, cfg.milvusAlias);
     // forced: the fault under test comes after the gate, whatever the gate says of this run
     await expect(
-      runBatch({ ...deps, milvus: failing }, { date: DATE, windowDays: WINDOW, force: true }),
+      runBatch({ ...deps, vectorStore: failing }, { date: DATE, windowDays: WINDOW, force: true }),
     ).rejects.toThrow(/injected/);
     expect(failing.created).toHaveLength(1);
-    expect(await milvus.hasCollection(failing.created[0] as string)).toBe(false);
+    expect(await vectorStore.exists(failing.created[0] as string)).toBe(false);
     expect(await registry.live()).toEqual(before);
-    expect(await milvus.aliasTarget(cfg.milvusAlias)).toBe(before?.collection);
+    expect(await vectorStore.liveVersion()).toBe(before?.version);
   });
 
   it('fails with a clear error when HBase is unreachable; the live version keeps serving', async () => {
@@ -331,7 +333,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       pointer: live as LivePointer,
       model: await ModelVersion.load(registry.versionDir(live?.version as string)),
     };
-    const bypass = new ItemBypass(milvus, new HBaseProfileStore(hbase), redis);
+    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
     await withRecall(cfg, async (get) => {
       expect((await get('user_id=1&k=5&category=Bypasstest')).body.items).toEqual([]);
       const t0 = Date.now();
@@ -343,10 +345,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       const seconds = (Date.now() - t0) / 1000;
       expect(hit).toMatchObject({ source: 'personal', model_version: live?.version });
       expect(seconds).toBeLessThan(30);
-      const [row] = await milvus.query(live?.collection as string, idsFilter('item_id', [item.item_id]), [
-        'item_id',
-        'category',
-      ]);
+      const [row] = await vectorStore.fetch(live?.version as string, [item.item_id], ['item_id', 'category']);
       expect(row).toMatchObject({ item_id: item.item_id, category: 'Bypasstest' });
       // the same state again (a re-delivered batch) writes nothing
       expect(await bypass.applyTo(current, [item.item_id])).toMatchObject({
@@ -472,7 +471,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     try {
       for (const v of versions) {
         models.set(v as string, await ModelVersion.load(registry.versionDir(v as string)));
-        await milvus.load(collectionOf(cfg.milvusAlias, v as string)); // the replaced one was released
+        await vectorStore.load(v as string); // the replaced one was released
       }
       const personal = answers.filter((a) => a.body.source === 'personal');
       const sample = [...versions].flatMap((v) =>
@@ -485,10 +484,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
         const ids = a.body.items.map((i) => i.item_id);
         const dot = async (v: string) => {
           const u = (models.get(v) as ModelVersion).userVectors([query]);
-          const rows = await milvus.query(collectionOf(cfg.milvusAlias, v), idsFilter('item_id', ids), [
-            'item_id',
-            'vector',
-          ]);
+          const rows = await vectorStore.fetch(v, ids, ['item_id', 'vector']);
           const byId = new Map(rows.map((r) => [String(r.item_id), r.vector as number[]]));
           return ids.map((id) => (byId.get(id) ?? []).reduce((s, x, j) => s + x * (u[j] ?? 0), 0));
         };
@@ -507,6 +503,6 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   it('keeps BATCH_KEEP_VERSIONS published versions and removes older collections and folders', async () => {
     const st = await registry.state();
     expect(1 + st.previous.length).toBeLessThanOrEqual(loadConfig().batchKeepVersions);
-    for (const p of st.previous) expect(await milvus.hasCollection(p.collection)).toBe(true);
+    for (const p of st.previous) expect(await vectorStore.exists(p.version)).toBe(true);
   });
 });

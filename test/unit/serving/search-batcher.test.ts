@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { Hit, ItemVectors, SearchOptions } from '../../../clients/milvus/client.js';
 import { SearchBatcher, SearchDeadlineError } from '../../../serving/search-batcher.js';
+import type {
+  VectorHit as Hit,
+  ItemVectorStore,
+  VectorSearchOptions as SearchOptions,
+} from '../../../stores/vectors/index.js';
 
-// The coalescing logic only: a recorder stands in for the Milvus client (the real search is
+// The coalescing logic only: a recorder stands in for the item vector store (the real search is
 // covered by the integration tests of the recall API).
 function recorder() {
   const calls: { collection: string; nq: number; limit: number; opts: SearchOptions }[] = [];
   const waiting: (() => void)[] = [];
   let fail = false;
   const milvus = {
-    async searchMany(collection: string, vectors: number[][], limit: number, opts: SearchOptions) {
+    async search(collection: string, vectors: number[][], limit: number, opts: SearchOptions) {
       calls.push({ collection, nq: vectors.length, limit, opts });
       await new Promise<void>((r) => {
         waiting.push(r);
@@ -20,7 +24,7 @@ function recorder() {
         Array.from({ length: limit }, (_, i): Hit => ({ item_id: `${v[0]}-${i}`, score: -i, fields: {} })),
       );
     },
-  } as unknown as ItemVectors;
+  } as unknown as ItemVectorStore;
   return {
     milvus,
     calls,

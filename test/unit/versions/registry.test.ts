@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { collectionOf, newVersionName } from '../../../versions/registry.js';
+import { collectionOf } from '../../../stores/vectors/collections.js';
+import { newVersionName } from '../../../versions/registry.js';
 
 describe('registry names', () => {
   it('names versions by UTC time, unique on a clash, and collections after the alias', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../../clients/kafka/kafkajs.js';
-import { createMilvus } from '../../../../clients/milvus/client.js';
+import { createMilvus } from '../../../../clients/milvus/connection.js';
 import { loadConfig } from '../../../../config/index.js';
 import { type InfraJob, infraScrapeJobs } from '../../../../infra/local/exporters.js';
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../../../../batch/job.js';
 import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
-import { ItemVectors } from '../../../../clients/milvus/client.js';
 import { createRedis } from '../../../../clients/redis.js';
 import { projectRoot } from '../../../../config/index.js';
 import { IsolatedStack } from '../../../../infra/local/isolated-stack.js';
@@ -19,6 +18,7 @@ import { idRowKey, userVectorKey } from '../../../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../../../stores/embeddings/redis.js';
 import { fenceKey } from '../../../../stores/fence.js';
 import { sequenceKey } from '../../../../stores/sequence/keys.js';
+import { openItemVectors } from '../../../../stores/vectors/open.js';
 import { groupIdOf } from '../../../../streams/runtime.js';
 import { type LivePointer, ModelRegistry } from '../../../../versions/registry.js';
 
@@ -58,7 +58,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
   const cfg = stack.cfg;
   const redis = createRedis(cfg);
   const hbase = HBaseClient.fromConfig(cfg);
-  const milvus = ItemVectors.fromConfig(cfg);
+  const vectorStore = openItemVectors(cfg);
   const store = new RedisIdRowStore(redis);
   let pointer: LivePointer;
   let version: ModelVersion;
@@ -108,7 +108,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     await replay(ds, client, { batch: 1000, concurrency: 4, limit: 20_000 });
     await stack.waitForZeroLag(['history', 'sequence', 'embeddings']);
     await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
-    const r = await runBatch({ cfg, hbase, redis, milvus }, { date: DATE, windowDays: WINDOW });
+    const r = await runBatch({ cfg, hbase, redis, vectorStore }, { date: DATE, windowDays: WINDOW });
     expect(r.published).toBe(true);
     pointer = (await new ModelRegistry(cfg, redis).live()) as LivePointer;
     versionDir = new ModelRegistry(cfg, redis).versionDir(pointer.version);
@@ -116,11 +116,8 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     weightsBefore = digest(versionDir);
     maxNorm = cfg.embeddingsMaxRowNorm > 0 ? cfg.embeddingsMaxRowNorm : largestIdRowNorm(version.model);
     knownUser = version.vocab.users.toJSON()[3] as string;
-    const ids = new Set(
-      (await milvus.query(pointer.collection, 'item_id > ""', ['item_id'], 500)).map((x) =>
-        String(x.item_id),
-      ),
-    );
+    const firstPage = (await vectorStore.scan(pointer.version, 500).next()).value ?? [];
+    const ids = new Set(firstPage.map((x: { item_id: string }) => x.item_id));
     items = version.vocab.items.toJSON().filter((i) => ids.has(i));
     expect(items.length).toBeGreaterThan(100);
   }, 600_000);
@@ -128,7 +125,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
   afterAll(async () => {
     version?.dispose();
     hbase.close();
-    await milvus.close();
+    await vectorStore.close();
     await redis.quit();
     await stack.close();
   });

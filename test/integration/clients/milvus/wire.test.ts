@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTO_COMPACTION_PROPERTY, ItemVectors } from '../../../../clients/milvus/client.js';
+import { CollectionAdmin } from '../../../../clients/milvus/admin.js';
+import { MilvusConnection } from '../../../../clients/milvus/connection.js';
 import { buildFilter } from '../../../../clients/milvus/filter.js';
+import { RowQuery } from '../../../../clients/milvus/query.js';
+import { AUTO_COMPACTION_PROPERTY } from '../../../../clients/milvus/schema.js';
+import { VectorSearch } from '../../../../clients/milvus/search.js';
+import { RowWriter } from '../../../../clients/milvus/write.js';
 import { loadConfig } from '../../../../config/index.js';
 
 const cfg = loadConfig();
-const milvus = ItemVectors.fromConfig(cfg);
+// the wire modules on one connection, as the vector store's Milvus backend composes them
+const conn = MilvusConnection.fromConfig(cfg);
+const admin = new CollectionAdmin(conn);
+const writer = new RowWriter(conn);
+const reader = new RowQuery(conn);
+const searcher = new VectorSearch(conn);
 const suffix = randomUUID().slice(0, 8).replace(/-/g, '');
 const coll = `test_items_${suffix}`;
 const coll2 = `test_items2_${suffix}`;
@@ -38,23 +48,23 @@ const rows = vectors.map((vector, i) => ({
 }));
 const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
 
-describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
+describe(`milvus wire modules (${cfg.milvusEngine}, real server)`, () => {
   beforeAll(async () => {
-    await milvus.createCollection({ name: coll, dim: DIM, scalars });
-    await milvus.createHnswIndex(coll);
-    await milvus.load(coll);
+    await admin.createCollection({ name: coll, dim: DIM, scalars });
+    await admin.createHnswIndex(coll);
+    await admin.load(coll);
   });
   afterAll(async () => {
-    await milvus.dropAlias(alias).catch(() => {});
-    await milvus.dropCollection(coll);
-    await milvus.dropCollection(coll2);
-    await milvus.close();
+    await admin.dropAlias(alias).catch(() => {});
+    await admin.dropCollection(coll);
+    await admin.dropCollection(coll2);
+    await conn.close();
   });
 
   it('inserts with explicit item_id keys and counts them', async () => {
-    for (let i = 0; i < N; i += 500) expect(await milvus.insert(coll, rows.slice(i, i + 500))).toBe(500);
-    await milvus.flush(coll);
-    expect(await milvus.count(coll)).toBe(N);
+    for (let i = 0; i < N; i += 500) expect(await writer.insert(coll, rows.slice(i, i + 500))).toBe(500);
+    await admin.flush(coll);
+    expect(await reader.count(coll)).toBe(N);
   });
 
   it('stores every vector and scalar exactly as written (column-encoded requests)', async () => {
@@ -66,9 +76,9 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
       { name: 'active', type: 'bool' as const },
     ];
     try {
-      await milvus.createCollection({ name: typed, dim: DIM, scalars: allTypes });
-      await milvus.createHnswIndex(typed);
-      await milvus.load(typed);
+      await admin.createCollection({ name: typed, dim: DIM, scalars: allTypes });
+      await admin.createHnswIndex(typed);
+      await admin.load(typed);
       const written = [
         {
           item_id: 'a',
@@ -88,8 +98,8 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
           active: false,
         },
       ];
-      expect(await milvus.insert(typed, written)).toBe(2);
-      const back = await milvus.query(typed, 'publish_ts != 0', [
+      expect(await writer.insert(typed, written)).toBe(2);
+      const back = await reader.query(typed, 'publish_ts != 0', [
         'item_id',
         'vector',
         'category',
@@ -108,7 +118,7 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
       }
       // a bad row fails the whole request with the field named, and nothing of it is written
       await expect(
-        milvus.insert(typed, [
+        writer.insert(typed, [
           { item_id: 'c', vector: vectors[2]!, category: 'y', publish_ts: 1, price: 1, active: true },
           {
             item_id: 'd',
@@ -121,19 +131,19 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
         ]),
       ).rejects.toThrow(/row 1: field vector must be 16 numbers/);
       await expect(
-        milvus.insert(typed, [
+        writer.insert(typed, [
           { item_id: 'e', vector: vectors[4]!, category: 'y', publish_ts: 1.5, price: 1, active: true },
         ]),
       ).rejects.toThrow(/row 0: field publish_ts must be of type Int64/);
-      expect(await milvus.count(typed)).toBe(2);
+      expect(await reader.count(typed)).toBe(2);
     } finally {
-      await milvus.dropCollection(typed);
+      await admin.dropCollection(typed);
     }
   });
 
   it('searches by inner product, best first, with correct scores', async () => {
     const q = unit(Array.from({ length: DIM }, r));
-    const hits = await milvus.search(coll, q, 10, { ef: 200 });
+    const hits = await searcher.search(coll, q, 10, { ef: 200 });
     expect(hits).toHaveLength(10);
     for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
     for (const h of hits) {
@@ -156,7 +166,7 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
       ],
       scalars,
     );
-    const hits = await milvus.search(coll, vectors[0]!, 20, {
+    const hits = await searcher.search(coll, vectors[0]!, 20, {
       filter,
       outputFields: ['category', 'publish_ts'],
     });
@@ -165,7 +175,7 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
       expect(['a', 'b']).toContain(h.fields.category);
       expect(Number(h.fields.publish_ts)).toBeGreaterThanOrEqual(600);
     }
-    const q = await milvus.query(coll, buildFilter([{ field: 'publish_ts', op: '<', value: 3 }], scalars), [
+    const q = await reader.query(coll, buildFilter([{ field: 'publish_ts', op: '<', value: 3 }], scalars), [
       'item_id',
       'category',
     ]);
@@ -175,9 +185,9 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
   it('pre-encoded searches answer as the SDK does: several queries, filters, no match, bad input', async () => {
     const filter = buildFilter([{ field: 'category', op: 'in', values: ['a', 'c'] }], scalars);
     const qs = [vectors[3]!, unit(Array.from({ length: DIM }, r)), Float32Array.from(vectors[7]!)];
-    const encoded = await milvus.searchMany(coll, qs, 15, { filter, ef: 200, consistency: 'Strong' });
+    const encoded = await searcher.searchMany(coll, qs, 15, { filter, ef: 200, consistency: 'Strong' });
     // outputFields route the same search through the SDK's own search
-    const sdk = await milvus.searchMany(coll, qs, 15, {
+    const sdk = await searcher.searchMany(coll, qs, 15, {
       filter,
       ef: 200,
       consistency: 'Strong',
@@ -194,61 +204,61 @@ describe(`milvus (${cfg.milvusEngine}, real server)`, () => {
     }
     expect(encoded[0]![0]!.item_id).toBe('item-3');
     const none = buildFilter([{ field: 'publish_ts', op: '<', value: 0 }], scalars);
-    expect(await milvus.searchMany(coll, qs.slice(0, 2), 5, { filter: none, consistency: 'Strong' })).toEqual(
-      [[], []],
-    );
-    await expect(milvus.search(coll, [1, 2, 3], 5)).rejects.toThrow(
+    expect(
+      await searcher.searchMany(coll, qs.slice(0, 2), 5, { filter: none, consistency: 'Strong' }),
+    ).toEqual([[], []]);
+    await expect(searcher.search(coll, [1, 2, 3], 5)).rejects.toThrow(
       /search .*query vector 0 has 3 numbers, the collection 16/,
     );
-    await expect(milvus.search(`missing_${suffix}`, vectors[0]!, 5)).rejects.toThrow(/missing_/);
+    await expect(searcher.search(`missing_${suffix}`, vectors[0]!, 5)).rejects.toThrow(/missing_/);
   });
 
   it('upserts and deletes by id, visible to the next search', async () => {
     const target = unit(Array.from({ length: DIM }, r));
-    await milvus.upsert(coll, [{ item_id: 'item-7', vector: target, category: 'z', publish_ts: 7 }]);
-    const top = await milvus.search(coll, target, 1, { outputFields: ['category'] });
+    await writer.upsert(coll, [{ item_id: 'item-7', vector: target, category: 'z', publish_ts: 7 }]);
+    const top = await searcher.search(coll, target, 1, { outputFields: ['category'] });
     expect(top[0]?.item_id).toBe('item-7');
     expect(top[0]?.fields.category).toBe('z');
     expect(top[0]?.score).toBeCloseTo(1, 4);
-    await milvus.deleteByIds(coll, ['item-7']);
-    const after = await milvus.search(coll, target, 5);
+    await writer.deleteByIds(coll, ['item-7']);
+    const after = await searcher.search(coll, target, 5);
     expect(after.map((h) => h.item_id)).not.toContain('item-7');
-    expect(await milvus.count(coll)).toBe(N - 1);
+    expect(await reader.count(coll)).toBe(N - 1);
   });
 
   it('serves through an alias that switches collections', async () => {
-    await milvus.createCollection({ name: coll2, dim: DIM, scalars, writeOnce: true });
-    await milvus.createHnswIndex(coll2);
-    await milvus.load(coll2);
-    await milvus.insert(coll2, [
+    await admin.createCollection({ name: coll2, dim: DIM, scalars, writeOnce: true });
+    await admin.createHnswIndex(coll2);
+    await admin.load(coll2);
+    await writer.insert(coll2, [
       { item_id: 'only-in-v2', vector: vectors[0]!, category: 'a', publish_ts: 1 },
     ]);
-    await milvus.switchAlias(alias, coll);
-    expect(await milvus.aliasTarget(alias)).toBe(coll);
-    expect((await milvus.search(alias, vectors[0]!, 1))[0]?.item_id).toBe('item-0');
-    await milvus.switchAlias(alias, coll2);
-    expect(await milvus.aliasTarget(alias)).toBe(coll2);
-    expect((await milvus.search(alias, vectors[0]!, 1))[0]?.item_id).toBe('only-in-v2');
-    await milvus.dropAlias(alias);
-    expect(await milvus.aliasTarget(alias)).toBeUndefined();
+    await admin.switchAlias(alias, coll);
+    expect(await admin.aliasTarget(alias)).toBe(coll);
+    expect((await searcher.search(alias, vectors[0]!, 1))[0]?.item_id).toBe('item-0');
+    await admin.switchAlias(alias, coll2);
+    expect(await admin.aliasTarget(alias)).toBe(coll2);
+    expect((await searcher.search(alias, vectors[0]!, 1))[0]?.item_id).toBe('only-in-v2');
+    await admin.dropAlias(alias);
+    expect(await admin.aliasTarget(alias)).toBeUndefined();
   });
 
   it('releases a collection from memory and loads it back, data kept', async () => {
-    expect(await milvus.isLoaded(coll2)).toBe(true);
-    await milvus.release(coll2);
-    expect(await milvus.isLoaded(coll2)).toBe(false);
-    await expect(milvus.search(coll2, vectors[0]!, 1)).rejects.toThrow();
-    await milvus.load(coll2);
-    expect(await milvus.isLoaded(coll2)).toBe(true);
-    expect((await milvus.search(coll2, vectors[0]!, 1))[0]?.item_id).toBe('only-in-v2');
+    expect(await admin.isLoaded(coll2)).toBe(true);
+    await admin.release(coll2);
+    expect(await admin.isLoaded(coll2)).toBe(false);
+    await expect(searcher.search(coll2, vectors[0]!, 1)).rejects.toThrow();
+    await admin.load(coll2);
+    expect(await admin.isLoaded(coll2)).toBe(true);
+    expect((await searcher.search(coll2, vectors[0]!, 1))[0]?.item_id).toBe('only-in-v2');
   });
 
   // milvus-lite has no compaction and keeps no collection properties
   it.skipIf(cfg.milvusEngine === 'lite')(
     'turns automatic compaction off for a write-once collection only',
     async () => {
-      expect((await milvus.collectionProperties(coll2))[AUTO_COMPACTION_PROPERTY]).toBe('false');
-      expect((await milvus.collectionProperties(coll))[AUTO_COMPACTION_PROPERTY]).toBeUndefined();
+      expect((await admin.collectionProperties(coll2))[AUTO_COMPACTION_PROPERTY]).toBe('false');
+      expect((await admin.collectionProperties(coll))[AUTO_COMPACTION_PROPERTY]).toBeUndefined();
     },
   );
 });
