@@ -1,24 +1,25 @@
 import { compareInteractions } from '../data/order.js';
 import type { Dataset, Interaction } from '../data/types.js';
-import {
-  allocUserInputs,
-  fillUserRow,
-  type HistoryEntry,
-  userCategoricalIndices,
-  userSideLayout,
-} from '../features.js';
-import {
-  type Behaviour,
-  DEFAULT_INCREMENTAL,
-  IdRowUpdater,
-  type IncrementalConfig,
-  type UserUpdate,
-} from '../incremental.js';
+import { DEFAULT_INCREMENTAL, type IncrementalConfig } from '../incremental.js';
 import { type FitOptions, type Fitted, fitTwoTower } from '../pipeline.js';
-import { byUserInTimeOrder } from '../samples.js';
-import { tf } from '../tf.js';
-import { embedAllItems, embedUsers } from '../towers.js';
-import { MAX_CUTOFF, MetricAccumulator, type MetricName, rankTopK } from './metrics.js';
+import {
+  armScores,
+  closeWalkModel,
+  hitRates,
+  markCurve,
+  newTally,
+  openWalkModel,
+  pick,
+  type Reported,
+  rankWindow,
+  recordUpdates,
+  type Tally,
+  trainingUsers,
+  updateSummary,
+  userSigns,
+  windowFeatures,
+  windowUpdates,
+} from './prequential-walk.js';
 
 /**
  * Prequential ("test then train") evaluation of the incremental ID-row updates: fit the towers
@@ -48,9 +49,6 @@ export interface PrequentialOptions {
 }
 
 export const DEFAULT_WINDOW = 64;
-
-const REPORTED = ['HR@10', 'HR@50', 'HR@100', 'NDCG@10', 'NDCG@50'] as const satisfies readonly MetricName[];
-type Reported = Record<(typeof REPORTED)[number], number>;
 
 export interface PrequentialReport {
   dataset: string;
@@ -114,19 +112,6 @@ export function timeSplit(
   };
 }
 
-interface UserState {
-  hist: HistoryEntry[];
-  items: string[];
-  seen: Set<number>;
-  cat: number[];
-  profile: Record<string, string>;
-  known: boolean;
-}
-
-function pick(m: Record<MetricName, number>): Reported {
-  return Object.fromEntries(REPORTED.map((k) => [k, m[k]])) as Reported;
-}
-
 export async function runPrequential(ds: Dataset, opts: PrequentialOptions = {}): Promise<PrequentialReport> {
   const split = timeSplit(ds.interactions, opts.trainFraction ?? 0.8);
   const t0 = performance.now();
@@ -150,235 +135,71 @@ export function walkPrequential(
 ): Omit<PrequentialReport, 'seconds'> {
   const window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
   const incCfg: IncrementalConfig = { ...DEFAULT_INCREMENTAL, ...opts.incremental };
-  const { model, vocab, features: cfg, items } = fitted;
-  const dim = model.towers.outDim;
-  const idDim = model.towers.idDim;
-  const n = items.ids.length;
-  const itemVecs = embedAllItems(model, fitted.itemFeatures);
-  const itemT = tf.tensor2d(itemVecs, [n, dim]);
-  const updater = new IdRowUpdater(
-    { model, vocab, features: cfg },
-    { vectors: itemVecs, rowOf: items.rowOf },
-    incCfg,
-  );
-  const layout = userSideLayout(vocab, cfg);
-
-  const users = new Map<string, UserState>();
-  for (const [user, rows] of byUserInTimeOrder(split.train))
-    users.set(user, {
-      hist: rows.map((r) => ({ itemIdx: vocab.items.lookup(r.item), ts: r.ts })),
-      items: rows.map((r) => r.item),
-      seen: new Set(rows.map((r) => items.rowOf.get(r.item) ?? -1)),
-      cat: userCategoricalIndices(ds, user, vocab, cfg),
-      profile: { ...ds.users.get(user)?.categorical },
-      known: true,
-    });
-  const stateOf = (user: string): UserState => {
-    let s = users.get(user);
-    if (!s) {
-      s = {
-        hist: [],
-        items: [],
-        seen: new Set(),
-        cat: userCategoricalIndices(ds, user, vocab, cfg),
-        profile: { ...ds.users.get(user)?.categorical },
-        known: false,
-      };
-      users.set(user, s);
-    }
-    return s;
-  };
-
-  const arms = { baseline: new MetricAccumulator(), incremental: new MetricAccumulator() };
-  const newArms = { baseline: new MetricAccumulator(), incremental: new MetricAccumulator() };
-  const hits50 = { baseline: 0, incremental: 0 };
-  // per user: incremental hits@50 minus baseline hits@50
-  const userGain = new Map<string, number>();
-  const moved = new Map<string, Float32Array>();
-  const testUsers = new Set<string>();
-  const newUsers = new Set<string>();
-  const curve: PrequentialReport['curve'] = [];
-  const every = Math.max(1, Math.ceil(split.test.length / (opts.curvePoints ?? 20)));
-  let nextMark = every;
-  let evaluated = 0;
-  let repeats = 0;
-  let newUserEvents = 0;
-  let coldItemEvents = 0;
-  let windows = 0;
-  let userUpdates = 0;
-  let stepNormSum = 0;
-  let rowSteps = 0;
-  let clipped = 0;
-  let projected = 0;
-
-  const scores = (vecs: Float32Array, m: number): Float32Array => {
-    const s = tf.tidy(() => tf.matMul(tf.tensor2d(vecs, [m, dim]), itemT, false, true));
-    const out = s.dataSync() as Float32Array;
-    s.dispose();
-    return out;
-  };
-
+  const w = openWalkModel(fitted, incCfg);
+  const state = trainingUsers(ds, split.train, fitted);
+  const tally = newTally(split.test.length, opts.curvePoints);
+  const total = split.test.length;
   try {
-    for (let start = 0; start < split.test.length; start += window) {
+    for (let start = 0; start < total; start += window) {
       const events = split.test.slice(start, start + window);
-      const m = events.length;
-      // features of every event as of just before it; the history moves per event
-      const inputs = allocUserInputs(m, cfg);
-      const rows = new Float32Array(m * idDim);
-      const overridden = new Uint8Array(m);
-      const firstLen = new Map<string, number>();
-      events.forEach((e, k) => {
-        const st = stateOf(e.user);
-        testUsers.add(e.user);
-        if (!st.known) newUsers.add(e.user);
-        if (!firstLen.has(e.user)) firstLen.set(e.user, st.hist.length);
-        fillUserRow(
-          inputs,
-          k,
-          cfg,
-          layout,
-          vocab.users.lookup(e.user),
-          st.cat,
-          e.ts,
-          st.hist,
-          st.hist.length,
-        );
-        st.hist.push({ itemIdx: vocab.items.lookup(e.item), ts: e.ts });
-        st.items.push(e.item);
-        const row = moved.get(e.user);
-        if (row) {
-          rows.set(row, k * idDim);
-          overridden[k] = 1;
-        }
-      });
-      const base = scores(embedUsers(model, inputs, cfg), m);
-      const incr = overridden.some((x) => x === 1)
-        ? scores(embedUsers(model, inputs, cfg, { rows, overridden }), m)
-        : base;
-
-      // rank in event order: each event excludes the items seen before it (not the window's later ones)
-      events.forEach((e, k) => {
-        const st = users.get(e.user) as UserState;
-        const target = items.rowOf.get(e.item) ?? -1;
-        if (st.seen.has(target)) {
-          repeats++;
-          return;
-        }
-        evaluated++;
-        if (!st.known) newUserEvents++;
-        if (!vocab.items.has(e.item)) coldItemEvents++;
-        for (const [arm, all] of [
-          ['baseline', base],
-          ['incremental', incr],
-        ] as const) {
-          const top = rankTopK(all.subarray(k * n, (k + 1) * n), MAX_CUTOFF, st.seen);
-          const ids = top.map((r) => items.ids[r] as string);
-          arms[arm].add(ids, e.item);
-          if (!st.known) newArms[arm].add(ids, e.item);
-          const at = ids.indexOf(e.item);
-          if (at >= 0 && at < 50) {
-            hits50[arm]++;
-            userGain.set(e.user, (userGain.get(e.user) ?? 0) + (arm === 'incremental' ? 1 : -1));
-          } else if (!userGain.has(e.user)) userGain.set(e.user, 0);
-        }
-        st.seen.add(target);
-      });
-
-      // then the window's ID updates, one micro-batch
-      const batch: UserUpdate[] = [];
-      const order: string[] = [];
-      const byUser = new Map<string, Behaviour[]>();
-      for (const e of events) {
-        const list = byUser.get(e.user);
-        if (list) list.push({ itemId: e.item, ts: e.ts });
-        else byUser.set(e.user, [{ itemId: e.item, ts: e.ts }]);
-      }
-      for (const [user, evs] of byUser) {
-        const st = users.get(user) as UserState;
-        const from = firstLen.get(user) as number;
-        const lo = Math.max(0, from - cfg.seqLen);
-        batch.push({
-          userId: user,
-          idRow: moved.get(user),
-          profile: st.profile,
-          history: st.items.slice(lo, from).map((itemId, j) => ({
-            itemId,
-            ts: (st.hist[lo + j] as HistoryEntry).ts,
-          })),
-          events: evs,
-        });
-        order.push(user);
-      }
-      const r = updater.update(batch);
-      r.rows.forEach((row, i) => {
-        moved.set(order[i] as string, row);
-      });
-      windows++;
-      userUpdates += batch.length;
-      stepNormSum += r.stats.meanStepNorm * r.stats.steps * r.stats.activeUsers;
-      rowSteps += r.stats.steps * r.stats.activeUsers;
-      clipped += r.stats.clipped;
-      projected += r.stats.projected;
-
-      const walked = start + m;
-      const lastPoint = curve.at(-1)?.events ?? 0;
-      if (evaluated > lastPoint && (walked >= nextMark || walked === split.test.length)) {
-        curve.push({
-          events: evaluated,
-          baseline: hits50.baseline / Math.max(1, evaluated),
-          incremental: hits50.incremental / Math.max(1, evaluated),
-        });
-        while (nextMark <= walked) nextMark += every;
-      }
-      opts.onProgress?.({
-        done: walked,
-        total: split.test.length,
-        baseline: hits50.baseline / Math.max(1, evaluated),
-        incremental: hits50.incremental / Math.max(1, evaluated),
-      });
+      // every event is ranked with the ID rows as of the window's start, then the rows move
+      const features = windowFeatures(ds, w, state, events, tally);
+      const scores = armScores(w, features, events.length);
+      rankWindow(events, state.users, scores, fitted.items, fitted.vocab.items, tally);
+      const { batch, order } = windowUpdates(events, state, features.firstLen, w.cfg.seqLen);
+      recordUpdates(tally, state.moved, order, w.updater.update(batch));
+      const walked = start + events.length;
+      markCurve(tally, walked, total);
+      opts.onProgress?.({ done: walked, total, ...hitRates(tally) });
     }
   } finally {
-    itemT.dispose();
-    updater.dispose();
+    closeWalkModel(w);
   }
+  return prequentialReport(
+    ds,
+    split,
+    fitted,
+    tally,
+    updateSummary(tally, window, w.updater.maxRowNorm, incCfg),
+  );
+}
 
+function prequentialReport(
+  ds: Dataset,
+  split: ReturnType<typeof timeSplit>,
+  fitted: Fitted,
+  tally: Tally,
+  updates: PrequentialReport['updates'],
+): Omit<PrequentialReport, 'seconds'> {
   const r = fitted.result;
   return {
     dataset: ds.name,
-    split: { trainRows: split.train.length, testRows: split.test.length, cutTs: split.cutTs, corpusItems: n },
+    split: {
+      trainRows: split.train.length,
+      testRows: split.test.length,
+      cutTs: split.cutTs,
+      corpusItems: fitted.items.ids.length,
+    },
     events: {
       total: split.test.length,
-      evaluated,
-      repeats,
-      testUsers: testUsers.size,
-      newUsers: newUsers.size,
-      newUserEvents,
-      coldItemEvents,
+      evaluated: tally.evaluated,
+      repeats: tally.repeats,
+      testUsers: tally.testUsers.size,
+      newUsers: tally.newUsers.size,
+      newUserEvents: tally.newUserEvents,
+      coldItemEvents: tally.coldItemEvents,
     },
     models: {
-      baseline: pick(arms.baseline.result().metrics),
-      incremental: pick(arms.incremental.result().metrics),
+      baseline: pick(tally.arms.baseline.result().metrics),
+      incremental: pick(tally.arms.incremental.result().metrics),
     },
     newUsers: {
-      baseline: pick(newArms.baseline.result().metrics),
-      incremental: pick(newArms.incremental.result().metrics),
+      baseline: pick(tally.newArms.baseline.result().metrics),
+      incremental: pick(tally.newArms.incremental.result().metrics),
     },
-    usersHR50: {
-      better: [...userGain.values()].filter((g) => g > 0).length,
-      worse: [...userGain.values()].filter((g) => g < 0).length,
-      same: [...userGain.values()].filter((g) => g === 0).length,
-    },
-    curve,
-    updates: {
-      windows,
-      window,
-      userUpdates,
-      meanStepNorm: rowSteps === 0 ? 0 : stepNormSum / rowSteps,
-      clippedShare: rowSteps === 0 ? 0 : clipped / rowSteps,
-      projected,
-      maxRowNorm: updater.maxRowNorm,
-      config: incCfg,
-    },
+    usersHR50: userSigns(tally.userGain),
+    curve: tally.curve,
+    updates,
     training: {
       samples: r.samples,
       seconds: r.seconds,
