@@ -9,9 +9,9 @@ import { idOnlyNote } from '../model/data/types.js';
 import { evaluatePopularity } from '../model/eval/popularity.js';
 import { type LeaveLastOutSplit, leaveLastOut } from '../model/eval/protocol.js';
 import { disposeFitted } from '../model/evaluate.js';
-import { fitTwoTower } from '../model/pipeline.js';
+import { type Fitted, fitTwoTower } from '../model/pipeline.js';
 import type { StepInfo, TrainConfig } from '../model/train.js';
-import { ModelVersion, saveVersion } from '../model/version.js';
+import { ModelVersion, saveVersion, type VersionMetadata } from '../model/version.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
@@ -91,14 +91,136 @@ export async function runBatch(deps: BatchDeps, o: BatchOptions = {}): Promise<B
   return withLock(deps.redis, LOCK_KEY, 120_000, (lease) => runLocked(deps, o, lease));
 }
 
-async function runLocked(
-  { cfg, hbase, redis, vectorStore }: BatchDeps,
-  o: BatchOptions,
-  lease: Lease,
-): Promise<BatchReport> {
+async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promise<BatchReport> {
+  const run = startRun(deps, o);
+  // items the bypass changes from here on may be missing from (or stale in) the new collection
+  const itemsReadAt = Date.now();
+  const { ds, stats } = await readTrainingWindow(run);
+  const split = leaveLastOut(ds);
+  const gateSplit = sampleTestUsers(split, run.cfg.batchGateUsers);
+  const { live, liveDir } = await liveBase(run);
+  const version = await run.registry.newVersion();
+  const t: Training = { run, ds, stats, live, liveDir, version, dir: run.registry.versionDir(version) };
+  let r = await trainAndSave(t, 'train', split.train);
+  const held: Candidate = { model: await ModelVersion.load(t.dir), published: false };
+  try {
+    const { gate, metrics } = await gateCandidate(t, held.model, gateSplit);
+    if (run.cfg.batchPublishTraining === 'all' && split.train.length < ds.interactions.length)
+      r = await retrainOnAll(t, held, { gate, metrics });
+    const { collection, built } = await buildVectors(t, held.model);
+    const { pointer, switchedAt, aliasSwitchMs } = await switchLive(t, lease, collection, held);
+    const caughtUp = await catchUpItems(run, pointer, held.model, itemsReadAt);
+    const retired = await retireOld(run, switchedAt);
+    return batchReport(t, {
+      collection,
+      published: held.published,
+      gateUsers: gateSplit.test.length,
+      gate,
+      metrics,
+      training: r,
+      built,
+      aliasSwitchMs,
+      caughtUp,
+      retired,
+    });
+  } finally {
+    held.model.dispose();
+    // never remove a folder the live pointer names (a failure right after the commit point)
+    if (!held.published && (await run.registry.live().catch(() => undefined))?.version !== version)
+      await run.registry.removeVersionDir(version).catch(() => {});
+  }
+}
+
+/** The run's report from what its steps returned. */
+export function batchReport(
+  t: Pick<Training, 'run' | 'stats' | 'live' | 'version'>,
+  o: Pick<
+    BatchReport,
+    'collection' | 'published' | 'gateUsers' | 'gate' | 'metrics' | 'aliasSwitchMs' | 'caughtUp' | 'retired'
+  > & {
+    training: { samples: number; samplesPerSecond: number; finalLoss: number };
+    built: { rows: number; insertSeconds: number; indexSeconds: number };
+  },
+): BatchReport {
+  const { range, steps } = t.run;
+  return {
+    version: t.version,
+    collection: o.collection,
+    published: o.published,
+    window: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...t.stats },
+    gateUsers: o.gateUsers,
+    gate: o.gate,
+    metrics: o.metrics,
+    steps,
+    training: {
+      samples: o.training.samples,
+      samplesPerSecond: o.training.samplesPerSecond,
+      finalLoss: o.training.finalLoss,
+      initFrom: t.live?.version,
+    },
+    vectors: {
+      rows: o.built.rows,
+      perSecond: o.built.rows / o.built.insertSeconds,
+      indexSeconds: o.built.indexSeconds,
+    },
+    aliasSwitchMs: o.aliasSwitchMs,
+    caughtUp: o.caughtUp,
+    retired: o.retired,
+  };
+}
+
+/** One run's dependencies, options and timed steps. */
+interface BatchRun extends BatchDeps {
+  o: BatchOptions;
+  say: (msg: string) => void;
+  /** Runs `fn` as the named step: said before and after, its seconds kept in `steps`. */
+  step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  steps: Record<string, number>;
+  registry: ModelRegistry;
+  date: string;
+  range: ReturnType<typeof windowRange>;
+}
+
+/** What training a version needs: the window read, the live version it warm-starts from, the new version's folder. */
+interface Training {
+  run: BatchRun;
+  ds: Awaited<ReturnType<typeof readWindow>>['ds'];
+  stats: WindowStats;
+  live: LivePointer | undefined;
+  /** The live version's folder, when it has one to warm-start from and gate against. */
+  liveDir: string | undefined;
+  version: string;
+  dir: string;
+}
+
+/** The candidate version as loaded (replaced when retrained), and whether it went live. */
+interface Candidate {
+  model: ModelVersion;
+  published: boolean;
+}
+
+function startRun(deps: BatchDeps, o: BatchOptions): BatchRun {
   const say = o.say ?? (() => {});
   const steps: Record<string, number> = {};
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const date = o.date ?? yesterday();
+  return {
+    ...deps,
+    o,
+    say,
+    step: stepTimer(say, steps),
+    steps,
+    registry: new ModelRegistry(deps.cfg, deps.redis),
+    date,
+    range: windowRange(date, o.windowDays ?? deps.cfg.batchWindowDays),
+  };
+}
+
+/** A step runner that says each step's start and seconds and records the seconds (2 decimals) by name. */
+export function stepTimer(
+  say: (msg: string) => void,
+  steps: Record<string, number>,
+): <T>(name: string, fn: () => Promise<T>) => Promise<T> {
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     say(`${name}…`);
     const out = await fn();
@@ -106,12 +228,9 @@ async function runLocked(
     say(`${name}: ${steps[name]} s`);
     return out;
   };
-  const registry = new ModelRegistry(cfg, redis);
-  const date = o.date ?? yesterday();
-  const range = windowRange(date, o.windowDays ?? cfg.batchWindowDays);
+}
 
-  // items the bypass changes from here on may be missing from (or stale in) the new collection
-  const itemsReadAt = Date.now();
+async function readTrainingWindow({ cfg, hbase, say, step, date, range }: BatchRun) {
   const { ds, stats } = await step('read window', () =>
     readWindow(
       new HBaseHistoryStore(hbase, cfg.historySaltBuckets),
@@ -124,8 +243,11 @@ async function runLocked(
   assertEvents(stats, range);
   say(`  ${stats.events.toLocaleString('en-US')} events, ${stats.users} users, ${stats.items} items`);
   if (ds.idOnly) say(`  ${idOnlyNote(ds.idOnly)}`);
-  const split = leaveLastOut(ds);
-  const gateSplit = sampleTestUsers(split, cfg.batchGateUsers);
+  return { ds, stats };
+}
+
+/** The live version, and its folder unless it has none here (then: from scratch, no gate against it). */
+async function liveBase({ registry, say }: BatchRun) {
   const live = await registry.live();
   let liveDir = live ? registry.versionDir(live.version) : undefined;
   if (liveDir && !existsSync(path.join(liveDir, 'weights.bin'))) {
@@ -134,174 +256,187 @@ async function runLocked(
     );
     liveDir = undefined;
   }
-  const version = await registry.newVersion();
-  const dir = registry.versionDir(version);
+  return { live, liveDir };
+}
 
-  // trains on `rows` and saves the version folder (atomically replacing an earlier save)
-  const trainAndSave = async (name: string, rows: typeof ds.interactions) => {
-    const fitted = await step(name, () =>
-      fitTwoTower(ds, rows, {
-        train: { epochs: o.epochs ?? (liveDir ? cfg.batchEpochs : cfg.batchFirstEpochs), ...o.train },
-        initFrom: liveDir,
-        onStep: o.onStep,
-      }),
-    );
-    const r = fitted.result;
-    const finalLoss = r.losses.at(-1)?.loss ?? Number.NaN;
-    try {
-      assertConverged(r.losses);
-      await step('save', () =>
-        saveVersion(dir, fitted.model, fitted.vocab, fitted.features, {
-          version,
-          createdAt: new Date().toISOString(),
-          dataset: ds.name,
-          initFrom: live?.version,
-          training: {
-            samples: r.samples,
-            seconds: r.seconds,
-            samplesPerSecond: r.samplesPerSecond,
-            epochs: fitted.trainConfig.epochs,
-            finalLoss,
-          },
-          trainedOn:
-            name === 'train' && cfg.batchPublishTraining === 'all' ? 'split' : cfg.batchPublishTraining,
-          window: {
-            from: new Date(range.from).toISOString(),
-            to: new Date(range.to).toISOString(),
-            ...stats,
-          },
-        }),
-      );
-    } finally {
-      disposeFitted(fitted);
-    }
-    return { ...r, finalLoss };
-  };
-  let r = await trainAndSave('train', split.train);
-
-  let candidate = await ModelVersion.load(dir);
-  let gate: GateDecision;
-  const metrics: Record<string, Record<string, number>> = {};
-  let published = false;
+/** Trains on `rows` and saves the version folder (atomically replacing an earlier save). */
+async function trainAndSave(t: Training, name: string, rows: Training['ds']['interactions']) {
+  const { run, ds, liveDir, dir } = t;
+  const { cfg, o, step } = run;
+  const fitted = await step(name, () =>
+    fitTwoTower(ds, rows, {
+      train: { epochs: o.epochs ?? (liveDir ? cfg.batchEpochs : cfg.batchFirstEpochs), ...o.train },
+      initFrom: liveDir,
+      onStep: o.onStep,
+    }),
+  );
+  const r = fitted.result;
+  const finalLoss = r.losses.at(-1)?.loss ?? Number.NaN;
   try {
-    await step('gate', async () => {
-      metrics.candidate = (await evaluateVersion(candidate, ds, gateSplit)).metrics;
-      if (liveDir) {
-        const current = await ModelVersion.load(liveDir).catch(() => undefined);
-        if (current) {
-          metrics.live = (await evaluateVersion(current, ds, gateSplit)).metrics;
-          current.dispose();
-        }
-      }
-      metrics.popularity = evaluatePopularity(ds, gateSplit).metrics;
-    });
-    gate = decide(
-      metrics.candidate?.['HR@50'] ?? Number.NaN,
-      metrics.live?.['HR@50'],
-      Number(cfg.batchGateTolerance),
-    );
-    await writeMetadataExtra(dir, { gate, metrics });
-    say(`gate: ${gate.pass ? 'pass' : 'FAIL'}: ${gate.reason}`);
-    if (!gate.pass && !o.force)
-      throw new GateRefusedError(`${gate.reason}; not published, the live version keeps serving`);
-
-    if (cfg.batchPublishTraining === 'all' && split.train.length < ds.interactions.length) {
-      // the gate measured the recipe on all but each user's last event; what is published learns
-      // from those last events too (without them served HR@50 fell from 0.300 to 0.264 on
-      // ml-latest-small: docs/decisions.md, served quality)
-      say(
-        `  train again on all ${ds.interactions.length.toLocaleString('en-US')} events of the window for publishing`,
-      );
-      candidate.dispose();
-      r = await trainAndSave('train all', ds.interactions);
-      candidate = await ModelVersion.load(dir);
-      await writeMetadataExtra(dir, { gate, metrics });
-    }
-    const corpus = [...ds.items.values()];
-    const collection = vectorStore.collectionOf(version);
-    const vectors = await step('item vectors', async () => candidate.itemVectors(corpus));
-    assertConverged([], vectors);
-    const built = await step('milvus collection', () =>
-      buildCollection(vectorStore, version, corpus, vectors, candidate.dim, (n) =>
-        n % 50_000 === 0 ? say(`  inserted ${n.toLocaleString('en-US')}`) : undefined,
+    assertConverged(r.losses);
+    await step('save', () =>
+      saveVersion(
+        dir,
+        fitted.model,
+        fitted.vocab,
+        fitted.features,
+        versionMetadata(t, name, fitted, finalLoss),
       ),
     );
-
-    const pointer: LivePointer = {
-      version,
-      collection,
-      dim: candidate.dim,
-      publishedAt: new Date().toISOString(),
-    };
-    const t0 = performance.now();
-    await step('switch', async () => {
-      lease.assertHeld();
-      await vectorStore.switchLive(version);
-      // the commit point: readers follow this one SET
-      await registry.publish(pointer, (e) =>
-        say(`  registry.json not updated (Redis holds the pointer): ${e.message}`),
-      );
-      published = true;
-      await announceLive(redis, 'published', pointer).catch((e: Error) =>
-        say(`  reload message not sent: ${e.message}`),
-      );
-    });
-    const aliasSwitchMs = performance.now() - t0;
-
-    // items changed while the collection was built: their state now, through the new towers
-    const caughtUp = await step('catch up items', async () => {
-      const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
-      const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
-      const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
-      if (ids.length > 0)
-        say(`  ${upserted} items re-inferred, ${deleted} removed, ${unchanged} already up to date`);
-      return { upserted, deleted, unchanged };
-    }).catch((e: Error) => {
-      say(`  catch-up failed (the bypass keeps applying new changes): ${e.message}`);
-      return { upserted: 0, deleted: 0, unchanged: 0, error: e.message };
-    });
-
-    // published: a failure to clean up is reported, not a failed run
-    const retired = await step('retire', () =>
-      retire(cfg, registry, redis, vectorStore, say, t0).catch((e: Error) => {
-        say(`  retire failed (the new version is live): ${e.message}`);
-        return { userStateKeys: 0, versions: [], released: [], error: e.message };
-      }),
-    );
-    return {
-      version,
-      collection,
-      published,
-      window: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...stats },
-      gateUsers: gateSplit.test.length,
-      gate,
-      metrics,
-      steps,
-      training: {
-        samples: r.samples,
-        samplesPerSecond: r.samplesPerSecond,
-        finalLoss: r.finalLoss,
-        initFrom: live?.version,
-      },
-      vectors: {
-        rows: built.rows,
-        perSecond: built.rows / built.insertSeconds,
-        indexSeconds: built.indexSeconds,
-      },
-      aliasSwitchMs,
-      caughtUp,
-      retired,
-    };
   } finally {
-    candidate.dispose();
-    // never remove a folder the live pointer names (a failure right after the commit point)
-    if (!published && (await registry.live().catch(() => undefined))?.version !== version)
-      await registry.removeVersionDir(version).catch(() => {});
+    disposeFitted(fitted);
   }
+  return { ...r, finalLoss };
+}
+
+/** metadata.json of a trained version: what it learned from, how, and in which window. */
+export function versionMetadata(
+  t: Pick<Training, 'run' | 'ds' | 'stats' | 'live' | 'version'>,
+  name: string,
+  fitted: Pick<Fitted, 'result' | 'trainConfig'>,
+  finalLoss: number,
+): VersionMetadata {
+  const { cfg, range } = t.run;
+  const r = fitted.result;
+  return {
+    version: t.version,
+    createdAt: new Date().toISOString(),
+    dataset: t.ds.name,
+    initFrom: t.live?.version,
+    training: {
+      samples: r.samples,
+      seconds: r.seconds,
+      samplesPerSecond: r.samplesPerSecond,
+      epochs: fitted.trainConfig.epochs,
+      finalLoss,
+    },
+    trainedOn: name === 'train' && cfg.batchPublishTraining === 'all' ? 'split' : cfg.batchPublishTraining,
+    window: {
+      from: new Date(range.from).toISOString(),
+      to: new Date(range.to).toISOString(),
+      ...t.stats,
+    },
+  };
+}
+
+/** Candidate, live and popularity on the gate's users; throws GateRefusedError on a fail unless forced. */
+async function gateCandidate(t: Training, candidate: ModelVersion, gateSplit: LeaveLastOutSplit) {
+  const { run, ds, liveDir, dir } = t;
+  const { cfg, o, say, step } = run;
+  const metrics: Record<string, Record<string, number>> = {};
+  await step('gate', async () => {
+    metrics.candidate = (await evaluateVersion(candidate, ds, gateSplit)).metrics;
+    if (liveDir) {
+      const current = await ModelVersion.load(liveDir).catch(() => undefined);
+      if (current) {
+        metrics.live = (await evaluateVersion(current, ds, gateSplit)).metrics;
+        current.dispose();
+      }
+    }
+    metrics.popularity = evaluatePopularity(ds, gateSplit).metrics;
+  });
+  const gate = decide(
+    metrics.candidate?.['HR@50'] ?? Number.NaN,
+    metrics.live?.['HR@50'],
+    Number(cfg.batchGateTolerance),
+  );
+  await writeMetadataExtra(dir, { gate, metrics });
+  say(`gate: ${gate.pass ? 'pass' : 'FAIL'}: ${gate.reason}`);
+  if (!gate.pass && !o.force)
+    throw new GateRefusedError(`${gate.reason}; not published, the live version keeps serving`);
+  return { gate, metrics };
+}
+
+/**
+ * The gate measured the recipe on all but each user's last event; what is published learns
+ * from those last events too (without them served HR@50 fell from 0.300 to 0.264 on
+ * ml-latest-small: docs/decisions.md, served quality).
+ */
+async function retrainOnAll(t: Training, held: Candidate, extra: Record<string, unknown>) {
+  t.run.say(
+    `  train again on all ${t.ds.interactions.length.toLocaleString('en-US')} events of the window for publishing`,
+  );
+  held.model.dispose();
+  const r = await trainAndSave(t, 'train all', t.ds.interactions);
+  held.model = await ModelVersion.load(t.dir);
+  await writeMetadataExtra(t.dir, extra);
+  return r;
+}
+
+/** Every item of the window through the candidate's item tower, into a new collection. */
+async function buildVectors(t: Training, candidate: ModelVersion) {
+  const { vectorStore, say, step } = t.run;
+  const corpus = [...t.ds.items.values()];
+  const collection = vectorStore.collectionOf(t.version);
+  const vectors = await step('item vectors', async () => candidate.itemVectors(corpus));
+  assertConverged([], vectors);
+  const built = await step('milvus collection', () =>
+    buildCollection(vectorStore, t.version, corpus, vectors, candidate.dim, (n) =>
+      n % 50_000 === 0 ? say(`  inserted ${n.toLocaleString('en-US')}`) : undefined,
+    ),
+  );
+  return { collection, built };
+}
+
+/** The alias and then the live pointer (the commit point) switched, and the reload announced. */
+async function switchLive(t: Training, lease: Lease, collection: string, held: Candidate) {
+  const { vectorStore, redis, registry, say, step } = t.run;
+  const pointer: LivePointer = {
+    version: t.version,
+    collection,
+    dim: held.model.dim,
+    publishedAt: new Date().toISOString(),
+  };
+  const t0 = performance.now();
+  await step('switch', async () => {
+    lease.assertHeld();
+    await vectorStore.switchLive(t.version);
+    // the commit point: readers follow this one SET
+    await registry.publish(pointer, (e) =>
+      say(`  registry.json not updated (Redis holds the pointer): ${e.message}`),
+    );
+    held.published = true;
+    await announceLive(redis, 'published', pointer).catch((e: Error) =>
+      say(`  reload message not sent: ${e.message}`),
+    );
+  });
+  return { pointer, switchedAt: t0, aliasSwitchMs: performance.now() - t0 };
+}
+
+/** Items changed while the collection was built: their state now, through the new towers. */
+async function catchUpItems(
+  run: BatchRun,
+  pointer: LivePointer,
+  candidate: ModelVersion,
+  itemsReadAt: number,
+) {
+  const { hbase, vectorStore, redis, say, step } = run;
+  return step('catch up items', async () => {
+    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
+    const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
+    const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
+    if (ids.length > 0)
+      say(`  ${upserted} items re-inferred, ${deleted} removed, ${unchanged} already up to date`);
+    return { upserted, deleted, unchanged };
+  }).catch((e: Error) => {
+    say(`  catch-up failed (the bypass keeps applying new changes): ${e.message}`);
+    return { upserted: 0, deleted: 0, unchanged: 0, error: e.message };
+  });
+}
+
+/** Published: a failure to clean up is reported, not a failed run. */
+function retireOld(run: BatchRun, switchedAt: number) {
+  const { cfg, registry, redis, vectorStore, say, step } = run;
+  return step('retire', () =>
+    retire(cfg, registry, redis, vectorStore, say, switchedAt).catch((e: Error) => {
+      say(`  retire failed (the new version is live): ${e.message}`);
+      return { userStateKeys: 0, versions: [] as string[], released: [] as string[], error: e.message };
+    }),
+  );
 }
 
 /** At most `n` test cases, a seeded sample (same users for every model compared). */
-function sampleTestUsers(split: LeaveLastOutSplit, n: number): LeaveLastOutSplit {
+export function sampleTestUsers(split: LeaveLastOutSplit, n: number): LeaveLastOutSplit {
   if (split.test.length <= n) return split;
   const order = Array.from({ length: split.test.length }, (_, i) => i);
   shuffleInPlace(order, seededRandom(20_240_131));
