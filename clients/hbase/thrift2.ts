@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Config, projectRoot } from '../../config/index.js';
 import { HBaseError } from './errors.js';
+import type { Bytes, Cells, HRow, PutRow, ScanOptions } from './types.js';
 import { columnParts, encodeExistsAll, encodePutMultiple } from './wire.js';
 
 // HBase through its Thrift2 gateway (docs/decisions.md: hbase-rpc-client cannot locate regions
@@ -28,39 +29,11 @@ function loadStubs(): { Service: Any; T: Any } {
 }
 const { Service, T } = loadStubs();
 
-export type Bytes = Buffer | string;
+export type { Bytes, Cells, HRow, PutRow, ScanOptions };
+
 const buf = (b: Bytes): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b));
 
 export { HBaseError };
-
-/** A column value: `family:qualifier` → bytes. */
-export type Cells = Record<string, Bytes>;
-
-export interface HRow {
-  row: Buffer;
-  /** `family:qualifier` → value */
-  cells: Map<string, Buffer>;
-}
-
-export interface ScanOptions {
-  start?: Bytes;
-  /** exclusive */
-  stop?: Bytes;
-  /** rows fetched per round trip */
-  batch?: number;
-  limit?: number;
-  reversed?: boolean;
-  columns?: string[];
-  /** Only cells whose timestamp is in [min, max) (ms); HBase skips store files outside it. */
-  timeRange?: { min: number; max: number };
-}
-
-/** A row to put; `ts` sets the cells' timestamp (ms) instead of the server's clock. */
-export interface PutRow {
-  row: Bytes;
-  cells: Cells;
-  ts?: number;
-}
 
 function splitColumn(col: string): [Buffer, Buffer] {
   const [family, qualifier] = columnParts(col);

@@ -6,7 +6,7 @@
 // the generated code's, field for field (a unit test compares them byte for byte).
 
 import { HBaseError } from './errors.js';
-import type { Bytes, PutRow } from './thrift2.js';
+import type { Bytes, PutRow } from './types.js';
 
 const VERSION_1_CALL = 0x80010000 | 1 | 0;
 const STOP = 0;
