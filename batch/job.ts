@@ -13,8 +13,11 @@ import { type Fitted, fitTwoTower } from '../model/pipeline.js';
 import type { StepInfo, TrainConfig } from '../model/train.js';
 import { ModelVersion, saveVersion, type VersionMetadata } from '../model/version.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
+import { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import { RedisUserVectorCache } from '../stores/embeddings/redis-user-vectors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
+import { RedisItemChangeLog } from '../stores/profiles/redis-changes.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { ItemBypass } from '../versions/item-bypass.js';
 import { decide, evaluateVersion, type GateDecision } from './gate.js';
@@ -412,7 +415,7 @@ async function catchUpItems(
 ) {
   const { hbase, vectorStore, redis, say, step } = run;
   return step('catch up items', async () => {
-    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
+    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), new RedisItemChangeLog(redis));
     const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
     const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
     if (ids.length > 0)
@@ -466,15 +469,9 @@ export async function retire(
   say: (m: string) => void,
   switchedAt = performance.now(),
 ): Promise<{ userStateKeys: number; versions: string[]; released: string[] }> {
-  let userStateKeys = 0;
-  for (const pattern of ['tf:uvec:*', 'tf:emb:*']) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) userStateKeys += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  const userStateKeys =
+    (await new RedisUserVectorCache(redis, cfg.userVectorTtlSeconds).dropAll()) +
+    (await new RedisIdRowStore(redis).dropAll());
   const versions: string[] = [];
   for (const p of await registry.trim(cfg.batchKeepVersions)) {
     await vectorStore

@@ -16,7 +16,7 @@ import { IsolatedStack } from '../infra/local/isolated-stack.js';
 import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 import type { BehaviourEvent } from '../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
-import { sequenceKey, sequenceMember } from '../stores/sequence/keys.js';
+import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import {
   benchArgs,
   fmt,
@@ -145,6 +145,10 @@ async function latencyAtRate() {
   const hbase = HBaseClient.fromConfig(stack.cfg);
   const redis = createRedis(stack.cfg);
   await redis.connect();
+  const sequence = new RedisSequenceStore(redis, {
+    length: stack.cfg.sequenceLength,
+    ttlSeconds: stack.cfg.sequenceTtlSeconds,
+  });
   const history = new HBaseHistoryStore(hbase, stack.cfg.historySaltBuckets);
   const perBatch = Math.max(1, Math.round(RATE / 50)); // a request every 20 ms
   const intervalMs = (perBatch / RATE) * 1000;
@@ -156,7 +160,6 @@ async function latencyAtRate() {
   let failed = 0;
 
   async function probe(e: BehaviourEvent, acceptedAt: number): Promise<void> {
-    const member = sequenceMember(e);
     let inHbase = false;
     let inRedis = false;
     const deadline = acceptedAt + 30_000;
@@ -166,7 +169,7 @@ async function latencyAtRate() {
         return;
       }
       if (!inRedis) {
-        inRedis = (await redis.zscore(sequenceKey(e.user_id), member)) !== null;
+        inRedis = await sequence.holds(e.user_id, e);
         if (inRedis) redisMs.push(now() - acceptedAt);
       }
       if (!inHbase) {

@@ -21,3 +21,15 @@ export function createRedis(cfg: Pick<Config, 'redisUrl'>, opts: RedisOptions = 
   });
   return client;
 }
+
+/** Unlinks every key matching `pattern` (SCAN in pages of 1,000); how many there were. */
+export async function unlinkMatching(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) n += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return n;
+}

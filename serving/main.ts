@@ -1,5 +1,5 @@
 import { HBaseClient } from '../clients/hbase/thrift2.js';
-import { createRedis } from '../clients/redis.js';
+import { createRedis, type Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
@@ -7,7 +7,9 @@ import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
 import { RedisAnswerStore } from '../stores/answers/redis.js';
 import { RedisIdRowStore } from '../stores/embeddings/redis.js';
+import { RedisUserVectorCache } from '../stores/embeddings/redis-user-vectors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
+import { RedisPopularityStore } from '../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { seenSettings } from '../stores/seen/index.js';
@@ -20,10 +22,10 @@ import { buildRecallApp } from './app.js';
 import type { RecallDeps } from './recall.js';
 import { SearchBatcher } from './search-batcher.js';
 
-/** The recall API's dependencies from the configuration. */
+/** The recall API's dependencies from the configuration, and the Redis connection they share. */
 export async function recallDeps(
   cfg: Config,
-): Promise<RecallDeps & { searcher: SearchBatcher; close(): Promise<void> }> {
+): Promise<RecallDeps & { redis: Redis; searcher: SearchBatcher; close(): Promise<void> }> {
   // no offline queue: while Redis is down each command fails at once and the request degrades
   // (features from HBase) instead of waiting for reconnects
   const redis = createRedis(cfg, { enableOfflineQueue: false });
@@ -53,10 +55,11 @@ export async function recallDeps(
     profiles: new HBaseProfileStore(hbase),
     profileCache: new RedisProfileCache(redis, cfg.profileCacheTtlSeconds),
     idRows: new RedisIdRowStore(redis),
+    userVectors: new RedisUserVectorCache(redis, cfg.userVectorTtlSeconds),
+    popularity: new RedisPopularityStore(redis),
     searcher,
     models,
     sequenceLength: cfg.sequenceLength,
-    userVectorTtlSeconds: cfg.userVectorTtlSeconds,
     async close() {
       models.dispose();
       hbase.close();

@@ -1,18 +1,14 @@
 import { createHash } from 'node:crypto';
 import { buildFilter, type Condition } from '../clients/milvus/filter.js';
-import type { Redis } from '../clients/redis.js';
 import type { UserQuery } from '../model/version.js';
 import type { AnswerStore } from '../stores/answers/index.js';
-import { userVectorKey } from '../stores/embeddings/keys.js';
-import type { RedisIdRowStore } from '../stores/embeddings/redis.js';
-import { decodeTagged, encodeTagged } from '../stores/embeddings/tagged-vector.js';
+import type { IdRowStore, TaggedVector, UserVectorCache } from '../stores/embeddings/index.js';
 import type { HistoryStore } from '../stores/history/index.js';
-import { ALL_TIME_POPULARITY_KEY } from '../stores/popularity/keys.js';
-import type { ProfileStore, UserProfile } from '../stores/profiles/index.js';
-import type { RedisProfileCache } from '../stores/profiles/redis-cache.js';
+import type { PopularityStore } from '../stores/popularity/index.js';
+import type { ProfileCache, ProfileStore, UserProfile } from '../stores/profiles/index.js';
 import { seenHash } from '../stores/seen/hash.js';
 import type { SeenStore } from '../stores/seen/index.js';
-import type { RedisSequenceStore } from '../stores/sequence/redis.js';
+import type { SequenceStore } from '../stores/sequence/index.js';
 import { ITEM_SCALARS } from '../stores/vectors/item-fields.js';
 import type { LiveModels } from '../versions/live-models.js';
 import type { SearchBatcher } from './search-batcher.js';
@@ -46,10 +42,13 @@ export interface RecallResponse {
 }
 
 export interface RecallDeps {
-  redis: Redis;
-  sequence: RedisSequenceStore;
+  sequence: SequenceStore;
   /** Incremental user-ID rows (the embeddings processor's output). */
-  idRows: RedisIdRowStore;
+  idRows: IdRowStore;
+  /** Computed user vectors, reused while what they were computed from is unchanged. */
+  userVectors: UserVectorCache;
+  /** All-time counts: the popular fallback and the popularity correction. */
+  popularity: PopularityStore;
   history: HistoryStore;
   /** Every item each user has interacted with (left out of answers). */
   seen: SeenStore;
@@ -59,12 +58,11 @@ export interface RecallDeps {
   answers?: AnswerStore;
   /** The store of record for profiles (HBase), read on a cache miss or while Redis is down. */
   profiles: ProfileStore;
-  profileCache: RedisProfileCache;
+  profileCache: ProfileCache;
   /** Milvus searches (coalesced across concurrent requests, see SearchBatcher). */
   searcher: SearchBatcher;
   models: LiveModels;
   sequenceLength: number;
-  userVectorTtlSeconds: number;
   /** Reports a dependency failure that was served around (metrics). */
   onDegraded?: (dependency: string, err: unknown) => void;
   /** Reports how long a stage of one request took (metrics). */
@@ -184,15 +182,11 @@ async function userProfile(d: RecallDeps, userId: string): Promise<UserProfile |
 }
 
 /** The user's cached vector with the tag it was stored under (see recall()), if any. */
-async function cachedVector(
-  d: RecallDeps,
-  userId: string,
-): Promise<{ tag: string; vector: Float32Array } | undefined> {
-  const raw = await d.redis.get(userVectorKey(userId)).catch((e) => {
+async function cachedVector(d: RecallDeps, userId: string): Promise<TaggedVector | undefined> {
+  return d.userVectors.get(userId).catch((e) => {
     d.onDegraded?.('redis', e);
-    return null;
+    return undefined;
   });
-  return raw ? decodeTagged(raw) : undefined;
 }
 
 async function popular(
@@ -201,18 +195,11 @@ async function popular(
   excludedCount: number,
   excluded: Excluded,
 ): Promise<RecallResponse['items']> {
-  const flat = await d.redis
-    .zrevrange(ALL_TIME_POPULARITY_KEY, 0, k + excludedCount - 1, 'WITHSCORES')
-    .catch((e) => {
-      d.onDegraded?.('redis', e);
-      return [];
-    });
-  const out: RecallResponse['items'] = [];
-  for (let i = 0; i < flat.length && out.length < k; i += 2) {
-    const id = flat[i] as string;
-    if (!excluded(id)) out.push({ item_id: id, score: Number(flat[i + 1]) });
-  }
-  return out;
+  const top = await d.popularity.top('all', k, { max: excludedCount, has: excluded }).catch((e) => {
+    d.onDegraded?.('redis', e);
+    return [];
+  });
+  return top.map((t) => ({ item_id: t.item_id, score: t.count }));
 }
 
 /**
@@ -226,15 +213,18 @@ async function rescore(
   beta: number,
 ): Promise<RecallResponse['items']> {
   if (items.length === 0) return items;
-  let counts: (string | null)[];
+  let counts: number[];
   try {
-    counts = await d.redis.zmscore(ALL_TIME_POPULARITY_KEY, ...items.map((i) => i.item_id));
+    counts = await d.popularity.counts(
+      'all',
+      items.map((i) => i.item_id),
+    );
   } catch (e) {
     d.onDegraded?.('redis', e);
     return items;
   }
   return items
-    .map((it, i) => ({ item_id: it.item_id, score: it.score - beta * Math.log1p(Number(counts[i] ?? 0)) }))
+    .map((it, i) => ({ item_id: it.item_id, score: it.score - beta * Math.log1p(counts[i] ?? 0) }))
     .sort((a, b) => b.score - a.score);
 }
 
@@ -316,9 +306,7 @@ async function answer(deps: RecallDeps, req: RecallRequest): Promise<RecallRespo
     const fresh = live.model.userVectors([query]);
     if (req.at !== undefined) return fresh;
     // not awaited: the answer does not wait for the cache write
-    d.redis
-      .set(userVectorKey(req.userId), encodeTagged(stamp, fresh), 'EX', d.userVectorTtlSeconds)
-      .catch(() => {});
+    d.userVectors.set(req.userId, stamp, fresh).catch(() => {});
     return fresh;
   });
   try {

@@ -1,13 +1,8 @@
-import type { Redis } from '../clients/redis.js';
 import { itemRecordOf } from '../model/data/profiles.js';
-import type { ItemState, ProfileStore } from '../stores/profiles/index.js';
-import { ITEMS_CHANGED_KEY } from '../stores/profiles/keys.js';
+import type { ItemChangeLog, ItemState, ProfileStore } from '../stores/profiles/index.js';
 import type { ItemVectorRow, ItemVectorStore } from '../stores/vectors/index.js';
 import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
 import type { Live } from './live-models.js';
-
-/** How long the change log keeps an item: longer than any daily job runs. */
-const CHANGE_LOG_MS = 2 * 86_400_000;
 
 export interface BypassResult {
   /** The live version whose collection was changed; undefined before the first publish. */
@@ -51,27 +46,20 @@ export class ItemBypass {
   constructor(
     private readonly vectorStore: ItemVectorStore,
     private readonly profiles: ProfileStore,
-    private readonly redis: Redis,
+    private readonly changes: ItemChangeLog,
   ) {}
 
   /**
    * Logs that these items changed. Call it before reading the live pointer: a daily job that
    * switches after that read finds the items here and re-infers them with its own towers.
    */
-  async record(itemIds: string[]): Promise<void> {
-    if (itemIds.length === 0) return;
-    const now = Date.now();
-    const [[err]] = ((await this.redis
-      .multi()
-      .zadd(ITEMS_CHANGED_KEY, ...itemIds.flatMap((id) => [now, id]))
-      .zremrangebyscore(ITEMS_CHANGED_KEY, '-inf', now - CHANGE_LOG_MS)
-      .exec()) ?? [[null]]) as [[Error | null]];
-    if (err) throw err;
+  record(itemIds: string[]): Promise<void> {
+    return this.changes.record(itemIds);
   }
 
   /** Items the processor applied since `ms` (wall clock). */
   changedSince(ms: number): Promise<string[]> {
-    return this.redis.zrangebyscore(ITEMS_CHANGED_KEY, ms, '+inf');
+    return this.changes.since(ms);
   }
 
   /**

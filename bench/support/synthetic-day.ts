@@ -8,8 +8,9 @@ import type { Dataset } from '../../model/data/types.js';
 import { behaviourEvents, itemEvents, userEvents } from '../../replay/events.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
+import { applyUserProfiles } from '../../stores/profiles/apply-users.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
-import { applyUserProfiles, type RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import type { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
 import { progress } from '../lib.js';
 
 export interface SyntheticDay {

@@ -20,7 +20,6 @@ import { behaviourEvents } from '../../replay/events.js';
 import { type ReplayResult, replay } from '../../replay/run.js';
 import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
-import { ALL_TIME_POPULARITY_KEY } from '../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
@@ -282,7 +281,7 @@ async function checkStoresStep(r: StepRunner, cfg: Config, s: Stores, ds: Datase
 }
 
 async function sayMostPopular(r: StepRunner, s: Stores): Promise<void> {
-  const top = await new RedisPopularityStore(s.redis).top(ALL_TIME_POPULARITY_KEY, 5);
+  const top = await new RedisPopularityStore(s.redis).top('all', 5);
   const titles = await Promise.all(
     top.map(
       async (t) => `${(await s.profiles.getItem(t.item_id))?.features.title ?? t.item_id} (${t.count})`,

@@ -8,5 +8,11 @@ import { redisKey } from '../../clients/keys.js';
  */
 export const idRowKey = (userId: string): string => redisKey('emb', userId);
 
+/** SCAN pattern of every ID row. */
+export const ID_ROW_PATTERN = `${redisKey('emb')}:*`;
+
 /** The serving layer's cached user vector; dropped whenever the user has new behaviour. */
 export const userVectorKey = (userId: string): string => redisKey('uvec', userId);
+
+/** SCAN pattern of every cached user vector. */
+export const USER_VECTOR_PATTERN = `${redisKey('uvec')}:*`;

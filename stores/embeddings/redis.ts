@@ -1,13 +1,8 @@
-import type { Redis } from '../../clients/redis.js';
-import { idRowKey } from './keys.js';
+import { type Redis, unlinkMatching } from '../../clients/redis.js';
+import { type FencedPartition, fenceKeyOf } from '../fence.js';
+import type { IdRow, IdRowStore, RowFence } from './index.js';
+import { ID_ROW_PATTERN, idRowKey, userVectorKey } from './keys.js';
 import { decodeTagged, encodeTagged } from './tagged-vector.js';
-
-export interface IdRow {
-  userId: string;
-  /** The model version whose towers and item vectors the row was trained against. */
-  version: string;
-  row: Float32Array;
-}
 
 const encode = (r: IdRow): string => encodeTagged(r.version, r.row);
 
@@ -21,7 +16,7 @@ function decode(raw: string): { version: string; row: Float32Array } | undefined
 // micro-batch finds its offsets at or below the fence and is skipped (no row moves twice).
 // Compare-and-set on the fence as in stores/popularity/redis.ts: returns -1, writing nothing,
 // when the fence no longer holds the value the caller read (another consumer took the partition).
-// KEYS: fence, one row key per row, then keys to delete. ARGV: expected fence, new fence, TTL
+// KEYS: fence, one row key per row, then the rows' users' cached vectors. ARGV: expected fence, new fence, TTL
 // (0: none), row count, then the encoded rows.
 const SET_FENCED_SCRIPT = `
 local fence = redis.call('GET', KEYS[1]) or '-1'
@@ -36,19 +31,8 @@ redis.call('SET', KEYS[1], ARGV[2])
 return n
 `;
 
-/** A partition's fence: the last offset whose effect is in Redis (-1: none yet). */
-export interface RowFence {
-  key: string;
-  expected: number;
-  next: number;
-}
-
-/**
- * Incremental user-ID rows in Redis, each tagged with its model version: a reader asks for the
- * version it serves and gets nothing for a row of another one (rows of the previous version
- * are meaningless with the new towers, and the daily job's retire step removes them).
- */
-export class RedisIdRowStore {
+/** Incremental user-ID rows in Redis (`{version}\n{base64 float32}` under idRowKey). */
+export class RedisIdRowStore implements IdRowStore {
   constructor(
     private readonly redis: Redis,
     /** Rows of users who stop interacting expire (seconds; 0: never). */
@@ -57,7 +41,6 @@ export class RedisIdRowStore {
     redis.defineCommand('setIdRowsFenced', { lua: SET_FENCED_SCRIPT });
   }
 
-  /** The user's row with whatever version it has (the caller compares), and its raw text for fingerprints. */
   async getAny(userId: string): Promise<{ version: string; row: Float32Array; raw: string } | undefined> {
     const raw = await this.redis.get(idRowKey(userId));
     const r = raw ? decode(raw) : undefined;
@@ -70,7 +53,6 @@ export class RedisIdRowStore {
     return r && r.version === version ? r.row : undefined;
   }
 
-  /** Rows of several users for one version, in the order asked (undefined: none for that version). */
   async getMany(userIds: string[], version: string): Promise<(Float32Array | undefined)[]> {
     if (userIds.length === 0) return [];
     const raws = await this.redis.mget(...userIds.map(idRowKey));
@@ -92,18 +74,17 @@ export class RedisIdRowStore {
     if (failed?.[0]) throw failed[0];
   }
 
-  /** The fence's value (-1 when unset). */
-  async fence(key: string): Promise<number> {
-    const raw = await this.redis.get(key);
+  async fence(partition: FencedPartition): Promise<number> {
+    const raw = await this.redis.get(fenceKeyOf(partition));
     return raw === null ? -1 : Number(raw);
   }
 
-  /**
-   * Writes the rows, deletes `alsoDelete` and moves the fence from `expected` to `next`, atomically;
-   * false (nothing written) when the fence no longer holds `expected`.
-   */
-  async setManyFenced(rows: IdRow[], fence: RowFence, alsoDelete: string[] = []): Promise<boolean> {
-    const keys = [fence.key, ...rows.map((r) => idRowKey(r.userId)), ...alsoDelete];
+  async setManyFenced(rows: IdRow[], fence: RowFence): Promise<boolean> {
+    const keys = [
+      fenceKeyOf(fence.partition),
+      ...rows.map((r) => idRowKey(r.userId)),
+      ...rows.map((r) => userVectorKey(r.userId)),
+    ];
     const args = [
       String(fence.expected),
       String(fence.next),
@@ -112,6 +93,10 @@ export class RedisIdRowStore {
       ...rows.map(encode),
     ];
     return Number(await this.redis.setIdRowsFenced(keys.length, ...keys, ...args)) >= 0;
+  }
+
+  dropAll(): Promise<number> {
+    return unlinkMatching(this.redis, ID_ROW_PATTERN);
   }
 }
 

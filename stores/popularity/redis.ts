@@ -1,12 +1,7 @@
 import type { Redis } from '../../clients/redis.js';
-import { fenceKey } from '../fence.js';
-import { popularityKeys } from './keys.js';
-
-export interface CountedEvent {
-  offset: number;
-  item_id: string;
-  ts: number;
-}
+import { type FencedPartition, fenceKeyOf } from '../fence.js';
+import type { CountedEvent, Exclusion, ItemCount, PopularityStore, PopularityWindow } from './index.js';
+import { ALL_TIME_POPULARITY_KEY, popularityKeys } from './keys.js';
 
 export interface PopularitySettings {
   hourTtlSeconds: number;
@@ -47,8 +42,15 @@ return 0
 /** Events per script call (≤ 6 arguments each): bounds the call's size and how long it holds Redis. */
 const CHUNK = 2000;
 
-/** Popularity counters per time window in Redis (DESIGN.md §4), exactly once per event. */
-export class RedisPopularityStore {
+const keyOf = (w: PopularityWindow): string =>
+  w === 'all'
+    ? ALL_TIME_POPULARITY_KEY
+    : 'hour' in w
+      ? popularityKeys(w.hour).hour
+      : popularityKeys(w.day).day;
+
+/** Popularity counters as Redis ZSETs (item → count) per window, keys in keys.ts. */
+export class RedisPopularityStore implements PopularityStore {
   constructor(
     private readonly redis: Redis,
     private readonly settings: PopularitySettings = DEFAULT_POPULARITY,
@@ -56,13 +58,8 @@ export class RedisPopularityStore {
     redis.defineCommand('countPopularity', { lua: COUNT_SCRIPT });
   }
 
-  /** Counts `events` (ascending offsets) and moves the fence to `lastOffset`; returns how many were counted. */
-  async count(
-    fence: { group: string; topic: string; partition: number },
-    events: CountedEvent[],
-    lastOffset: number,
-  ): Promise<number> {
-    const fk = fenceKey(fence.group, fence.topic, fence.partition);
+  async count(fence: FencedPartition, events: CountedEvent[], lastOffset: number): Promise<number> {
+    const fk = fenceKeyOf(fence);
     let counted = 0;
     // chunks in offset order, each atomically counted with the fence moved to its last offset:
     // a crash between chunks re-counts nothing
@@ -102,13 +99,20 @@ export class RedisPopularityStore {
     throw new Error(`popularity fence ${fk} kept changing: is another consumer writing this partition?`);
   }
 
-  /** Most popular items of a popularity key (keys.ts), with counts. */
-  async top(key: string, k: number): Promise<{ item_id: string; count: number }[]> {
-    const flat = await this.redis.zrevrange(key, 0, k - 1, 'WITHSCORES');
-    const out: { item_id: string; count: number }[] = [];
-    for (let j = 0; j < flat.length; j += 2)
-      out.push({ item_id: flat[j] as string, count: Number(flat[j + 1]) });
+  async top(window: PopularityWindow, k: number, exclude?: Exclusion): Promise<ItemCount[]> {
+    const flat = await this.redis.zrevrange(keyOf(window), 0, k + (exclude?.max ?? 0) - 1, 'WITHSCORES');
+    const out: ItemCount[] = [];
+    for (let j = 0; j < flat.length && out.length < k; j += 2) {
+      const id = flat[j] as string;
+      if (!exclude?.has(id)) out.push({ item_id: id, count: Number(flat[j + 1]) });
+    }
     return out;
+  }
+
+  async counts(window: PopularityWindow, itemIds: readonly string[]): Promise<number[]> {
+    if (itemIds.length === 0) return [];
+    const raw = await this.redis.zmscore(keyOf(window), ...itemIds);
+    return raw.map((c) => Number(c ?? 0));
   }
 }
 

@@ -1,6 +1,5 @@
 import type { Redis } from '../../clients/redis.js';
-import type { UserProfileEvent } from '../../schemas/user.js';
-import type { ProfileStore, UserProfile } from './index.js';
+import type { ProfileCache, UserProfile } from './index.js';
 import { profileKey } from './keys.js';
 
 // Keeps the newer of what is stored and what is offered, by profile event time: a fill from an
@@ -40,7 +39,7 @@ const CHUNK = 500;
  * the store of record; this copy takes an HBase round trip off every recall request, which was
  * the largest CPU cost per request (docs/decisions.md, Recall API). A miss reads HBase and fills.
  */
-export class RedisProfileCache {
+export class RedisProfileCache implements ProfileCache {
   constructor(
     private readonly redis: Redis,
     private readonly ttlSeconds: number,
@@ -48,7 +47,7 @@ export class RedisProfileCache {
     redis.defineCommand('putProfiles', { lua: PUT_SCRIPT });
   }
 
-  /** The cached profile; null: cached as having none; undefined: not cached (or unreadable, which the next fill replaces). */
+  /** An unreadable entry is a miss, which the next fill replaces. */
   async get(userId: string): Promise<UserProfile | null | undefined> {
     const raw = await this.redis.get(profileKey(userId));
     if (raw === null) return undefined;
@@ -61,7 +60,6 @@ export class RedisProfileCache {
     }
   }
 
-  /** Caches what HBase said about one user (undefined: no profile), unless a copy as new is there. */
   async fill(userId: string, profile: UserProfile | undefined): Promise<void> {
     await this.put([
       profile
@@ -70,7 +68,6 @@ export class RedisProfileCache {
     ]);
   }
 
-  /** Caches profiles as HBase now holds them (the winners after a write), each unless a newer copy is there. */
   async putMany(profiles: UserProfile[]): Promise<void> {
     await this.put(
       profiles.map((p) => [profileKey(p.user_id), p.ts, this.ttlSeconds, 'w', JSON.stringify(p)]),
@@ -86,26 +83,6 @@ export class RedisProfileCache {
       for (const [, ts, ttl, mode, value] of chunk) args.push(ts, ttl, mode, value);
       await this.redis.putProfiles(chunk.length, ...chunk.map((e) => e[0]), ...args);
     }
-  }
-}
-
-/** Rows per HBase read-back: one Thrift call each. */
-const READ_BACK = 500;
-
-/**
- * Profile events into the store of record, then the winners as it now holds them into the
- * cache: what the items processor does, and what a loader writing straight to HBase must do too.
- */
-export async function applyUserProfiles(
-  store: ProfileStore,
-  cache: RedisProfileCache,
-  events: UserProfileEvent[],
-): Promise<void> {
-  await store.applyUsers(events);
-  const ids = [...new Set(events.map((e) => e.user_id))];
-  for (let i = 0; i < ids.length; i += READ_BACK) {
-    const winners = await store.getUsers(ids.slice(i, i + READ_BACK));
-    await cache.putMany(winners.filter((p): p is UserProfile => p !== undefined));
   }
 }
 

@@ -1,4 +1,7 @@
 import { redisKey } from '../../clients/keys.js';
+import type { SequenceEntry } from './index.js';
+
+export type { SequenceEntry };
 
 // Redis layout of the recent-behaviour state (DESIGN.md §4). Every variable part is a validated id.
 
@@ -6,13 +9,6 @@ import { redisKey } from '../../clients/keys.js';
 export const sequenceKey = (userId: string): string => redisKey('seq', userId);
 
 const SEP = '\t';
-
-export interface SequenceEntry {
-  event_id: string;
-  item_id: string;
-  type: string;
-  ts: number;
-}
 
 /** Members start with the event id so that ZSET ties (same ts) order like stores/order.ts. */
 export const sequenceMember = (e: SequenceEntry): string => [e.event_id, e.item_id, e.type].join(SEP);

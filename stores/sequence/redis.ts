@@ -3,13 +3,8 @@ import type { BehaviourEvent } from '../../schemas/behaviour.js';
 // the cached user vector is dropped in the same script that changes the sequence it was built from
 import { userVectorKey } from '../embeddings/keys.js';
 import { latestN } from '../order.js';
-import { parseSequenceMember, type SequenceEntry, sequenceKey, sequenceMember } from './keys.js';
-
-export interface SequenceSettings {
-  /** Events kept per user. */
-  length: number;
-  ttlSeconds: number;
-}
+import type { SequenceEntry, SequenceSettings, SequenceStore } from './index.js';
+import { parseSequenceMember, sequenceKey, sequenceMember } from './keys.js';
 
 // One atomic script per chunk of events, grouped by user: ZADD the user's events, trim to the
 // latest N, renew the TTL, drop the cached user vector. The result is the top N (by ts, then
@@ -33,8 +28,8 @@ return #KEYS / 2
 /** Users per script call: bounds how long one call holds Redis' single thread. */
 const CHUNK = 500;
 
-/** Each user's latest events in Redis (DESIGN.md §4), for online features. */
-export class RedisSequenceStore {
+/** Each user's latest events as a Redis ZSET (score ts, member: keys.ts). */
+export class RedisSequenceStore implements SequenceStore {
   constructor(
     private readonly redis: Redis,
     private readonly settings: SequenceSettings,
@@ -64,13 +59,16 @@ export class RedisSequenceStore {
     }
   }
 
-  /** The user's recent events, oldest first. */
   async recent(userId: string): Promise<SequenceEntry[]> {
     const flat = await this.redis.zrange(sequenceKey(userId), 0, -1, 'WITHSCORES');
     const out: SequenceEntry[] = [];
     for (let i = 0; i < flat.length; i += 2)
       out.push(parseSequenceMember(flat[i] as string, Number(flat[i + 1])));
     return out;
+  }
+
+  async holds(userId: string, entry: SequenceEntry): Promise<boolean> {
+    return (await this.redis.zscore(sequenceKey(userId), sequenceMember(entry))) !== null;
   }
 }
 

@@ -1,6 +1,5 @@
-import type { Redis } from '../../clients/redis.js';
 import { IdRowUpdater, type IncrementalConfig, type LiveItems } from '../../model/incremental.js';
-import { ITEMS_CHANGED_KEY } from '../../stores/profiles/keys.js';
+import type { ItemChangeLog } from '../../stores/profiles/index.js';
 import type { ItemVectorStore } from '../../stores/vectors/index.js';
 import type { Live } from '../../versions/live-models.js';
 
@@ -70,7 +69,7 @@ export class LiveUpdaters {
 
   constructor(
     private readonly vectorStore: ItemVectorStore,
-    private readonly redis: Redis,
+    private readonly changes: ItemChangeLog,
     private readonly cfg: IncrementalConfig,
     private readonly onLoad: (info: { version: string; items: number; seconds: number }) => void = () => {},
   ) {}
@@ -124,7 +123,7 @@ export class LiveUpdaters {
   private async refreshChanged(live: Live, held: Held): Promise<void> {
     const since = this.checkedAt - CHANGES_SLACK_MS;
     const now = Date.now();
-    const changed = await this.redis.zrangebyscore(ITEMS_CHANGED_KEY, since, '+inf');
+    const changed = await this.changes.since(since);
     if (changed.length === 0) {
       this.checkedAt = now;
       return;

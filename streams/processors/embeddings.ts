@@ -11,11 +11,11 @@ import {
 } from '../../model/incremental.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
-import { userVectorKey } from '../../stores/embeddings/keys.js';
-import { type IdRow, RedisIdRowStore } from '../../stores/embeddings/redis.js';
-import { fenceKey } from '../../stores/fence.js';
+import type { IdRow, RowFence } from '../../stores/embeddings/index.js';
+import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
 import { compareEvents } from '../../stores/order.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
+import { RedisItemChangeLog } from '../../stores/profiles/redis-changes.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { onModelEvents } from '../../versions/channel.js';
@@ -141,11 +141,16 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
   });
   const group = groupIdOf(cfg, 'embeddings');
   let m: ReturnType<typeof metrics> | undefined;
-  const updaters = new LiveUpdaters(vectorStore, redis, incrementalFromSettings(cfg), (info) => {
-    m?.itemVectors.set(info.items);
-    m?.loadSeconds.set(info.seconds);
-    log?.info(info, 'live item vectors loaded');
-  });
+  const updaters = new LiveUpdaters(
+    vectorStore,
+    new RedisItemChangeLog(redis),
+    incrementalFromSettings(cfg),
+    (info) => {
+      m?.itemVectors.set(info.items);
+      m?.loadSeconds.set(info.seconds);
+      log?.info(info, 'live item vectors loaded');
+    },
+  );
 
   /** The partition batch's users as of just before its first fresh event. */
   async function loadUsers(live: Live, fresh: Keyed[]): Promise<Map<string, UserState>> {
@@ -180,7 +185,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     updater: IdRowUpdater,
     users: Map<string, UserState>,
     chunk: Keyed[],
-    fence: { key: string; expected: number; next: number },
+    fence: RowFence,
   ): Promise<UpdateStats> {
     const end = m?.batchSeconds.startTimer();
     const byUser = eventsByUser(chunk.map((k) => k.event));
@@ -198,13 +203,11 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       s.row = result.rows[i] as Float32Array;
       written.push({ userId: u.userId, version: live.pointer.version, row: s.row });
     });
-    const ok = await rows.setManyFenced(
-      written,
-      fence,
-      written.map((r) => userVectorKey(r.userId)),
-    );
+    const ok = await rows.setManyFenced(written, fence);
     if (!ok)
-      throw new Error(`embeddings fence ${fence.key} moved: is another consumer writing this partition?`);
+      throw new Error(
+        `embeddings fence of ${fence.partition.topic}/${fence.partition.partition} moved: is another consumer writing this partition?`,
+      );
     end?.();
     return result.stats;
   }
@@ -250,8 +253,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       const at = { partition: batch.partition, first: keyed[0]?.offset, last: batch.lastOffset };
       log?.debug({ ...at, version: live.pointer.version }, 'batch: loading the updater');
       const updater = await updaters.updaterFor(live);
-      const key = fenceKey(group, batch.topic, batch.partition);
-      let fence = await rows.fence(key);
+      const partition = { group, topic: batch.topic, partition: batch.partition };
+      let fence = await rows.fence(partition);
       const fresh = keyed.filter((k) => k.offset > fence);
       log?.debug({ ...at, fence, fresh: fresh.length }, 'batch: fence read');
       m?.events.inc({ outcome: 'fenced' }, keyed.length - fresh.length);
@@ -262,7 +265,11 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       for (const [c, chunk] of chunks.entries()) {
         // the last micro-batch also covers the batch's dead-lettered tail
         const next = c === chunks.length - 1 ? batch.lastOffset : (chunk.at(-1) as Keyed).offset;
-        const stats = await applyMicroBatch(live, updater, users, chunk, { key, expected: fence, next });
+        const stats = await applyMicroBatch(live, updater, users, chunk, {
+          partition,
+          expected: fence,
+          next,
+        });
         fence = next;
         log?.debug({ ...at, fence }, 'batch: micro-batch written');
         m?.events.inc({ outcome: 'applied' }, stats.events);

@@ -4,7 +4,8 @@ import type { Config } from '../../config/index.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import type { HistoryEvent } from '../../stores/history/index.js';
-import { type CountedEvent, RedisPopularityStore } from '../../stores/popularity/redis.js';
+import type { CountedEvent } from '../../stores/popularity/index.js';
+import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
 
 /** Rows per Thrift call; chunks go out in parallel over the connection pool. */

@@ -4,9 +4,11 @@ import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { ItemEvent } from '../../schemas/item.js';
 import type { UserProfileEvent } from '../../schemas/user.js';
-import { userVectorKey } from '../../stores/embeddings/keys.js';
+import { RedisUserVectorCache } from '../../stores/embeddings/redis-user-vectors.js';
+import { applyUserProfiles } from '../../stores/profiles/apply-users.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
-import { applyUserProfiles, RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import { RedisProfileCache } from '../../stores/profiles/redis-cache.js';
+import { RedisItemChangeLog } from '../../stores/profiles/redis-changes.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { ItemBypass } from '../../versions/item-bypass.js';
 import { LiveModels } from '../../versions/live-models.js';
@@ -23,9 +25,10 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
   const store = new HBaseProfileStore(hbase);
   const redis = createRedis(cfg);
   const profileCache = new RedisProfileCache(redis, cfg.profileCacheTtlSeconds);
+  const userVectors = new RedisUserVectorCache(redis, cfg.userVectorTtlSeconds);
   const vectorStore = openItemVectors(cfg);
   const models = new LiveModels(cfg, redis);
-  const bypass = new ItemBypass(vectorStore, store, redis);
+  const bypass = new ItemBypass(vectorStore, store, new RedisItemChangeLog(redis));
   let bypassed: Counter<'op'> | undefined;
   return {
     name: 'items',
@@ -60,7 +63,7 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
       } else {
         const events = values as UserProfileEvent[];
         await applyUserProfiles(store, profileCache, events);
-        await redis.del(...new Set(events.map((e) => userVectorKey(e.user_id))));
+        await userVectors.drop(events.map((e) => e.user_id));
       }
       return values.length;
     },

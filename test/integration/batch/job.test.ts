@@ -23,8 +23,8 @@ import type { RecallDeps, RecallResponse } from '../../../serving/recall.js';
 import { idRowKey, userVectorKey } from '../../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../../stores/embeddings/redis.js';
 import { decodeTagged, encodeTagged } from '../../../stores/embeddings/tagged-vector.js';
-import { ALL_TIME_POPULARITY_KEY } from '../../../stores/popularity/keys.js';
 import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
+import { RedisItemChangeLog } from '../../../stores/profiles/redis-changes.js';
 import { RedisSequenceStore } from '../../../stores/sequence/redis.js';
 import { collectionOf } from '../../../stores/vectors/collections.js';
 import type { VersionShape } from '../../../stores/vectors/index.js';
@@ -106,7 +106,11 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     const model = await ModelVersion.load(registry.versionDir(r.version));
     try {
       const pointer = (await registry.live()) as LivePointer;
-      const replay = await new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis).applyTo(
+      const replay = await new ItemBypass(
+        vectorStore,
+        new HBaseProfileStore(hbase),
+        new RedisItemChangeLog(redis),
+      ).applyTo(
         { pointer, model },
         page.map((p: { item_id: string }) => p.item_id),
       );
@@ -333,7 +337,7 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       pointer: live as LivePointer,
       model: await ModelVersion.load(registry.versionDir(live?.version as string)),
     };
-    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), redis);
+    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), new RedisItemChangeLog(redis));
     await withRecall(cfg, async (get) => {
       expect((await get('user_id=1&k=5&category=Bypasstest')).body.items).toEqual([]);
       const t0 = Date.now();
@@ -374,7 +378,10 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
       const corrected = (await get('user_id=1&k=20&popularity_beta=0.5')).body.items;
       expect(corrected).toHaveLength(20);
       expect(corrected.map((i) => i.item_id)).not.toEqual(plain.map((i) => i.item_id));
-      const counts = await d.redis.zmscore(ALL_TIME_POPULARITY_KEY, ...corrected.map((i) => i.item_id));
+      const counts = await d.popularity.counts(
+        'all',
+        corrected.map((i) => i.item_id),
+      );
       corrected.forEach((it, j) => {
         const s = wide.get(it.item_id);
         expect(s, `${it.item_id} comes from the top 2k`).toBeDefined();

@@ -12,7 +12,7 @@ import type { BehaviourEvent } from '../../../schemas/behaviour.js';
 import { RedisAnswerStore } from '../../../stores/answers/redis.js';
 import { HBaseHistoryStore } from '../../../stores/history/hbase.js';
 import { latestN } from '../../../stores/order.js';
-import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../../stores/popularity/keys.js';
+import { ALL_TIME_POPULARITY_KEY } from '../../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../../../stores/profiles/redis-cache.js';
@@ -280,7 +280,7 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
     expect(await store.count(fence, events, 5999)).toBe(2000);
     expect(await store.count(fence, events, 5999)).toBe(0);
     expect((await popularityTotal(s.redis)) - before).toBe(5000);
-    const top = await store.top(popularityKeys(1_700_000_000_000).hour, 3);
+    const top = await store.top({ hour: 1_700_000_000_000 }, 3);
     expect(top.map((t) => t.count)).toEqual([100, 100, 100]);
   });
 

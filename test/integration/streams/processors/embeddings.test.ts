@@ -16,7 +16,6 @@ import { replay } from '../../../../replay/run.js';
 import type { BehaviourEvent } from '../../../../schemas/behaviour.js';
 import { idRowKey, userVectorKey } from '../../../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../../../stores/embeddings/redis.js';
-import { fenceKey } from '../../../../stores/fence.js';
 import { sequenceKey } from '../../../../stores/sequence/keys.js';
 import { openItemVectors } from '../../../../stores/vectors/open.js';
 import { groupIdOf } from '../../../../streams/runtime.js';
@@ -207,9 +206,11 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     const offsets = await (await stack.kafkaAdmin()).fetchTopicOffsets(stack.topics.behaviour);
     let fenced = 0;
     for (const o of offsets) {
-      const fence = await store.fence(
-        fenceKey(groupIdOf(cfg, 'embeddings'), stack.topics.behaviour, o.partition),
-      );
+      const fence = await store.fence({
+        group: groupIdOf(cfg, 'embeddings'),
+        topic: stack.topics.behaviour,
+        partition: o.partition,
+      });
       if (fence < 0) continue;
       fenced++;
       expect(fence).toBe(Number(o.high) - 1);

@@ -1,0 +1,62 @@
+import type { FencedPartition } from '../fence.js';
+
+// Per-user vectors outside the model versions: the incremental ID rows (the embeddings
+// processor's output) and the recall API's cache of computed user vectors.
+
+export interface IdRow {
+  userId: string;
+  /** The model version whose towers and item vectors the row was trained against. */
+  version: string;
+  row: Float32Array;
+}
+
+/** A partition's fence move: from the value the caller read (-1: none yet) to the batch's last offset. */
+export interface RowFence {
+  partition: FencedPartition;
+  expected: number;
+  next: number;
+}
+
+/**
+ * Incremental user-ID rows, each tagged with its model version: a reader asks for the version
+ * it serves and gets nothing for a row of another one (rows of the previous version are
+ * meaningless with the new towers, and the daily job's retire step removes them).
+ */
+export interface IdRowStore {
+  /** The user's row with whatever version it has (the caller compares), and its raw text for fingerprints. */
+  getAny(userId: string): Promise<{ version: string; row: Float32Array; raw: string } | undefined>;
+  /** The user's row of this version (undefined: none, or one of another version). */
+  get(userId: string, version: string): Promise<Float32Array | undefined>;
+  /** Rows of several users for one version, in the order asked (undefined: none for that version). */
+  getMany(userIds: string[], version: string): Promise<(Float32Array | undefined)[]>;
+  /** Writes the rows together. */
+  setMany(rows: IdRow[]): Promise<void>;
+  /** The partition's fence: the last offset whose rows are written (-1 when unset). */
+  fence(partition: FencedPartition): Promise<number>;
+  /**
+   * Writes the rows, drops those users' cached user vectors and moves the fence from
+   * `expected` to `next`, atomically; false (nothing written) when the fence no longer holds
+   * `expected` (another consumer took the partition).
+   */
+  setManyFenced(rows: IdRow[], fence: RowFence): Promise<boolean>;
+  /** Drops every row (the daily job's retire step); how many there were. */
+  dropAll(): Promise<number>;
+}
+
+/** A cached vector with the tag naming what it was computed from (recall compares it). */
+export interface TaggedVector {
+  tag: string;
+  vector: Float32Array;
+}
+
+/** The recall API's computed user vectors, each valid only while its tag matches. */
+export interface UserVectorCache {
+  /** The user's cached vector, if any (an unreadable entry counts as none). */
+  get(userId: string): Promise<TaggedVector | undefined>;
+  /** Caches the vector under `tag` for the cache's TTL. */
+  set(userId: string, tag: string, vector: Float32Array): Promise<void>;
+  /** Drops these users' vectors (their features changed). */
+  drop(userIds: Iterable<string>): Promise<void>;
+  /** Drops every cached vector (the daily job's retire step); how many there were. */
+  dropAll(): Promise<number>;
+}
