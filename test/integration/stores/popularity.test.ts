@@ -4,7 +4,7 @@ import { fenceKeyOf } from '../../../stores/fence.js';
 import type { CountedEvent, PopularityStore } from '../../../stores/popularity/index.js';
 import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../../stores/popularity/redis.js';
-import { BAD_IDS, offlineRedis, runId, storeRedis } from './support.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from './support.js';
 
 // The popularity store's contract (stores/popularity/index.ts) on the real Redis. Each run
 // counts at an hour of its own in the 1990s and items of its own, so its windows are its own.
@@ -149,7 +149,7 @@ describe('popularity store (Redis)', () => {
       await expect(off.count({ group: 'g', topic: bad, partition: 0 }, e, 100)).rejects.toThrow(KeyError);
     }
     await expect(off.count({ group: 'g', topic: 't', partition: 0 }, events(base, 'i'), 100)).rejects.toThrow(
-      /writeable/,
+      OFFLINE_FAILURE,
     );
   });
 });

@@ -6,7 +6,15 @@ import type { UserProfile } from '../../../stores/profiles/index.js';
 import { ITEMS_CHANGED_KEY, profileKey } from '../../../stores/profiles/keys.js';
 import { RedisProfileCache } from '../../../stores/profiles/redis-cache.js';
 import { CHANGE_LOG_MS, RedisItemChangeLog } from '../../../stores/profiles/redis-changes.js';
-import { BAD_IDS, cfg, offlineRedis, runId, storeRedis, unreachableHBase } from './support.js';
+import {
+  BAD_IDS,
+  cfg,
+  OFFLINE_FAILURE,
+  offlineRedis,
+  runId,
+  storeRedis,
+  unreachableHBase,
+} from './support.js';
 
 // The profiles role on the real servers: the HBase store of record and the Redis cache run one
 // suite where their contracts overlap (a user's profile: newest event time wins, idempotent,
@@ -132,7 +140,7 @@ describe('profiles (HBase store of record, Redis cache, item change log)', () =>
     'Redis cache',
     () => cachedProfiles(new RedisProfileCache(redis, 120)),
     () => cachedProfiles(new RedisProfileCache(offline, 120)),
-    /writeable/,
+    OFFLINE_FAILURE,
   );
 
   describe('items (HBase)', () => {

@@ -20,13 +20,19 @@ export const runId = (): string => randomBytes(4).toString('hex');
 export const BAD_IDS = ['', 'has space', 'a:b', 'a|b', 'x'.repeat(129), 'ü'];
 
 /**
- * A Redis client that never connects and queues nothing: any command fails at once with
- * "Stream isn't writeable", so a KeyError from a store proves the id was refused before a
- * command was sent.
+ * A Redis client aimed at a port nothing listens on, without retries or an offline queue: any
+ * command fails at once (OFFLINE_FAILURE), so a KeyError from a store proves the id was
+ * refused before a command was sent.
  */
 export function offlineRedis(): Redis {
-  return createRedis(cfg, { enableOfflineQueue: false, lazyConnect: true });
+  return createRedis(
+    { redisUrl: 'redis://127.0.0.1:1/0' },
+    { enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null },
+  );
 }
+
+/** How a command on offlineRedis() fails: not writeable before the first connect attempt, closed after. */
+export const OFFLINE_FAILURE = /writeable|closed/;
 
 /** An HBase client aimed at a port nothing listens on: any call fails with a connection error. */
 export function unreachableHBase(): HBaseClient {
