@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildSeen } from '../../../../batch/seen-rebuild.js';
 import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
+import { KeyError } from '../../../../clients/keys.js';
 import { createRedis } from '../../../../clients/redis.js';
 import { loadConfig } from '../../../../config/index.js';
 import { HBaseHistoryStore } from '../../../../stores/history/hbase.js';
 import type { HistoryEvent } from '../../../../stores/history/index.js';
 import { seenHash } from '../../../../stores/seen/hash.js';
 import { RedisSeenStore, seenKey } from '../../../../stores/seen/redis.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis } from '../support.js';
 
 // The seen sets on the real Redis, and their rebuild from the real HBase history.
 const cfg = loadConfig({ ...process.env, REDIS_URL: 'redis://127.0.0.1:6379/12' });
@@ -76,5 +78,34 @@ describe('seen sets (real Redis, rebuilt from real HBase)', () => {
     const replaced = await rebuildSeen(history, seen, { replace: true, users: ['u3'] });
     expect(replaced).toEqual({ users: 1, events: 3 });
     expect(await seen.get('u3')).toEqual(hashes(['x', 'y']));
+  });
+
+  it('replaces a set with exactly the given items, ignored types left out; again changes nothing', async () => {
+    await seen.add([ev('u5', 'old'), ev('u5', 'older')]);
+    const events = [ev('u5', 'p'), ev('u5', 'q'), ev('u5', 'r', 'impression')];
+    await seen.replace('u5', events);
+    await seen.replace('u5', events);
+    expect(await seen.get('u5')).toEqual(hashes(['p', 'q']));
+    const ttl = await redis.ttl(seenKey('u5'));
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    // nothing left to see: no set at all
+    await seen.replace('u5', [ev('u5', 'only', 'impression')]);
+    expect(await redis.exists(seenKey('u5'))).toBe(0);
+  });
+
+  it('refuses bad ids with a KeyError before sending a command', async () => {
+    const offline = offlineRedis();
+    const off = new RedisSeenStore(offline, settings);
+    try {
+      for (const bad of BAD_IDS) {
+        await expect(off.add([ev('ok', 'a'), ev(bad, 'a')])).rejects.toThrow(KeyError);
+        await expect(off.get(bad)).rejects.toThrow(KeyError);
+        await expect(off.replace(bad, [ev(bad, 'a')])).rejects.toThrow(KeyError);
+      }
+      await expect(off.get('valid')).rejects.toThrow(OFFLINE_FAILURE);
+    } finally {
+      offline.disconnect();
+    }
   });
 });
