@@ -6,8 +6,8 @@ import type { IdRowStore, TaggedVector, UserVectorCache } from '../stores/embedd
 import type { HistoryStore } from '../stores/history/index.js';
 import type { PopularityStore } from '../stores/popularity/index.js';
 import type { ProfileCache, ProfileStore, UserProfile } from '../stores/profiles/index.js';
-import { seenHash } from '../stores/seen/hash.js';
 import type { SeenStore } from '../stores/seen/index.js';
+import { seenHash } from '../stores/seen/keys.js';
 import type { SequenceStore } from '../stores/sequence/index.js';
 import { ITEM_SCALARS } from '../stores/vectors/item-fields.js';
 import type { LiveModels } from '../versions/live-models.js';

@@ -1,5 +1,5 @@
 import type { RecordedAnswer } from '../stores/answers/index.js';
-import { seenHash } from '../stores/seen/hash.js';
+import { seenHash } from '../stores/seen/keys.js';
 
 /** One behaviour event as attribution needs it. */
 export interface AttributedEvent {

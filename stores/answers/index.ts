@@ -6,7 +6,7 @@ export interface RecordedAnswer {
   version: string;
   /** personal, profile or popular. */
   source: string;
-  /** The answer's top items as seen hashes (stores/seen/hash.ts), best first. */
+  /** The answer's top items as seen hashes (stores/seen/keys.ts), best first. */
   items: number[];
 }
 

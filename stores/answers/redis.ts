@@ -1,6 +1,6 @@
 import { redisKey } from '../../clients/keys.js';
 import type { Redis } from '../../clients/redis.js';
-import { seenHash } from '../seen/hash.js';
+import { seenHash } from '../seen/keys.js';
 import type { AnswerStore, RecordedAnswer } from './index.js';
 
 /** STRING `{ts}\t{version}\t{source}\t{hash},{hash},…` with the window as its TTL. */

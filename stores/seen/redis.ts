@@ -1,10 +1,6 @@
-import { redisKey } from '../../clients/keys.js';
 import type { Redis } from '../../clients/redis.js';
-import { seenHash } from './hash.js';
 import type { SeenEvent, SeenSettings, SeenStore } from './index.js';
-
-/** SET of a user's seen items' hashes (an intset while it has ≤ `set-max-intset-entries`). */
-export const seenKey = (userId: string): string => redisKey('seen', userId);
+import { seenHash, seenKey } from './keys.js';
 
 /** Users per pipeline: bounds one round trip's size. */
 const CHUNK = 500;

@@ -16,7 +16,7 @@ import { ALL_TIME_POPULARITY_KEY } from '../../../stores/popularity/keys.js';
 import { RedisPopularityStore } from '../../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../../../stores/profiles/redis-cache.js';
-import { seenHash } from '../../../stores/seen/hash.js';
+import { seenHash } from '../../../stores/seen/keys.js';
 import { RedisSeenStore } from '../../../stores/seen/redis.js';
 import { RedisSequenceStore } from '../../../stores/sequence/redis.js';
 import type { DeadLetter } from '../../../streams/dlq.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedAnswer } from '../../../stores/answers/index.js';
-import { seenHash } from '../../../stores/seen/hash.js';
+import { seenHash } from '../../../stores/seen/keys.js';
 import { attribute } from '../../../streams/online-hits.js';
 
 const answer = (ts: number, items: string[], source = 'personal', version = 'v1'): RecordedAnswer => ({

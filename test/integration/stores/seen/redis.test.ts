@@ -7,8 +7,8 @@ import { createRedis } from '../../../../clients/redis.js';
 import { loadConfig } from '../../../../config/index.js';
 import { HBaseHistoryStore } from '../../../../stores/history/hbase.js';
 import type { HistoryEvent } from '../../../../stores/history/index.js';
-import { seenHash } from '../../../../stores/seen/hash.js';
-import { RedisSeenStore, seenKey } from '../../../../stores/seen/redis.js';
+import { seenHash, seenKey } from '../../../../stores/seen/keys.js';
+import { RedisSeenStore } from '../../../../stores/seen/redis.js';
 import { BAD_IDS, OFFLINE_FAILURE, offlineRedis } from '../support.js';
 
 // The seen sets on the real Redis, and their rebuild from the real HBase history.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { seenHash } from '../../../../stores/seen/hash.js';
 import { seenSettings } from '../../../../stores/seen/index.js';
+import { seenHash } from '../../../../stores/seen/keys.js';
 
 describe('seen hash', () => {
   it('is 32-bit FNV-1a as a signed int32 (published test vectors)', () => {

@@ -1,3 +1,8 @@
+import { redisKey } from '../../clients/keys.js';
+
+/** SET of a user's seen items' hashes (an intset while it has ≤ `set-max-intset-entries`). */
+export const seenKey = (userId: string): string => redisKey('seen', userId);
+
 /**
  * The 32-bit FNV-1a hash of an item id, as a signed int32 so that Redis keeps a user's set of
  * them as an intset (4 bytes an item, against ~50–60 for the ids themselves; docs/decisions.md).
