@@ -88,6 +88,12 @@ export const SETTINGS = {
     default: '3',
     doc: 'Partitions of `user.events` when the project creates it.',
   },
+  topicExposurePartitions: {
+    env: 'TOPIC_EXPOSURE_PARTITIONS',
+    kind: 'int',
+    default: '3',
+    doc: 'Partitions of `recall.exposures` (every answer the recall API returns) when the project creates it.',
+  },
   topicPrefix: {
     env: 'KAFKA_TOPIC_PREFIX',
     kind: 'string',
@@ -190,6 +196,12 @@ export const SETTINGS = {
     kind: 'int',
     default: '8081',
     doc: 'Port of the recall API (`towerflow serve`).',
+  },
+  exposureMaxInFlight: {
+    env: 'EXPOSURE_MAX_IN_FLIGHT',
+    kind: 'int',
+    default: '10000',
+    doc: 'Exposures a recall API instance may have unacknowledged by Kafka; beyond it (or while Kafka is unreachable) exposures are dropped and counted, never waited for.',
   },
   recallMaxK: {
     env: 'RECALL_MAX_K',

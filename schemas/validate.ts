@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BehaviourEvent } from './behaviour.js';
+import { Exposure } from './exposure.js';
 import { SCHEMA_VERSION } from './ids.js';
 import { ItemEvent } from './item.js';
 import { UserProfileEvent } from './user.js';
@@ -87,6 +88,8 @@ export const itemContract = contract(
 );
 
 export const userContract = contract('user profile event', UserProfileEvent, (e) => e.user_id);
+
+export const exposureContract = contract('exposure', Exposure, (e) => e.user_id);
 
 /** An error of one element of a batch. */
 export interface IndexedFieldError extends FieldError {

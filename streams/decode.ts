@@ -1,12 +1,19 @@
 import type { ConsumedRecord } from '../clients/kafka/consumer.js';
 import type { TopicRole } from '../clients/kafka/topics.js';
-import { behaviourContract, describeErrors, itemContract, userContract } from '../schemas/index.js';
+import {
+  behaviourContract,
+  describeErrors,
+  exposureContract,
+  itemContract,
+  userContract,
+} from '../schemas/index.js';
 
 /** The contract that validates each topic's records. */
 export const CONTRACTS = {
   behaviour: behaviourContract,
   items: itemContract,
   users: userContract,
+  exposures: exposureContract,
 } as const;
 
 export type DecodableRole = keyof typeof CONTRACTS;

@@ -6,6 +6,7 @@ export const TOPIC_BASE_NAMES = {
   dlq: 'behaviour.dlq',
   items: 'item.events',
   users: 'user.events',
+  exposures: 'recall.exposures',
 } as const;
 
 export type TopicRole = keyof typeof TOPIC_BASE_NAMES;
@@ -40,5 +41,12 @@ export function projectTopics(cfg: Config): TopicSpec[] {
     },
     { topic: t.items, numPartitions: cfg.topicItemPartitions, replicationFactor: rf },
     { topic: t.users, numPartitions: cfg.topicUserPartitions, replicationFactor: rf },
+    {
+      topic: t.exposures,
+      numPartitions: cfg.topicExposurePartitions,
+      replicationFactor: rf,
+      // experiments read a few days back at most; a week leaves room to rebuild results
+      configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }],
+    },
   ];
 }

@@ -31,10 +31,11 @@ describe('decodeRecord', () => {
   });
 
   it('maps each event topic to its contract', () => {
-    expect(Object.keys(CONTRACTS).sort()).toEqual(['behaviour', 'items', 'users']);
+    expect(Object.keys(CONTRACTS).sort()).toEqual(['behaviour', 'exposures', 'items', 'users']);
     expect(CONTRACTS.behaviour.name).toBe('behaviour event');
     expect(CONTRACTS.items.name).toBe('item event');
     expect(CONTRACTS.users.name).toBe('user profile event');
+    expect(CONTRACTS.exposures.name).toBe('exposure');
   });
 
   it('decodes a valid behaviour event with v filled in', () => {

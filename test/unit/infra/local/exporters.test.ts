@@ -50,7 +50,7 @@ describe('infrastructure scrape jobs', () => {
     const yaml = infraScrapeConfigsYaml(loadConfig({ KAFKA_CLIENT_ID: 'dev', HBASE_NAMESPACE: 'devns' }));
     const kafka = yaml.slice(yaml.indexOf('job_name: kafka'), yaml.indexOf('job_name: hbase'));
     expect(kafka).toContain(
-      "regex: '([^.]+)\\.(?:behaviour\\.events|behaviour\\.dlq|item\\.events|user\\.events)'",
+      "regex: '([^.]+)\\.(?:behaviour\\.events|behaviour\\.dlq|item\\.events|user\\.events|recall\\.exposures)'",
     );
     expect(kafka).toContain("replacement: 'dev'");
     const hbase = yaml.slice(yaml.indexOf('job_name: hbase'), yaml.indexOf('job_name: redis'));
