@@ -51,7 +51,10 @@ export class ExposureLog implements ExposureSink {
       const p = new IdempotentProducer(this.cfg, { 'linger.ms': 20 });
       try {
         await p.connect(5000);
-        if (this.closed) return void (await p.disconnect());
+        if (this.closed) {
+          await p.disconnect();
+          return;
+        }
         await ensureTopics(this.cfg, projectTopics(this.cfg)).catch(() => {});
         this.producer = p;
         return;
@@ -65,7 +68,10 @@ export class ExposureLog implements ExposureSink {
 
   record(e: Exposure): void {
     const p = this.producer;
-    if (!p || this.inFlight >= this.maxInFlight) return this.count('dropped');
+    if (!p || this.inFlight >= this.maxInFlight) {
+      this.count('dropped');
+      return;
+    }
     this.inFlight++;
     p.send(this.topic, { key: e.user_id, value: JSON.stringify(e) }).then(
       () => {
