@@ -2,7 +2,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config/index.js';
 import { PROCESSOR_NAMES } from '../../streams/runtime.js';
-import { isAlive, readPid, spawnDaemon, stopDaemon, waitUntil } from './process.js';
+import {
+  daemonState,
+  InfraError,
+  isAlive,
+  portOpen,
+  readPid,
+  spawnDaemon,
+  stopDaemon,
+  waitUntil,
+} from './process.js';
 
 // The project's own processes (ingest API, stream processors) run locally as daemons like the
 // services: own process group, pid file, log file, health-checked through /healthz.
@@ -68,8 +77,17 @@ export async function appsUp(
   const started: { app: AppSpec; pid: number; logFile: string }[] = [];
   for (const app of select(only)) {
     const p = appPaths(cfg, app.name);
-    const pid = readPid(p.pidFile);
-    if (pid !== undefined && isAlive(pid)) continue;
+    const state = daemonState(p.pidFile);
+    if (state.state === 'running') continue;
+    // a dead app's pid file (and anything left in its process group) goes before the restart
+    if (state.state === 'dead') await stopDaemon(p.pidFile, 5000);
+    // a port held by something else would make the new process die on EADDRINUSE, less clearly
+    if (await portOpen(app.port(cfg), cfg.bindHost))
+      throw new InfraError({
+        service: app.name,
+        cause: `${app.name}: port ${app.port(cfg)} on ${cfg.bindHost} is taken by a process towerflow did not start`,
+        fix: `stop it (see \`ss -ltnp 'sport = :${app.port(cfg)}'\`) or set the app's port elsewhere`,
+      });
     const newPid = spawnDaemon({
       name: app.name,
       command: process.execPath,

@@ -102,6 +102,24 @@ export function groupMembers(pgid: number): number[] {
   return out;
 }
 
+/**
+ * What a pid file stands for now. The pid names the server itself, which leads its process
+ * group (its helpers, e.g. Milvus' socat bridges, share the group): `running` while the server
+ * lives; `dead` when it is gone, with `leftovers` the group members it left behind (helpers that
+ * still hold its ports and must be ended before a new start); `absent` with no pid file.
+ */
+export type DaemonState =
+  | { state: 'running'; pid: number }
+  | { state: 'dead'; pid: number; leftovers: number[] }
+  | { state: 'absent' };
+
+export function daemonState(pidFile: string): DaemonState {
+  const pid = readPid(pidFile);
+  if (pid === undefined) return { state: 'absent' };
+  if (isAlive(pid)) return { state: 'running', pid };
+  return { state: 'dead', pid, leftovers: groupMembers(pid) };
+}
+
 /** CPU seconds (user + system) used so far by a daemon's whole process group. */
 export function groupCpuSeconds(pgid: number): number {
   let ticks = 0;

@@ -4,11 +4,10 @@ import { ExitCode, UserFacingError } from '../../runtime/errors.js';
 import { infraScrapeJobs } from './exporters.js';
 import { localPaths } from './paths.js';
 import {
-  groupMembers,
+  daemonState,
   groupRssBytes,
   InfraError,
   portOpen,
-  readPid,
   stopDaemon,
   tailFile,
   waitUntil,
@@ -64,13 +63,31 @@ export interface ServiceStatus {
   log: string;
 }
 
+/** The service's server process, when it is alive (a live helper of a dead server does not count). */
 function runningPid(ctx: ServiceContext, svc: LocalService): number | undefined {
-  const pid = readPid(pidFileOf(ctx, svc.name));
-  return pid !== undefined && groupMembers(pid).length > 0 ? pid : undefined;
+  const s = daemonState(pidFileOf(ctx, svc.name));
+  return s.state === 'running' ? s.pid : undefined;
+}
+
+/**
+ * A server killed without `down` leaves its helpers (socat bridges holding its ports, and the
+ * network namespace they keep alive) in its process group: end them, so a new start finds its
+ * ports free.
+ */
+async function clearDeadServer(ctx: ServiceContext, svc: LocalService): Promise<void> {
+  const pidFile = pidFileOf(ctx, svc.name);
+  const s = daemonState(pidFile);
+  if (s.state !== 'dead') return;
+  if (s.leftovers.length > 0)
+    ctx.say(
+      `${svc.name}: server (pid ${s.pid}) is gone; ending the ${s.leftovers.length} helper process(es) it left`,
+    );
+  await stopDaemon(pidFile, 5000);
 }
 
 async function startOne(ctx: ServiceContext, svc: LocalService): Promise<{ name: string; seconds: number }> {
   const t0 = Date.now();
+  await clearDeadServer(ctx, svc);
   const existing = runningPid(ctx, svc);
   if (existing !== undefined) {
     await waitUntil(svc.name, () => svc.healthy(ctx), {
