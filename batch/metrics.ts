@@ -99,9 +99,10 @@ export async function withBatchMetrics<T extends BatchReport>(
   const metrics = new BatchMetrics(createRegistry('batch'));
   const port = batchMetricsPort(cfg);
   // a scheduler of this stack may hold the port: the run then goes on without its own endpoint
-  const server = await serveMetrics(metrics.registry, cfg.bindHost, port, () => ({ ok: true })).catch(
-    () => undefined,
-  );
+  const server = await serveMetrics(metrics.registry, cfg.bindHost, port, () => ({
+    live: true,
+    ready: true,
+  })).catch(() => undefined);
   const withdraw = server ? announceTarget(cfg, 'batch', `${cfg.bindHost}:${port}`) : () => {};
   try {
     const r = await job(metrics).catch((e: Error) => {

@@ -51,7 +51,8 @@ export async function runScheduler(
   }
   const port = schedulerPort(cfg);
   const server = await serveMetrics(metrics.registry, cfg.bindHost, port, () => ({
-    ok: true,
+    live: true,
+    ready: true,
     running,
     next: cron.nextRun()?.toISOString(),
     lastError,

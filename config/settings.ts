@@ -252,7 +252,7 @@ export const SETTINGS = {
     env: 'STREAM_METRICS_PORT_BASE',
     kind: 'int',
     default: '9401',
-    doc: 'Stream processors serve `/metrics` and `/healthz` on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
+    doc: 'Stream processors serve `/metrics`, `/livez` and `/readyz` (`/healthz` as `/readyz`) on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
   },
   streamConcurrency: {
     env: 'STREAM_PARTITION_CONCURRENCY',

@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { type TopicRole, topicNames } from '../clients/kafka/topics.js';
 import type { Config } from '../config/index.js';
+import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
 import {
@@ -188,10 +189,12 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
     });
   }
 
-  app.get('/healthz', async (_req, reply) => {
-    reply.code(kafka.ready ? 200 : 503);
-    return { ok: kafka.ready, kafka: kafka.ready ? 'ready' : 'connecting' };
-  });
+  // ready while the Kafka producer is connected (it reconnects by itself: live meanwhile)
+  addHealthRoutes(app, () => ({
+    live: true,
+    ready: kafka.ready,
+    kafka: kafka.ready ? 'ready' : 'connecting',
+  }));
   const openapi = ingestOpenApi();
   app.get('/openapi.json', async () => openapi);
   addMetricsRoute(app, registry);

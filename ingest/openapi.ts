@@ -113,9 +113,21 @@ export function ingestOpenApi(): object {
         'Post item upserts and removals (Kafka item.events, keyed by item_id)',
       ),
       '/v1/users': ingestPath('UserProfileEvent', 'Post user profiles (Kafka user.events, keyed by user_id)'),
+      '/livez': {
+        get: {
+          summary: 'Liveness: 200 while the process serves (the producer reconnects by itself)',
+          responses: { '200': { description: 'live' }, '503': { description: 'not live' } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: 200 when the Kafka producer is connected, else 503',
+          responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+        },
+      },
       '/healthz': {
         get: {
-          summary: '200 when the Kafka producer is connected, else 503',
+          summary: 'As /readyz (kept for existing callers)',
           responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
         },
       },

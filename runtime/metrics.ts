@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { addHealthRoutes, type HealthReport } from './health.js';
 
 /** A per-process registry with Node's default metrics (event loop lag, heap, GC, CPU). */
 export function createRegistry(role: string): Registry {
@@ -18,22 +19,18 @@ export function addMetricsRoute(app: FastifyInstance, registry: Registry): void 
 }
 
 /**
- * A small HTTP server for processes that serve nothing else (stream processors): /metrics and a
- * /healthz whose answer comes from `health`.
+ * A small HTTP server for processes that serve nothing else (stream processors, the batch
+ * scheduler): /metrics, and /livez, /readyz (and /healthz, as /readyz) from `health`.
  */
 export async function serveMetrics(
   registry: Registry,
   host: string,
   port: number,
-  health: () => { ok: boolean; [k: string]: unknown },
+  health: () => HealthReport | Promise<HealthReport>,
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   addMetricsRoute(app, registry);
-  app.get('/healthz', async (_req, reply) => {
-    const h = health();
-    reply.code(h.ok ? 200 : 503);
-    return h;
-  });
+  addHealthRoutes(app, health);
   await app.listen({ host, port });
   return app;
 }

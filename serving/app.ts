@@ -2,13 +2,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FilterError } from '../clients/milvus/filter.js';
 import type { Config } from '../config/index.js';
+import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
 import { recallOpenApi } from './openapi.js';
 import { parseRecallQuery } from './query.js';
+import { recallHealth } from './readiness.js';
 import { type RecallDeps, recall } from './recall.js';
 
-/** GET /v1/recall, /healthz, /metrics. */
+/** GET /v1/recall, /livez, /readyz (and /healthz, as /readyz), /metrics. */
 export function buildRecallApp(
   cfg: Config,
   log: Logger,
@@ -108,7 +110,7 @@ export function buildRecallApp(
       throw e;
     }
   });
-  app.get('/healthz', async () => ({ ok: true }));
+  addHealthRoutes(app, () => recallHealth(deps));
   const doc = recallOpenApi();
   app.get('/openapi.json', async () => doc);
   addMetricsRoute(app, registry);

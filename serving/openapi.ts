@@ -97,8 +97,24 @@ export function recallOpenApi(): object {
           },
         },
       },
+      '/livez': {
+        get: {
+          summary: 'Liveness: 200 while the process serves',
+          responses: { '200': { description: 'live' }, '503': { description: 'not live' } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary:
+            'Readiness: 200 when it can answer now (the live model is loaded, or Redis answers for popular items), else 503',
+          responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+        },
+      },
       '/healthz': {
-        get: { summary: 'Liveness', responses: { '200': { description: 'serving' } } },
+        get: {
+          summary: 'As /readyz (kept for existing callers)',
+          responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+        },
       },
       '/metrics': {
         get: {

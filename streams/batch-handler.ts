@@ -5,6 +5,7 @@ import type { TopicRole } from '../clients/kafka/topics.js';
 import type { Logger } from '../runtime/logger.js';
 import { type DlqKind, decodeRecord } from './decode.js';
 import { deadLetter } from './dlq.js';
+import type { StreamHealth } from './health.js';
 import type { PartitionBatch, ProcessorName, StreamProcessor } from './runtime.js';
 import type { StreamMetrics } from './stream-metrics.js';
 import { visibleSeconds } from './visibility.js';
@@ -14,13 +15,6 @@ import { visibleSeconds } from './visibility.js';
  * what fails, write the rest (retrying), observe freshness. Runs for every Kafka batch: no
  * allocation per record beyond the decoded value and its dead letter.
  */
-
-/** What the process reports on /healthz; changed by the writes and the consumer. */
-export interface StreamHealth {
-  healthy: boolean;
-  consuming: boolean;
-  lastError: string | undefined;
-}
 
 /** What a batch's steps share with the rest of the process. */
 export interface StreamContext {
@@ -147,24 +141,26 @@ export async function writeWithRetry(
       const n = await s.processor.write(batch);
       clearInterval(watchdog);
       end();
-      health.healthy = true;
+      health.writeSettled(batch.topic, batch.partition);
       return n;
     } catch (e) {
       clearInterval(watchdog);
       m.errors.inc({ processor: name, kind: 'write' });
-      health.lastError = (e as Error).message;
-      health.healthy = false;
-      log.warn(
-        { err: health.lastError, attempt, topic: batch.topic, partition: batch.partition },
-        'write failed; retrying',
-      );
+      const err = (e as Error).message;
+      health.writeFailed(batch.topic, batch.partition, err);
+      log.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'write failed; retrying');
       // stopping: give up without committing, the batch is re-delivered after restart
-      if (!control.isRunning()) throw e;
+      if (!control.isRunning()) {
+        health.writeSettled(batch.topic, batch.partition);
+        throw e;
+      }
       await sleep(Math.min(100 * 2 ** attempt, 5000));
       // a rebalance took the partition away: abandon the batch (no commit), the new owner redoes it
       await control.heartbeat().catch((e: { type?: string }) => {
-        if (['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'].includes(e.type ?? ''))
+        if (['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'].includes(e.type ?? '')) {
+          health.writeSettled(batch.topic, batch.partition);
           throw e;
+        }
       });
     }
   }

@@ -11,6 +11,7 @@ import { serveMetrics } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
 import { handleBatch, type StreamContext } from './batch-handler.js';
+import { StreamHealth } from './health.js';
 import { streamMetrics, zeroSeries } from './stream-metrics.js';
 
 /** Processor names, in the order that fixes their metrics port (STREAM_METRICS_PORT_BASE + index). */
@@ -56,8 +57,8 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   await prepare(cfg, s);
   const dlqProducer = new IdempotentProducer(cfg);
   await dlqProducer.connect();
-  // metrics from before the group join, so a backlog's first seconds are visible too; healthy
-  // only once the consumer runs
+  // metrics from before the group join, so a backlog's first seconds are visible too; ready
+  // only once the consumer has joined its group
   const port = cfg.streamMetricsPortBase + PROCESSOR_NAMES.indexOf(s.name);
   const server = await serveHealth(cfg, s, port);
   const consumer = await joinGroup(cfg, s, (records, control) =>
@@ -68,7 +69,6 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
     throw e;
   });
   const lag = await pollLag(cfg, s);
-  s.health.consuming = true;
   const withdraw = announceTarget(cfg, `stream-${s.name}`, `${cfg.bindHost}:${port}`);
   log.info(
     {
@@ -104,7 +104,7 @@ function streamContext(cfg: Config, processor: StreamProcessor, log: Logger): St
     visible: m.visible.labels({ processor: name }),
     roleOf: new Map(processor.roles.map((r) => [names[r], r])),
     dlqTopic: names.dlq,
-    health: { healthy: true, consuming: false, lastError: undefined },
+    health: new StreamHealth(),
   };
 }
 
@@ -119,43 +119,47 @@ async function prepare(cfg: Config, s: StreamContext): Promise<void> {
 
 function serveHealth(cfg: Config, s: StreamContext, port: number) {
   return serveMetrics(s.m.registry, cfg.bindHost, port, () => ({
-    ok: s.health.healthy && s.health.consuming,
-    consuming: s.health.consuming,
+    ...s.health.report(),
     processor: s.name,
     groupId: s.groupId,
-    lastError: s.health.lastError,
   }));
 }
 
-/** Joins the processor's group; a consumer crash marks the process unhealthy. */
+/**
+ * Joins the processor's group. Its events keep the health present: a join or a fetch after a
+ * broker error clears it (an idle topic fetches too, without batches); a crash without restart
+ * ends liveness.
+ */
 async function joinGroup(
   cfg: Config,
   s: StreamContext,
   handle: (records: ConsumedRecord[], control: BatchControl) => Promise<void>,
 ) {
-  const { log } = s;
-  const consumer = await startBatchConsumer(cfg, {
+  const { log, health } = s;
+  return startBatchConsumer(cfg, {
     groupId: s.groupId,
     topics: [...s.roleOf.keys()],
     handle,
     consumer: s.processor.consumer ?? {},
     partitionsConsumedConcurrently: cfg.streamConcurrency,
     instrument: (c) => {
-      c.on(c.events.GROUP_JOIN, (ev) =>
-        log.info(
-          { memberId: ev.payload.memberId, assigned: ev.payload.memberAssignment, ms: ev.payload.duration },
-          'joined the group',
-        ),
-      );
-      c.on(c.events.REBALANCING, () => log.info('group rebalancing'));
+      c.on(c.events.GROUP_JOIN, (ev) => {
+        const assigned = ev.payload.memberAssignment;
+        health.on({ type: 'joined', partitions: Object.values(assigned).flat().length });
+        log.info({ memberId: ev.payload.memberId, assigned, ms: ev.payload.duration }, 'joined the group');
+      });
+      c.on(c.events.FETCH, () => health.on({ type: 'fetched' }));
+      c.on(c.events.REBALANCING, () => {
+        health.on({ type: 'rebalancing' });
+        log.info('group rebalancing');
+      });
+      c.on(c.events.CRASH, (ev) => {
+        const error = String(ev.payload.error);
+        health.on({ type: 'crashed', error, restart: ev.payload.restart });
+        log.error({ err: error, restart: ev.payload.restart }, 'consumer crashed');
+      });
     },
   });
-  consumer.consumer.on(consumer.consumer.events.CRASH, (ev) => {
-    s.health.healthy = false;
-    s.health.lastError = String(ev.payload.error);
-    log.error({ err: s.health.lastError }, 'consumer crashed');
-  });
-  return consumer;
 }
 
 /** Lag from the group's committed offsets against each partition's end, every 2 s, also while idle. */

@@ -14,7 +14,7 @@ import {
 } from './process.js';
 
 // The project's own processes (ingest API, stream processors) run locally as daemons like the
-// services: own process group, pid file, log file, health-checked through /healthz.
+// services: own process group, pid file, log file, health-checked through /readyz (can it do its work now).
 
 export interface AppSpec {
   name: string;
@@ -61,13 +61,13 @@ function select(only: string[] = []): AppSpec[] {
 }
 
 async function healthy(cfg: Config, app: AppSpec): Promise<boolean> {
-  const res = await fetch(`http://${cfg.bindHost}:${app.port(cfg)}/healthz`, {
+  const res = await fetch(`http://${cfg.bindHost}:${app.port(cfg)}/readyz`, {
     signal: AbortSignal.timeout(2000),
   });
   return res.ok;
 }
 
-/** Starts the apps that are not running and waits until each answers /healthz. */
+/** Starts the apps that are not running and waits until each answers /readyz. */
 export async function appsUp(
   cfg: Config,
   only?: string[],

@@ -19,12 +19,14 @@ describe('recall API status counter (the availability SLI)', () => {
       profiles: empty,
       profileCache: empty,
       models: { current: () => undefined },
+      redis: { ping: async () => 'PONG' },
     } as unknown as RecallDeps;
     const registry = new Registry();
     const app = buildRecallApp(loadConfig({}), quiet, deps, registry);
     expect((await app.inject({ url: '/v1/recall?user_id=u1&k=10' })).statusCode).toBe(500);
     expect((await app.inject({ url: '/v1/recall?user_id=u1&k=0' })).statusCode).toBe(400);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/livez' })).statusCode).toBe(200);
     const counts = (await registry.getSingleMetric('towerflow_recall_requests_total')?.get())?.values ?? [];
     expect(Object.fromEntries(counts.map((v) => [v.labels.status, v.value]))).toEqual({ '500': 1, '400': 1 });
     await app.close();

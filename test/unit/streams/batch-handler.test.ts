@@ -10,6 +10,7 @@ import {
   type StreamContext,
   writeWithRetry,
 } from '../../../streams/batch-handler.js';
+import { StreamHealth } from '../../../streams/health.js';
 import type { PartitionBatch, StreamProcessor } from '../../../streams/runtime.js';
 import { streamMetrics, zeroSeries } from '../../../streams/stream-metrics.js';
 
@@ -57,9 +58,16 @@ function context(processor: StreamProcessor): StreamContext & { observed: number
     visible: { observe: (s) => observed.push(s) },
     roleOf: new Map([[TOPIC, 'behaviour']]),
     dlqTopic: 'dlq.topic',
-    health: { healthy: true, consuming: true, lastError: undefined },
+    health: joinedHealth(),
     observed,
   };
+}
+
+/** A process whose consumer joined with one partition: ready until a write fails. */
+function joinedHealth(): StreamHealth {
+  const h = new StreamHealth();
+  h.on({ type: 'joined', partitions: 1 });
+  return h;
 }
 
 const running: BatchControl = { isRunning: () => true, heartbeat: async () => {} };
@@ -149,14 +157,14 @@ describe('stream batch: write with retry', () => {
     records: [],
   });
 
-  it('retries a failed write until it succeeds, unhealthy meanwhile, counting each failure', async () => {
+  it('retries a failed write until it succeeds, not ready meanwhile, counting each failure', async () => {
     const { processor, batches } = fakeProcessor(2);
     const s = context(processor);
     const health: boolean[] = [];
     let beats = 0;
     const n = await writeWithRetry(s, batch(), {
       isRunning: () => {
-        health.push(s.health.healthy);
+        health.push(s.health.report().ready);
         return true;
       },
       heartbeat: async () => {
@@ -167,7 +175,7 @@ describe('stream batch: write with retry', () => {
     expect(batches).toHaveLength(3);
     expect(beats).toBe(2);
     expect(health).toEqual([false, false]);
-    expect(s.health).toMatchObject({ healthy: true, lastError: 'store down 0' });
+    expect(s.health.report()).toMatchObject({ ready: true, errors: [] });
     expect(await sampleOf(s.m.errors, { processor: 'history', kind: 'write' })).toBe(2);
   });
 
@@ -178,7 +186,8 @@ describe('stream batch: write with retry', () => {
       writeWithRetry(s, batch(), { isRunning: () => false, heartbeat: async () => {} }),
     ).rejects.toThrow('store down 4');
     expect(batches).toHaveLength(1);
-    expect(s.health.healthy).toBe(false);
+    // the write is no longer in progress: its error is not a present condition any more
+    expect(s.health.report().errors).toEqual([]);
   });
 
   it('abandons the batch when a rebalance took the partition, and goes on after another heartbeat error', async () => {
