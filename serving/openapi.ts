@@ -106,7 +106,7 @@ export function recallOpenApi(): object {
       '/readyz': {
         get: {
           summary:
-            'Readiness: 200 when it can answer now (the live model is loaded, or Redis answers for popular items), else 503',
+            'Readiness: 200 when it can answer now (the live model is loaded, or the popularity store (Redis) answers for popular items), else 503',
           responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
         },
       },

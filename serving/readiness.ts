@@ -20,25 +20,26 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 /**
- * The recall API can answer now when the live model is loaded (personal answers) or Redis
- * answers (popular ones; empty on a stack that has counted nothing yet). Live: always, while the
- * process serves HTTP. Asked at each probe: nothing is remembered from an earlier failure.
+ * The recall API can answer now when the live model is loaded (personal answers) or the
+ * popularity store answers (popular ones; empty on a stack that has counted nothing yet). Live:
+ * always, while the process serves HTTP. Asked at each probe: nothing is remembered from an
+ * earlier failure.
  */
 export async function recallHealth(
-  deps: Pick<RecallDeps, 'models' | 'redis'>,
+  deps: Pick<RecallDeps, 'models' | 'popularity'>,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<HealthReport> {
-  const [live, pong] = await Promise.all([
+  const [live, top] = await Promise.all([
     within(
       Promise.resolve().then(() => deps.models.current()),
       timeoutMs,
     ),
     within(
-      Promise.resolve().then(() => deps.redis.ping()),
+      Promise.resolve().then(() => deps.popularity.top('all', 1)),
       timeoutMs,
     ),
   ]);
   const model = live?.pointer.version ?? null;
-  const popularity = pong !== undefined;
+  const popularity = top !== undefined;
   return { live: true, ready: model !== null || popularity, model, popularity };
 }

@@ -19,7 +19,7 @@ describe('recall API status counter (the availability SLI)', () => {
       profiles: empty,
       profileCache: empty,
       models: { current: () => undefined },
-      redis: { ping: async () => 'PONG' },
+      popularity: empty,
     } as unknown as RecallDeps;
     const registry = new Registry();
     const app = buildRecallApp(loadConfig({}), quiet, deps, registry);
