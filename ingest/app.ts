@@ -4,6 +4,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { type TopicRole, topicNames } from '../clients/kafka/topics.js';
 import type { Config } from '../config/index.js';
 import { addHealthRoutes } from '../runtime/health.js';
+import { answerUnrouted, guardApi, type Problem } from '../runtime/api-guard.js';
+import type { ApiKeys } from '../runtime/api-keys.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
 import {
@@ -13,7 +15,6 @@ import {
   userContract,
   validateBatch,
 } from '../schemas/index.js';
-import { makeKeyChecker, presentedKey } from './api-keys.js';
 import { type KafkaGate, KafkaUnavailableError } from './kafka-gate.js';
 import { ingestOpenApi } from './openapi.js';
 
@@ -21,7 +22,8 @@ export interface IngestDeps {
   cfg: Config;
   log: Logger;
   kafka: KafkaGate;
-  apiKeys: string[];
+  /** Every kind's keys (ingest keys are accepted; the others are told 403). */
+  apiKeys: ApiKeys;
   registry: Registry;
 }
 
@@ -35,12 +37,6 @@ export const INGEST_ROUTES: { path: string; role: TopicRole; contract: Contract<
 /** Seconds a client should wait before retrying after a 503. */
 const RETRY_AFTER_S = 5;
 
-interface Problem {
-  error: string;
-  message: string;
-  errors?: { index?: number; field: string; message: string }[];
-}
-
 /**
  * The producers' door: authenticated, bounded, validated batches to Kafka. A batch is accepted
  * whole or not at all (400 lists every bad field with its index); 202 only after Kafka has
@@ -49,9 +45,13 @@ interface Problem {
 export function buildIngestApp(deps: IngestDeps): FastifyInstance {
   const { cfg, kafka, registry } = deps;
   const topics = topicNames(cfg);
-  const checkKey = makeKeyChecker(deps.apiKeys);
   // no per-request logs (logger off): they would cost more than the request at 20k events/s; metrics count them
-  const app = Fastify({ logger: false, bodyLimit: cfg.ingestMaxBodyBytes });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: cfg.ingestMaxBodyBytes,
+    requestTimeout: cfg.apiRequestTimeoutMs,
+    connectionTimeout: cfg.apiConnectionTimeoutMs,
+  });
 
   const requests = new Counter({
     name: 'towerflow_ingest_requests_total',
@@ -91,19 +91,13 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
     latency.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  app.addHook('onRequest', async (req, reply) => {
-    // the matched route, not the raw URL: the router decodes %-escapes (`/%761/events` is /v1/events)
-    if (!req.routeOptions.url?.startsWith('/v1/')) return;
-    if (!checkKey(presentedKey(req.headers))) {
-      reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({
-          error: 'unauthorized',
-          message: 'missing or unknown API key: send Authorization: Bearer KEY or X-Api-Key: KEY',
-        } satisfies Problem);
-    }
+  guardApi(app, {
+    keys: deps.apiKeys,
+    accept: ['ingest'],
+    rate: { perSecond: cfg.ingestRateLimitPerSecond, burst: cfg.ingestRateLimitBurst },
+    name: 'ingest',
   });
+  answerUnrouted(app);
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -119,11 +113,6 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
     reply
       .code(status)
       .send({ error, message: status === 500 ? 'internal error' : err.message } satisfies Problem);
-  });
-  app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route ${req.method} ${req.url}` } satisfies Problem);
   });
 
   for (const route of INGEST_ROUTES) {
@@ -195,7 +184,7 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
     ready: kafka.ready,
     kafka: kafka.ready ? 'ready' : 'connecting',
   }));
-  const openapi = ingestOpenApi();
+  const openapi = ingestOpenApi({ maxBatch: cfg.ingestMaxBatch });
   app.get('/openapi.json', async () => openapi);
   addMetricsRoute(app, registry);
   return app;

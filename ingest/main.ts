@@ -1,16 +1,16 @@
 import type { Config } from '../config/index.js';
+import { generatedKeyFile, resolveAllKeys } from '../runtime/api-keys.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
 import { announceTarget } from '../runtime/targets.js';
-import { generatedKeyFile, resolveApiKeys } from './api-keys.js';
 import { buildIngestApp } from './app.js';
 import { KafkaGate } from './kafka-gate.js';
 
 /** `towerflow ingest`: serves the ingest API until SIGTERM, then drains in-flight requests. */
 export async function runIngest(cfg: Config): Promise<void> {
   const log = createLogger(cfg, 'ingest');
-  const apiKeys = resolveApiKeys(cfg);
+  const apiKeys = resolveAllKeys(cfg);
   const kafka = new KafkaGate(cfg, log);
   void kafka.start();
   const app = buildIngestApp({ cfg, log, kafka, apiKeys, registry: createRegistry('ingest') });
@@ -19,7 +19,7 @@ export async function runIngest(cfg: Config): Promise<void> {
   log.info(
     {
       url: `http://${cfg.bindHost}:${cfg.ingestPort}`,
-      keys: cfg.ingestApiKeys.length > 0 ? 'INGEST_API_KEYS' : generatedKeyFile(cfg),
+      keys: cfg.ingestApiKeys.length > 0 ? 'INGEST_API_KEYS' : generatedKeyFile(cfg, 'ingest'),
     },
     'ingest API listening',
   );

@@ -1,3 +1,4 @@
+import { SETTINGS } from '../config/settings.js';
 import { BehaviourEvent } from '../schemas/behaviour.js';
 import { ItemEvent } from '../schemas/item.js';
 import { UserProfileEvent } from '../schemas/user.js';
@@ -8,6 +9,36 @@ import { UserProfileEvent } from '../schemas/user.js';
 /** Drops TypeBox's symbol keys and `$id`s so the schema embeds cleanly under components. */
 const plain = (schema: object): object =>
   JSON.parse(JSON.stringify(schema), (k, v) => (k === '$id' ? undefined : v)) as object;
+
+/**
+ * An item event as the server takes it: `oneOf` an upsert (features required) and a removal
+ * (features forbidden), the rule itemContract adds to the TypeBox schema.
+ */
+function itemEventSchema(): object {
+  const { properties, required, ...rest } = plain(ItemEvent) as {
+    properties: Record<string, object>;
+    required: string[];
+  };
+  const { features, op, ...common } = properties;
+  const opDescription = (op as { description?: string }).description;
+  return {
+    description: (ItemEvent as { description?: string }).description,
+    oneOf: [
+      {
+        ...rest,
+        title: 'upsert',
+        required: [...required, 'features'],
+        properties: { ...common, op: { const: 'upsert', description: opDescription }, features },
+      },
+      {
+        ...rest,
+        title: 'remove',
+        required,
+        properties: { ...common, op: { const: 'remove', description: opDescription } },
+      },
+    ],
+  };
+}
 
 const problem = {
   type: 'object',
@@ -32,7 +63,13 @@ const problem = {
   },
 };
 
-function ingestPath(name: string, summary: string) {
+const problemResponse = (description: string, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+function ingestPath(name: string, summary: string, maxBatch: number) {
   const ref = { $ref: `#/components/schemas/${name}` };
   return {
     post: {
@@ -54,6 +91,7 @@ function ingestPath(name: string, summary: string) {
                       type: 'array',
                       items: ref,
                       minItems: 1,
+                      maxItems: maxBatch,
                       description: 'At most INGEST_MAX_BATCH.',
                     },
                   },
@@ -74,14 +112,18 @@ function ingestPath(name: string, summary: string) {
           description: 'Invalid events (each bad field with its index); none accepted.',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
         },
-        '401': {
-          description: 'Missing or unknown API key.',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
-        },
+        '401': problemResponse('Missing or unknown API key.', {
+          'WWW-Authenticate': { schema: { type: 'string' } },
+        }),
+        '403': problemResponse('A key of another kind (a recall or operator key): ingest takes ingest keys.'),
         '413': {
           description: 'Body larger than INGEST_MAX_BODY_BYTES or more than INGEST_MAX_BATCH events.',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
         },
+        '429': problemResponse(
+          'More requests than INGEST_RATE_LIMIT_PER_SECOND (burst INGEST_RATE_LIMIT_BURST) from this key; retry after Retry-After seconds.',
+          { 'Retry-After': { schema: { type: 'integer', minimum: 1 } } },
+        ),
         '503': {
           description:
             'Kafka unavailable or too slow to acknowledge; retry after Retry-After seconds with the same event ids (part of the batch may already be enqueued; downstream writes are idempotent by event id).',
@@ -93,26 +135,35 @@ function ingestPath(name: string, summary: string) {
   };
 }
 
-export function ingestOpenApi(): object {
+/** The document for an INGEST_MAX_BATCH (the committed copy: the default). */
+export function ingestOpenApi(
+  o: { maxBatch: number } = { maxBatch: Number(SETTINGS.ingestMaxBatch.default) },
+): object {
   return {
     openapi: '3.1.0',
     info: {
       title: 'towerflow ingest API',
       version: '1',
       description:
-        'Behaviour, item and user-profile events into Kafka. Each route takes one event or {"events": [...]}.',
+        'Behaviour, item and user-profile events into Kafka. Each route takes one event or {"events": [...]}. /v1/ routes need an ingest (write) key; a method a path does not declare is answered 405 with Allow.',
     },
     servers: [{ url: 'http://127.0.0.1:8080' }],
     paths: {
       '/v1/events': ingestPath(
         'BehaviourEvent',
         'Post behaviour events (Kafka behaviour.events, keyed by user_id)',
+        o.maxBatch,
       ),
       '/v1/items': ingestPath(
         'ItemEvent',
         'Post item upserts and removals (Kafka item.events, keyed by item_id)',
+        o.maxBatch,
       ),
-      '/v1/users': ingestPath('UserProfileEvent', 'Post user profiles (Kafka user.events, keyed by user_id)'),
+      '/v1/users': ingestPath(
+        'UserProfileEvent',
+        'Post user profiles (Kafka user.events, keyed by user_id)',
+        o.maxBatch,
+      ),
       '/livez': {
         get: {
           summary: 'Liveness: 200 while the process serves (the producer reconnects by itself)',
@@ -148,7 +199,7 @@ export function ingestOpenApi(): object {
       },
       schemas: {
         BehaviourEvent: plain(BehaviourEvent),
-        ItemEvent: plain(ItemEvent),
+        ItemEvent: itemEventSchema(),
         UserProfileEvent: plain(UserProfileEvent),
         Problem: problem,
       },

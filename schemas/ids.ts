@@ -14,10 +14,13 @@ export const EventId = Id(
   'Producer-supplied unique id of the event; re-sending an event with the same id changes nothing.',
 );
 
+/** The latest time any contract or query takes: 2100-01-01, Unix milliseconds. */
+export const MAX_TIMESTAMP_MS = 4_102_444_800_000;
+
 /** Event time, Unix milliseconds, between 1970 and 2100. */
 export const Timestamp = Type.Integer({
   minimum: 0,
-  maximum: 4_102_444_800_000,
+  maximum: MAX_TIMESTAMP_MS,
   description: 'Event time in Unix milliseconds.',
 });
 

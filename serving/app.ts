@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FilterError } from '../clients/milvus/filter.js';
 import type { Config } from '../config/index.js';
 import { addHealthRoutes } from '../runtime/health.js';
+import { answerUnrouted, guardApi } from '../runtime/api-guard.js';
+import type { ApiKeys } from '../runtime/api-keys.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
 import { recallOpenApi } from './openapi.js';
@@ -10,14 +12,29 @@ import { parseRecallQuery } from './query.js';
 import { recallHealth } from './readiness.js';
 import { type RecallDeps, recall } from './recall.js';
 
-/** GET /v1/recall, /livez, /readyz (and /healthz, as /readyz), /metrics. */
+/**
+ * GET /v1/recall for callers with a recall or operator key (an ingest key is told 403), each key
+ * rate-limited; /livez, /readyz (and /healthz, as /readyz), /metrics and /openapi.json open.
+ */
 export function buildRecallApp(
   cfg: Config,
   log: Logger,
   deps: RecallDeps,
   registry: Registry,
+  keys: ApiKeys,
 ): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({
+    logger: false,
+    requestTimeout: cfg.apiRequestTimeoutMs,
+    connectionTimeout: cfg.apiConnectionTimeoutMs,
+  });
+  guardApi(app, {
+    keys,
+    accept: ['recall', 'operator'],
+    rate: { perSecond: cfg.recallRateLimitPerSecond, burst: cfg.recallRateLimitBurst },
+    name: 'recall',
+  });
+  answerUnrouted(app);
   const latency = new Histogram({
     name: 'towerflow_recall_seconds',
     help: 'Recall latency by the path that served it',
@@ -111,7 +128,7 @@ export function buildRecallApp(
     }
   });
   addHealthRoutes(app, () => recallHealth(deps));
-  const doc = recallOpenApi();
+  const doc = recallOpenApi({ maxK: cfg.recallMaxK });
   app.get('/openapi.json', async () => doc);
   addMetricsRoute(app, registry);
   return app;

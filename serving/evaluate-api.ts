@@ -1,6 +1,12 @@
 import { type EvaluationResult, MAX_CUTOFF, MetricAccumulator } from '../model/eval/metrics.js';
 import type { LeaveLastOutSplit } from '../model/eval/protocol.js';
 
+/** Where the recall API listens and the read key its callers send. */
+export interface RecallEndpoint {
+  url: string;
+  key: string;
+}
+
 export interface ApiEvaluation extends EvaluationResult {
   /** Answers by the path that served them (personal, profile, popular). */
   sources: Record<string, number>;
@@ -17,7 +23,7 @@ export interface ApiEvaluation extends EvaluationResult {
  * (the API itself leaves out everything the user has interacted with).
  */
 export async function evaluateThroughApi(
-  baseUrl: string,
+  api: RecallEndpoint,
   split: LeaveLastOutSplit,
   o: { concurrency?: number; onProgress?: (done: number) => void } = {},
 ): Promise<ApiEvaluation> {
@@ -34,7 +40,8 @@ export async function evaluateThroughApi(
       const t0 = performance.now();
       // `at`: the held-out event's time, so the context features are those of that moment
       const res = await fetch(
-        `${baseUrl}/v1/recall?user_id=${encodeURIComponent(c.user)}&k=${MAX_CUTOFF}&at=${Math.round(c.ts * 1000)}`,
+        `${api.url}/v1/recall?user_id=${encodeURIComponent(c.user)}&k=${MAX_CUTOFF}&at=${Math.round(c.ts * 1000)}`,
+        { headers: { authorization: `Bearer ${api.key}` } },
       );
       const body = (await res.json()) as {
         source: string;

@@ -1,6 +1,7 @@
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createRedis, type Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
+import { generatedKeyFile, resolveAllKeys } from '../runtime/api-keys.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { onShutdown } from '../runtime/shutdown.js';
@@ -79,11 +80,14 @@ export async function runServe(cfg: Config): Promise<void> {
     (version) => deps.models.preload(version),
     (why, message) => log.warn({ message }, why),
   ).catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
-  const app = buildRecallApp(cfg, log, deps, createRegistry('serve'));
+  const app = buildRecallApp(cfg, log, deps, createRegistry('serve'), resolveAllKeys(cfg));
   await app.listen({ host: cfg.bindHost, port: cfg.recallPort });
   const withdraw = announceTarget(cfg, 'serve', `${cfg.bindHost}:${cfg.recallPort}`);
   log.info(
-    { url: `http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=1&k=10` },
+    {
+      url: `http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=1&k=10`,
+      keys: cfg.recallApiKeys.length > 0 ? 'RECALL_API_KEYS' : generatedKeyFile(cfg, 'recall'),
+    },
     'recall API listening',
   );
   onShutdown(log, async () => {

@@ -1,3 +1,4 @@
+import { SETTINGS } from '../config/settings.js';
 import { RECALL_PARAMS } from './query.js';
 
 // The recall API's OpenAPI 3.1 document, built from the parameter table the parser uses. The
@@ -7,7 +8,10 @@ const problem = {
   type: 'object',
   required: ['error', 'message'],
   properties: {
-    error: { type: 'string', description: 'bad_request' },
+    error: {
+      type: 'string',
+      description: 'bad_request, unauthorized, forbidden, rate_limited, method_not_allowed, not_found',
+    },
     message: { type: 'string' },
     errors: {
       type: 'array',
@@ -63,14 +67,21 @@ const recallResponse = {
   },
 };
 
-export function recallOpenApi(): object {
+const problemResponse = (description: string, headers?: object) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+/** The document for a RECALL_MAX_K (the committed copy: the default). */
+export function recallOpenApi(o: { maxK: number } = { maxK: Number(SETTINGS.recallMaxK.default) }): object {
   return {
     openapi: '3.1.0',
     info: {
       title: 'towerflow recall API',
       version: '1',
       description:
-        'Top-k candidate items for a user: the live model version’s user tower over the freshest features, Milvus ANN over that version’s item collection, items the user just consumed left out.',
+        'Top-k candidate items for a user: the live model version’s user tower over the freshest features, Milvus ANN over that version’s item collection, items the user just consumed left out. /v1/ routes need a recall (read) or operator key; a method a path does not declare is answered 405 with Allow.',
     },
     servers: [{ url: 'http://127.0.0.1:8081' }],
     paths: {
@@ -82,18 +93,27 @@ export function recallOpenApi(): object {
             in: 'query',
             required: p.required ?? false,
             description: p.description,
-            schema: p.schema,
+            schema: name === 'k' ? { ...p.schema, maximum: o.maxK } : p.schema,
           })),
+          security: [{ bearer: [] }, { apiKey: [] }],
           responses: {
             '200': {
               description: 'Items, best first; also when a dependency is down (then `degraded`).',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Recall' } } },
             },
-            '400': {
-              description:
-                'A bad parameter (each named); filters are built only from whitelisted fields and checked values.',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
-            },
+            '400': problemResponse(
+              'A bad parameter (each named); filters are built only from whitelisted fields and checked values.',
+            ),
+            '401': problemResponse('Missing or unknown API key.', {
+              'WWW-Authenticate': { schema: { type: 'string' } },
+            }),
+            '403': problemResponse(
+              'A key of another kind (an ingest key): recall takes recall or operator keys.',
+            ),
+            '429': problemResponse(
+              'More requests than RECALL_RATE_LIMIT_PER_SECOND (burst RECALL_RATE_LIMIT_BURST) from this key; retry after Retry-After seconds.',
+              { 'Retry-After': { schema: { type: 'integer', minimum: 1 } } },
+            ),
           },
         },
       },
@@ -126,6 +146,12 @@ export function recallOpenApi(): object {
         get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
     },
-    components: { schemas: { Recall: recallResponse, Problem: problem } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+      },
+      schemas: { Recall: recallResponse, Problem: problem },
+    },
   };
 }

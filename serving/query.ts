@@ -1,11 +1,14 @@
 import type { Condition } from '../clients/milvus/filter.js';
-import { ID_PATTERN } from '../schemas/ids.js';
+import { ID_PATTERN, MAX_TIMESTAMP_MS } from '../schemas/ids.js';
 import type { RecallRequest } from './recall.js';
 
 /** Category values: what catalogues use, nothing an expression needs (quotes, brackets, backslashes). */
 const CATEGORY = /^[\p{L}\p{N} _.&()'-]{1,64}$/u;
-/** The same, as a comma-separated list (for the OpenAPI document). */
-const CATEGORY_LIST = /^[\p{L}\p{N} _.&()'-]{1,64}(,[\p{L}\p{N} _.&()'-]{1,64})*$/u;
+/** The same, as a list of 1 to 64 comma-separated values (for the OpenAPI document). */
+const CATEGORY_LIST = /^[\p{L}\p{N} _.&()'-]{1,64}(,[\p{L}\p{N} _.&()'-]{1,64}){0,63}$/u;
+
+/** A decimal number as clients print one (`0.5`, `10`, `1e-05`, `2.5E+00`): what Number() reads exactly. */
+const DECIMAL = /^-?\d{1,20}(\.\d{1,20})?([eE][+-]?\d{1,3})?$/;
 
 /** Far beyond any useful value: the model's scores are cosines in [−1, 1], ln(1 + count) is ~0–15. */
 export const MAX_BETA = 10;
@@ -22,6 +25,7 @@ export const RECALL_PARAMS: Record<
   },
   k: {
     description: 'How many items (default 50, at most RECALL_MAX_K).',
+    // maximum: RECALL_MAX_K, filled in by the document (serving/openapi.ts)
     schema: { type: 'integer', minimum: 1, default: 50 },
   },
   category: {
@@ -33,17 +37,17 @@ export const RECALL_PARAMS: Record<
     schema: { type: 'string', pattern: CATEGORY_LIST.source },
   },
   published_after: {
-    description: 'Only items published at or after this time (Unix ms).',
-    schema: { type: 'integer', minimum: 0 },
+    description: 'Only items published at or after this time (Unix ms, up to 2100).',
+    schema: { type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP_MS },
   },
   published_before: {
-    description: 'Only items published before this time (Unix ms).',
-    schema: { type: 'integer', minimum: 0 },
+    description: 'Only items published before this time (Unix ms, up to 2100).',
+    schema: { type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP_MS },
   },
   at: {
     description:
-      'Prediction time (Unix ms) for the context features (hour, weekday, gap since the last event, decay of the sequence); default now. For backtests and replays of past data; such answers are not cached.',
-    schema: { type: 'integer', minimum: 0 },
+      'Prediction time (Unix ms) for the context features (hour, weekday, gap since the last event, decay of the sequence); default now. For backtests and replays of past data; such answers are not cached. Up to 2100, like event times.',
+    schema: { type: 'integer', minimum: 0, maximum: MAX_TIMESTAMP_MS },
   },
   exclude_seen: {
     description:
@@ -88,24 +92,20 @@ export function parseRecallQuery(
     errors.push({ field: 'k', message: `a whole number from 1 to ${limits.maxK}` });
   const betaRaw = str('popularity_beta');
   const beta =
-    betaRaw === undefined
-      ? limits.defaultBeta
-      : /^\d{1,2}(\.\d{1,6})?$/.test(betaRaw)
-        ? Number(betaRaw)
-        : Number.NaN;
+    betaRaw === undefined ? limits.defaultBeta : DECIMAL.test(betaRaw) ? Number(betaRaw) : Number.NaN;
   if (!(beta >= 0 && beta <= MAX_BETA))
     errors.push({ field: 'popularity_beta', message: `a number from 0 to ${MAX_BETA}` });
   const conditions: Condition[] = [];
   const list = (name: string, op: 'in' | 'not in') => {
     const v = str(name);
     if (v === undefined) return;
-    const values = v.split(',').filter((x) => x.length > 0);
-    if (values.length === 0 || values.length > 64)
-      errors.push({ field: name, message: 'from 1 to 64 comma-separated values' });
+    // no empty values (`a,,b`, `a,`): the document's pattern refuses them, so the parser does too
+    const values = v.split(',');
+    if (values.length > 64) errors.push({ field: name, message: 'from 1 to 64 comma-separated values' });
     else if (!values.every((x) => CATEGORY.test(x)))
       errors.push({
         field: name,
-        message: "values of letters, digits, spaces and _ . - & ( ) ' only, up to 64 characters",
+        message: "values of letters, digits, spaces and _ . - & ( ) ' only, 1 to 64 characters each",
       });
     else conditions.push({ field: 'category', op, values });
   };
@@ -114,17 +114,18 @@ export function parseRecallQuery(
   const time = (name: string, op: '>=' | '<') => {
     const v = str(name);
     if (v === undefined) return;
-    if (!/^\d{1,15}$/.test(v)) errors.push({ field: name, message: 'Unix milliseconds' });
-    else conditions.push({ field: 'published_at', op, value: Number(v) });
+    const ms = /^\d{1,13}$/.test(v) ? Number(v) : Number.NaN;
+    if (!(ms <= MAX_TIMESTAMP_MS)) errors.push({ field: name, message: 'Unix milliseconds, up to 2100' });
+    else conditions.push({ field: 'published_at', op, value: ms });
   };
   time('published_after', '>=');
   time('published_before', '<');
   const atRaw = str('at');
   let at: number | undefined;
   if (atRaw !== undefined) {
-    at = /^\d{1,15}$/.test(atRaw) ? Number(atRaw) : Number.NaN;
-    if (!(at <= Date.now() + 86_400_000))
-      errors.push({ field: 'at', message: 'Unix milliseconds, at most a day ahead' });
+    // a fixed bound, not "now + a day": the OpenAPI document can state it, and a client can rely on it
+    at = /^\d{1,13}$/.test(atRaw) ? Number(atRaw) : Number.NaN;
+    if (!(at <= MAX_TIMESTAMP_MS)) errors.push({ field: 'at', message: 'Unix milliseconds, up to 2100' });
   }
   const excludeRaw = str('exclude_seen');
   if (excludeRaw !== undefined && excludeRaw !== 'true' && excludeRaw !== 'false')

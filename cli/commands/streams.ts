@@ -96,7 +96,7 @@ export function replayCommand(): Command {
         const { idOnlyNote } = await import('../../model/data/types.js');
         const { IngestClient } = await import('../../replay/client.js');
         const { replay } = await import('../../replay/run.js');
-        const { resolveApiKeys } = await import('../../ingest/api-keys.js');
+        const { clientKey } = await import('../../runtime/api-keys.js');
         const { SingleBar, Presets } = await import('cli-progress');
         const baseUrl = o.url ?? `http://${cfg.bindHost}:${cfg.ingestPort}`;
         await requireIngestApi(baseUrl);
@@ -106,7 +106,7 @@ export function replayCommand(): Command {
           process.stderr.write(`${idOnlyNote(ds.idOnly, 'posted like the others, with no item profile')}\n`);
         const client = new IngestClient({
           baseUrl,
-          apiKey: o.apiKey ?? (resolveApiKeys(cfg)[0] as string),
+          apiKey: o.apiKey ?? clientKey(cfg, 'ingest'),
         });
         const bar = new SingleBar(
           {

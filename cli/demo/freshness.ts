@@ -1,4 +1,5 @@
 import type { IngestClient } from '../../replay/client.js';
+import type { RecallEndpoint } from '../../serving/evaluate-api.js';
 import type { HistoryStore } from '../../stores/history/index.js';
 import type { ProfileStore } from '../../stores/profiles/index.js';
 import type { RedisSequenceStore } from '../../stores/sequence/redis.js';
@@ -18,16 +19,19 @@ export interface FreshnessReport {
  * event, and until the recall answer changes (the item leaves it, the user vector moves).
  */
 export async function probeFreshness(
-  recallUrl: string,
+  recall: RecallEndpoint,
   client: IngestClient,
   stores: { history: HistoryStore; sequence: RedisSequenceStore; profiles: ProfileStore },
   user: string,
   fallbackItem: string,
   say: (line: string) => void,
 ): Promise<FreshnessReport> {
-  const url = `${recallUrl}/v1/recall?user_id=${encodeURIComponent(user)}&k=10`;
+  const url = `${recall.url}/v1/recall?user_id=${encodeURIComponent(user)}&k=10`;
+  const headers = { authorization: `Bearer ${recall.key}` };
   const ask = async () =>
-    ((await (await fetch(url)).json()) as { items: { item_id: string }[] }).items.map((i) => i.item_id);
+    ((await (await fetch(url, { headers })).json()) as { items: { item_id: string }[] }).items.map(
+      (i) => i.item_id,
+    );
   const before = await ask();
   const titles = await Promise.all(
     before.slice(0, 3).map(async (id) => (await stores.profiles.getItem(id))?.features.title ?? id),

@@ -4,7 +4,7 @@ import type { EvaluationResult } from '../../model/eval/metrics.js';
 import { evaluatePopularity } from '../../model/eval/popularity.js';
 import type { LeaveLastOutSplit } from '../../model/eval/protocol.js';
 import { ModelVersion } from '../../model/version.js';
-import { evaluateThroughApi } from '../../serving/evaluate-api.js';
+import { evaluateThroughApi, type RecallEndpoint } from '../../serving/evaluate-api.js';
 
 export type Metrics = EvaluationResult['metrics'];
 
@@ -74,13 +74,13 @@ export function compareRankings(
  * version ranked offline on the same split and to popularity.
  */
 export async function measureQuality(
-  recallUrl: string,
+  recall: RecallEndpoint,
   ds: Dataset,
   split: LeaveLastOutSplit,
   versionDir: string,
   onProgress?: (done: number) => void,
 ): Promise<QualityReport> {
-  const api = await evaluateThroughApi(recallUrl, split, { ...(onProgress ? { onProgress } : {}) });
+  const api = await evaluateThroughApi(recall, split, { ...(onProgress ? { onProgress } : {}) });
   const offlineRanked = new Map<string, string[]>();
   const mv = await ModelVersion.load(versionDir);
   let offline: EvaluationResult;

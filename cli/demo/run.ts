@@ -11,14 +11,15 @@ import type { VerifyReport } from '../../infra/grafana/src/verify.js';
 import { appsDown, appsUp } from '../../infra/local/apps.js';
 import { resetProjectState, storesAreLocal } from '../../infra/local/reset.js';
 import { makeContext, status, up } from '../../infra/local/stack.js';
-import { resolveApiKeys } from '../../ingest/api-keys.js';
 import { loadDataset } from '../../model/data/load.js';
 import { type Dataset, idOnlyNote } from '../../model/data/types.js';
 import { type LeaveLastOutSplit, leaveLastOut } from '../../model/eval/protocol.js';
 import { IngestClient } from '../../replay/client.js';
 import { behaviourEvents } from '../../replay/events.js';
 import { type ReplayResult, replay } from '../../replay/run.js';
+import { clientKey, generatedKeyFile } from '../../runtime/api-keys.js';
 import { ExitCode, UserFacingError } from '../../runtime/errors.js';
+import type { RecallEndpoint } from '../../serving/evaluate-api.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
@@ -142,15 +143,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     await checkStoresStep(r, cfg, s, data.ds);
     await sayMostPopular(r, s);
     const job = await dailyJobStep(r, cfg, s, data.ds);
-    const recallUrl = `http://${cfg.bindHost}:${cfg.recallPort}`;
+    const recall = { url: `http://${cfg.bindHost}:${cfg.recallPort}`, key: clientKey(cfg, 'recall') };
     const quality = await recallQuality(
       r,
-      recallUrl,
+      recall,
       data,
       new ModelRegistry(cfg, s.redis).versionDir(job.version),
     );
     const online = await onlineHitRate(r, cfg, data, job.version);
-    const freshness = await freshnessStep(r, recallUrl, s, data);
+    const freshness = await freshnessStep(r, recall, s, data);
     await r.run('prometheus', async () => ({ result: await checkScraping(cfg), value: undefined }));
     const dashboards = await dashboardsStep(r, cfg, t0);
     return await summarize(r, ctx, t0, {
@@ -238,7 +239,7 @@ interface DemoData {
 }
 
 async function loadDemoData(r: StepRunner, cfg: Config, dataset: string): Promise<DemoData> {
-  const apiKey = resolveApiKeys(cfg)[0] as string;
+  const apiKey = clientKey(cfg, 'ingest');
   const client = new IngestClient({ baseUrl: `http://${cfg.bindHost}:${cfg.ingestPort}`, apiKey });
   const full = await loadDataset(path.resolve(cfg.root, dataset));
   for (const s of full.skipped) r.say(`demo: skipped ${s.count} rows: ${s.reason}`);
@@ -299,13 +300,13 @@ function dailyJobStep(r: StepRunner, cfg: Config, s: Stores, ds: Dataset): Promi
 
 function recallQuality(
   r: StepRunner,
-  recallUrl: string,
+  recall: RecallEndpoint,
   data: DemoData,
   versionDir: string,
 ): Promise<QualityReport> {
   const { full, split } = data;
   return r.run('recall quality', async () => {
-    const q = await measureQuality(recallUrl, full, split, versionDir, (n) =>
+    const q = await measureQuality(recall, full, split, versionDir, (n) =>
       n % 100 === 0 ? r.say(`  ${n}/${split.test.length} users`) : undefined,
     );
     r.say(qualityTable(q));
@@ -328,14 +329,14 @@ function onlineHitRate(r: StepRunner, cfg: Config, data: DemoData, version: stri
 
 function freshnessStep(
   r: StepRunner,
-  recallUrl: string,
+  recall: RecallEndpoint,
   s: Stores,
   data: DemoData,
 ): Promise<FreshnessReport> {
   const { ds, split } = data;
   return r.run('freshness', async () => {
     const user = split.test[0]?.user ?? [...ds.users.keys()][0] ?? '1';
-    const f = await probeFreshness(recallUrl, data.client, s, user, [...ds.items.keys()][0] ?? '1', (m) =>
+    const f = await probeFreshness(recall, data.client, s, user, [...ds.items.keys()][0] ?? '1', (m) =>
       r.say(m),
     );
     return { result: freshnessLine(user, f), value: f };
@@ -392,12 +393,13 @@ async function checkScraping(cfg: Config): Promise<string> {
 
 function tryLines(cfg: Config, seconds: number, rssBytes: number): string {
   const base = `http://${cfg.bindHost}`;
+  const keyFile = (kind: 'ingest' | 'recall') => path.relative(cfg.root, generatedKeyFile(cfg, kind));
   return (
     `\nDone in ${seconds.toFixed(0)} s (services use ${(rssBytes / 2 ** 20).toFixed(0)} MiB resident).\n` +
     'Try:\n' +
-    `  curl -H "Authorization: Bearer $(cat ${path.relative(cfg.root, path.join(cfg.homeDir, 'ingest-api-key'))})" -H 'content-type: application/json' \\\n` +
+    `  curl -H "Authorization: Bearer $(cat ${keyFile('ingest')})" -H 'content-type: application/json' \\\n` +
     `    -d '{"event_id":"try-1","user_id":"1","item_id":"1","type":"click","ts":${Date.now()}}' ${base}:${cfg.ingestPort}/v1/events\n` +
-    `  ${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10   ${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10&category=Comedy\n` +
+    `  curl -H "Authorization: Bearer $(cat ${keyFile('recall')})" '${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10&category=Comedy'\n` +
     `  ${base}:${cfg.ingestPort}/openapi.json   ${base}:${cfg.ingestPort}/metrics   ${base}:${cfg.streamMetricsPortBase}/metrics\n` +
     `  Prometheus: ${cfg.prometheusUrl}/graph?g0.expr=rate(towerflow_stream_written_total%5B1m%5D)\n` +
     'Status: node bin/towerflow.js apps status; node bin/towerflow.js infra status\n' +

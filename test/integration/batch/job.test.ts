@@ -33,6 +33,10 @@ import { MODEL_CHANNEL } from '../../../versions/channel.js';
 import { ItemBypass } from '../../../versions/item-bypass.js';
 import { LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../../versions/registry.js';
 
+/** The in-process recall app's read key, sent with every request. */
+const RECALL_KEYS = { ingest: [], recall: ['job-test-recall-key'], operator: [] };
+const RECALL_AUTH = { authorization: 'Bearer job-test-recall-key' };
+
 type RecallBody = RecallResponse & { errors?: { field: string }[] };
 
 // The daily job on real HBase, Redis, Milvus and TensorFlow: ml-latest-small (first 30k events)
@@ -211,11 +215,17 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
   it('serves recall with the live version: personal top-k without seen items, filters, cold start, 400s', async () => {
     await stack.waitForZeroLag(['sequence']);
     const deps = await recallDeps(cfg);
-    const app = buildRecallApp(cfg, createLogger({ logLevel: 'silent' }, 'test'), deps, new Registry());
+    const app = buildRecallApp(
+      cfg,
+      createLogger({ logLevel: 'silent' }, 'test'),
+      deps,
+      new Registry(),
+      RECALL_KEYS,
+    );
     try {
       const live = await registry.live();
       const get = async (qs: string) => {
-        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}` });
+        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}`, headers: RECALL_AUTH });
         return { status: res.statusCode, body: res.json() };
       };
       const r = await get('user_id=1&k=10');
@@ -300,10 +310,16 @@ describe('daily batch job (real HBase, Redis, Milvus, TensorFlow)', () => {
     fn: (get: (qs: string) => Promise<{ status: number; body: RecallBody }>, d: RecallDeps) => Promise<T>,
   ): Promise<T> {
     const d = await recallDeps(c);
-    const app = buildRecallApp(c, createLogger({ logLevel: 'silent' }, 'test'), d, new Registry());
+    const app = buildRecallApp(
+      c,
+      createLogger({ logLevel: 'silent' }, 'test'),
+      d,
+      new Registry(),
+      RECALL_KEYS,
+    );
     try {
       return await fn(async (qs) => {
-        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}` });
+        const res = await app.inject({ method: 'GET', url: `/v1/recall?${qs}`, headers: RECALL_AUTH });
         return { status: res.statusCode, body: res.json() as RecallBody };
       }, d);
     } finally {

@@ -6,6 +6,8 @@ import { buildRecallApp } from '../../../serving/app.js';
 import type { RecallDeps } from '../../../serving/recall.js';
 
 const quiet = { warn() {}, info() {}, error() {}, debug() {} } as unknown as Logger;
+const KEYS = { ingest: ['write-key'], recall: ['read-key'], operator: ['op-key'] };
+const read = { authorization: 'Bearer read-key' };
 
 describe('recall API status counter (the availability SLI)', () => {
   it('counts every answer of GET /v1/recall by status, a thrown 500 included, and nothing else', async () => {
@@ -22,13 +24,66 @@ describe('recall API status counter (the availability SLI)', () => {
       popularity: empty,
     } as unknown as RecallDeps;
     const registry = new Registry();
-    const app = buildRecallApp(loadConfig({}), quiet, deps, registry);
-    expect((await app.inject({ url: '/v1/recall?user_id=u1&k=10' })).statusCode).toBe(500);
-    expect((await app.inject({ url: '/v1/recall?user_id=u1&k=0' })).statusCode).toBe(400);
+    const app = buildRecallApp(loadConfig({}), quiet, deps, registry, KEYS);
+    expect((await app.inject({ url: '/v1/recall?user_id=u1&k=10', headers: read })).statusCode).toBe(500);
+    expect((await app.inject({ url: '/v1/recall?user_id=u1&k=0', headers: read })).statusCode).toBe(400);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/livez' })).statusCode).toBe(200);
     const counts = (await registry.getSingleMetric('towerflow_recall_requests_total')?.get())?.values ?? [];
     expect(Object.fromEntries(counts.map((v) => [v.labels.status, v.value]))).toEqual({ '500': 1, '400': 1 });
     await app.close();
+  });
+});
+
+describe('recall API door', () => {
+  const app = (env: Record<string, string> = {}) =>
+    buildRecallApp(
+      loadConfig(env),
+      quiet,
+      {
+        searcher: {},
+        models: {
+          current: async () => {
+            throw new Error('no live version');
+          },
+        },
+      } as unknown as RecallDeps,
+      new Registry(),
+      KEYS,
+    );
+
+  it('answers 401 without a key and 403 to an ingest key; the open routes need none', async () => {
+    const a = app();
+    expect((await a.inject({ url: '/v1/recall?user_id=u1' })).statusCode).toBe(401);
+    const wrong = await a.inject({ url: '/v1/recall?user_id=u1', headers: { 'x-api-key': 'write-key' } });
+    expect([wrong.statusCode, wrong.json().error]).toEqual([403, 'forbidden']);
+    for (const url of ['/healthz', '/openapi.json', '/metrics'])
+      expect((await a.inject({ url })).statusCode).toBe(200);
+    await a.close();
+  });
+
+  it('answers 429 with Retry-After past the key’s burst (RECALL_RATE_LIMIT_*)', async () => {
+    const a = app({ RECALL_RATE_LIMIT_PER_SECOND: '1', RECALL_RATE_LIMIT_BURST: '1' });
+    // k=0: a 400 that spends a token without touching the (absent) stores
+    expect((await a.inject({ url: '/v1/recall?user_id=u1&k=0', headers: read })).statusCode).toBe(400);
+    const limited = await a.inject({ url: '/v1/recall?user_id=u1&k=0', headers: read });
+    expect([limited.statusCode, limited.headers['retry-after']]).toEqual([429, '1']);
+    await a.close();
+  });
+
+  it('answers 405 with Allow to an undeclared method on /v1/recall, 404 elsewhere', async () => {
+    const a = app();
+    const post = await a.inject({ method: 'POST', url: '/v1/recall', headers: read });
+    expect([post.statusCode, post.headers.allow]).toEqual([405, 'GET, HEAD']);
+    expect((await a.inject({ url: '/v1/recal', headers: read })).statusCode).toBe(404);
+    await a.close();
+  });
+
+  it('publishes RECALL_MAX_K as the maximum of k in its document', async () => {
+    const a = app({ RECALL_MAX_K: '77' });
+    const doc = (await a.inject({ url: '/openapi.json' })).json();
+    const k = doc.paths['/v1/recall'].get.parameters.find((p: { name: string }) => p.name === 'k');
+    expect(k.schema).toEqual({ type: 'integer', minimum: 1, maximum: 77, default: 50 });
+    await a.close();
   });
 });

@@ -81,11 +81,40 @@ describe('parseRecallQuery', () => {
     expect(expr).toContain('published_at < 1700000000000');
   });
 
+  it('takes times up to 2100 (MAX_TIMESTAMP_MS), the maximum its document states', () => {
+    for (const name of ['published_after', 'published_before', 'at']) {
+      expect(fieldsOf({ user_id: 'u', [name]: '4102444800000' })).toEqual([]);
+      expect(fieldsOf({ user_id: 'u', [name]: '4102444800001' })).toEqual([name]);
+      expect(fieldsOf({ user_id: 'u', [name]: '999999999999999' })).toEqual([name]);
+    }
+  });
+
+  it('takes 1 to 64 non-empty categories, as the pattern of its document says', () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`).join(',');
+    expect(fieldsOf({ user_id: 'u', category: list(64) })).toEqual([]);
+    expect(fieldsOf({ user_id: 'u', category: list(65) })).toEqual(['category']);
+    for (const c of ['', 'a,', ',a', 'a,,b'])
+      expect(fieldsOf({ user_id: 'u', category: c })).toEqual(['category']);
+    const pattern = new RegExp(RECALL_PARAMS.category?.schema.pattern as string, 'u');
+    expect([list(64), list(65), 'a,', 'a,,b'].map((c) => pattern.test(c))).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+  });
+
   it('bounds popularity_beta', () => {
-    for (const b of ['-1', '11', 'NaN', '1e1', '0.1234567'])
+    for (const b of ['-1', '11', '10.000001', 'NaN', 'Infinity', '1e2', '0x1', ' 1', '1.', '.5'])
       expect(fieldsOf({ user_id: 'u', popularity_beta: b })).toEqual(['popularity_beta']);
-    const r = parseRecallQuery({ user_id: 'u', popularity_beta: '0.5' }, limits);
-    expect(r.ok && r.req.popularityBeta).toBe(0.5);
+    // every way a client prints a number in the documented range [0, 10] is taken
+    const beta = (b: string) => {
+      const r = parseRecallQuery({ user_id: 'u', popularity_beta: b }, limits);
+      return r.ok ? r.req.popularityBeta : undefined;
+    };
+    expect(['0.5', '10', '10.0', '1e1', '1e-05', '2.5E+00', '0.1234567', '-0.0'].map(beta)).toEqual([
+      0.5, 10, 10, 10, 0.00001, 2.5, 0.1234567, -0,
+    ]);
   });
 });
 

@@ -2,7 +2,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generatedKeyFile, makeKeyChecker, presentedKey, resolveApiKeys } from '../../../ingest/api-keys.js';
+import {
+  generatedKeyFile,
+  makeKeyring,
+  presentedKey,
+  resolveAllKeys,
+  resolveKeys,
+} from '../../../runtime/api-keys.js';
+
+/** The old single-kind checker, as the keyring answers it. */
+const makeKeyChecker = (keys: string[]) => {
+  const identify = makeKeyring({ ingest: keys });
+  return (presented: string | undefined) => identify(presented) !== undefined;
+};
+const resolveApiKeys = (cfg: { ingestApiKeys: string[]; homeDir: string }) =>
+  resolveKeys({ ...cfg, recallApiKeys: [], recallOperatorKeys: [] }, 'ingest');
 
 describe('makeKeyChecker', () => {
   const check = makeKeyChecker(['secret-one']);
@@ -93,14 +107,14 @@ describe('resolveApiKeys', () => {
   it('returns the configured keys and writes no file', () => {
     const homeDir = join(dir, 'home');
     expect(resolveApiKeys({ ingestApiKeys: ['a', 'b'], homeDir })).toEqual(['a', 'b']);
-    expect(existsSync(generatedKeyFile({ homeDir }))).toBe(false);
+    expect(existsSync(generatedKeyFile({ homeDir }, 'ingest'))).toBe(false);
     expect(existsSync(homeDir)).toBe(false);
   });
 
   it('generates one key into a mode-600 file when none is configured', () => {
     const homeDir = join(dir, 'nested', 'home');
     const keys = resolveApiKeys({ ingestApiKeys: [], homeDir });
-    const file = generatedKeyFile({ homeDir });
+    const file = generatedKeyFile({ homeDir }, 'ingest');
     expect(file).toBe(join(homeDir, 'ingest-api-key'));
     expect(keys).toHaveLength(1);
     const [key] = keys as [string];
@@ -125,7 +139,7 @@ describe('resolveApiKeys', () => {
   it('reads an existing key file, trimmed', () => {
     const homeDir = join(dir, 'home');
     resolveApiKeys({ ingestApiKeys: [], homeDir });
-    writeFileSync(generatedKeyFile({ homeDir }), '  my-key \n');
+    writeFileSync(generatedKeyFile({ homeDir }, 'ingest'), '  my-key \n');
     expect(resolveApiKeys({ ingestApiKeys: [], homeDir })).toEqual(['my-key']);
   });
 });
@@ -135,5 +149,58 @@ describe('presentedKey scheme', () => {
     expect(presentedKey({ authorization: 'bearer k1' })).toBe('k1');
     expect(presentedKey({ authorization: 'BEARER k1' })).toBe('k1');
     expect(presentedKey({ authorization: 'Basic k1' })).toBeUndefined();
+  });
+});
+
+describe('makeKeyring', () => {
+  const identify = makeKeyring({ ingest: ['w1', 'w2'], recall: ['r1'], operator: ['o1'] });
+
+  it('names the kind of each configured key, with a number stable per key', () => {
+    expect(identify('w1')).toEqual({ kind: 'ingest', id: 0 });
+    expect(identify('w2')).toEqual({ kind: 'ingest', id: 1 });
+    expect(identify('r1')).toEqual({ kind: 'recall', id: 2 });
+    expect(identify('o1')).toEqual({ kind: 'operator', id: 3 });
+  });
+
+  it('knows no other key', () => {
+    for (const k of ['r2', 'W1', 'o', '', undefined]) expect(identify(k)).toBeUndefined();
+  });
+
+  it('gives a key listed under two kinds the first kind (ingest, recall, operator)', () => {
+    expect(makeKeyring({ recall: ['same'], operator: ['same'] })('same')?.kind).toBe('recall');
+  });
+});
+
+describe('resolveAllKeys', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'towerflow-api-keys-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates a recall key beside the ingest key, different from it, and no operator key', () => {
+    const homeDir = join(dir, 'home');
+    const keys = resolveAllKeys({ ingestApiKeys: [], recallApiKeys: [], recallOperatorKeys: [], homeDir });
+    expect(keys.operator).toEqual([]);
+    expect(keys.recall).toHaveLength(1);
+    expect(keys.recall).not.toEqual(keys.ingest);
+    const file = generatedKeyFile({ homeDir }, 'recall');
+    expect(file).toBe(join(homeDir, 'recall-api-key'));
+    expect(readFileSync(file, 'utf8')).toBe(`${keys.recall[0]}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('takes RECALL_API_KEYS and RECALL_OPERATOR_KEYS as configured, generating nothing', () => {
+    const homeDir = join(dir, 'home');
+    const keys = resolveAllKeys({
+      ingestApiKeys: ['w'],
+      recallApiKeys: ['r1', 'r2'],
+      recallOperatorKeys: ['o'],
+      homeDir,
+    });
+    expect(keys).toEqual({ ingest: ['w'], recall: ['r1', 'r2'], operator: ['o'] });
+    expect(existsSync(homeDir)).toBe(false);
   });
 });
