@@ -203,7 +203,9 @@ async function freshness(version: string) {
     rowMs.push(now() - acceptedAt);
     // the next recall must already be computed with the row (its cache entry names the row)
     const c0 = now();
-    const res = await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${user}&k=50`);
+    const res = await fetch(`http://${cfg.bindHost}:${cfg.recallPort}/v1/recall?user_id=${user}&k=50`, {
+      headers: stack.recallAuth,
+    });
     const body = (await res.json()) as { id_row?: string; model_version?: string };
     callMs.push(now() - c0);
     if (res.status === 200 && body.id_row === 'incremental' && body.model_version === version)

@@ -85,11 +85,16 @@ export const now = (): number => performance.now();
  * the generator shares the CPU with what it measures, and undici's fetch cost about twice the
  * CPU per request (docs/decisions.md, Recall API).
  */
-export function keepAliveClient(host: string, port: number, sockets = 8): (path: string) => Promise<number> {
+export function keepAliveClient(
+  host: string,
+  port: number,
+  sockets = 8,
+  headers: Record<string, string> = {},
+): (path: string) => Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   return (path) =>
     new Promise((resolve, reject) => {
-      const req = http.get({ host, port, path, agent }, (res) => {
+      const req = http.get({ host, port, path, agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);

@@ -48,7 +48,7 @@ const hbase = HBaseClient.fromConfig(cfg);
 const redis = createRedis(cfg);
 const vectorStore = openItemVectors(cfg);
 
-const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY);
+const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY, stack.recallAuth);
 
 async function atRate(rate: number, users: string[]) {
   const random = mulberry32(rate);

@@ -18,6 +18,8 @@ export class IsolatedStack {
   readonly env: NodeJS.ProcessEnv;
   readonly cfg: Config;
   readonly apiKey = `test-${randomBytes(8).toString('hex')}`;
+  /** The recall API's read key (RECALL_API_KEYS). */
+  readonly recallKey = `test-r-${randomBytes(8).toString('hex')}`;
   private admin?: Admin;
 
   constructor(opts: { redisDb: number; portOffset: number; extraEnv?: NodeJS.ProcessEnv }) {
@@ -33,6 +35,7 @@ export class IsolatedStack {
       RECALL_PORT: String(18180 + opts.portOffset),
       STREAM_METRICS_PORT_BASE: String(19401 + opts.portOffset * 10),
       INGEST_API_KEYS: this.apiKey,
+      RECALL_API_KEYS: this.recallKey,
       MILVUS_ALIAS: `tf_${id}`,
       // announce the processes to the local Prometheus, which reads the default home's targets
       PROMETHEUS_TARGETS_DIR: path.join(loadConfig().homeDir, 'run', 'targets'),
@@ -44,6 +47,15 @@ export class IsolatedStack {
 
   get ingestUrl(): string {
     return `http://127.0.0.1:${this.cfg.ingestPort}`;
+  }
+
+  get recallUrl(): string {
+    return `http://127.0.0.1:${this.cfg.recallPort}`;
+  }
+
+  /** Headers that authenticate a recall request. */
+  get recallAuth(): Record<string, string> {
+    return { authorization: `Bearer ${this.recallKey}` };
   }
 
   get topics() {

@@ -163,7 +163,9 @@ describe('towerflow demo on a small sample: served = offline, online hit rate, e
     const degradedCfg = loadConfig(env);
     await appsUp(degradedCfg, ['serve'], { env, timeoutMs: 90_000 });
     try {
-      const res = await fetch(`http://127.0.0.1:${degradedCfg.recallPort}/v1/recall?user_id=1&k=5`);
+      const res = await fetch(`http://127.0.0.1:${degradedCfg.recallPort}/v1/recall?user_id=1&k=5`, {
+        headers: stack.recallAuth,
+      });
       expect(((await res.json()) as { degraded: boolean }).degraded).toBe(true);
       await stack.waitForZeroLag(['history', 'sequence']);
       await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
