@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiKeys, type KeyKind, makeKeyring, presentedKey } from './api-keys.js';
 import { TokenBuckets } from './rate-limit.js';
 
@@ -81,7 +81,7 @@ export function answerUnrouted(app: FastifyInstance): void {
     for (const m of [route.method].flat()) set.add(m);
     methods.set(route.url, set);
   });
-  app.setNotFoundHandler((req, reply) => {
+  const answer = (req: FastifyRequest, reply: FastifyReply) => {
     const raw = req.url.split('?', 1)[0] as string;
     let path = raw;
     try {
@@ -101,5 +101,11 @@ export function answerUnrouted(app: FastifyInstance): void {
     return reply
       .code(404)
       .send({ error: 'not_found', message: `no route ${req.method} ${raw}` } satisfies Problem);
+  };
+  // answered at once, before the body is read: fastify would refuse a body it cannot parse (400,
+  // or 415) on an undeclared method before the not-found handler could say 405
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.is404) return answer(req, reply);
   });
+  app.setNotFoundHandler(answer);
 }

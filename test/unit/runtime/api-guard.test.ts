@@ -96,6 +96,9 @@ describe('answerUnrouted', () => {
       expect(res.headers.allow).toBe('GET, HEAD, POST');
       expect(res.json().error).toBe('method_not_allowed');
     }
+    // a method whose body fastify would refuse (no content type) is still told 405, not 400
+    const query = await a.inject({ method: 'QUERY' as 'GET', url: '/v1/thing' });
+    expect([query.statusCode, query.headers.allow]).toEqual([405, 'GET, HEAD, POST']);
     const health = await a.inject({ method: 'POST', url: '/healthz' });
     expect([health.statusCode, health.headers.allow]).toEqual([405, 'GET, HEAD']);
     await a.close();
