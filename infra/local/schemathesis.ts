@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/index.js';
@@ -27,7 +27,32 @@ export async function ensureSchemathesis(
   const dir = schemathesisVenv(cfg);
   const bin = path.join(dir, 'bin', 'schemathesis');
   const stamp = path.join(dir, '.towerflow-requirements');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === SCHEMATHESIS_REQUIREMENT) return bin;
+  const installed = () =>
+    existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === SCHEMATHESIS_REQUIREMENT;
+  if (installed()) return bin;
+  // one installer at a time (test files run in parallel): the others wait for its stamp
+  const lock = `${dir}.lock`;
+  mkdirSync(path.dirname(dir), { recursive: true });
+  if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { force: true });
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    for (const end = Date.now() + 600_000; !installed(); ) {
+      if (Date.now() > end || !existsSync(lock))
+        throw new InfraError(`schemathesis: another install (${lock}) did not finish`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return bin;
+  }
+  try {
+    await install(cfg, dir, say);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+  return bin;
+}
+
+async function install(cfg: Pick<Config, 'python'>, dir: string, say: (line: string) => void): Promise<void> {
   say(`schemathesis: creating a Python venv with ${SCHEMATHESIS_REQUIREMENT} (first time only)…`);
   rmSync(dir, { recursive: true, force: true });
   try {
@@ -53,8 +78,7 @@ export async function ensureSchemathesis(
       detail: quoteTail(err.stderr ?? ''),
     });
   }
-  writeFileSync(stamp, `${SCHEMATHESIS_REQUIREMENT}\n`);
-  return bin;
+  writeFileSync(path.join(dir, '.towerflow-requirements'), `${SCHEMATHESIS_REQUIREMENT}\n`);
 }
 
 export interface SchemathesisRun {
