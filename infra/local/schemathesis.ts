@@ -133,7 +133,12 @@ export async function runSchemathesis(
     ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
     ...Object.entries(o.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
   ];
-  const done = await run(bin, args, { maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } }).then(
+  // cwd: the report folder, where schemathesis also keeps its `.schemathesis/` cache (not the checkout)
+  const done = await run(bin, args, {
+    cwd: o.reportDir,
+    maxBuffer: 64 << 20,
+    env: { ...process.env, NO_COLOR: '1' },
+  }).then(
     (r) => ({ exitCode: 0, output: r.stdout + r.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({
       exitCode: typeof e.code === 'number' ? e.code : 1,
