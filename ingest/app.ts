@@ -3,9 +3,9 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { type TopicRole, topicNames } from '../clients/kafka/topics.js';
 import type { Config } from '../config/index.js';
-import { addHealthRoutes } from '../runtime/health.js';
 import { answerUnrouted, guardApi, type Problem } from '../runtime/api-guard.js';
 import type { ApiKeys } from '../runtime/api-keys.js';
+import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
 import {

@@ -57,8 +57,10 @@ describe('recall API door', () => {
     expect((await a.inject({ url: '/v1/recall?user_id=u1' })).statusCode).toBe(401);
     const wrong = await a.inject({ url: '/v1/recall?user_id=u1', headers: { 'x-api-key': 'write-key' } });
     expect([wrong.statusCode, wrong.json().error]).toEqual([403, 'forbidden']);
-    for (const url of ['/healthz', '/openapi.json', '/metrics'])
+    for (const url of ['/livez', '/openapi.json', '/metrics'])
       expect((await a.inject({ url })).statusCode).toBe(200);
+    // no model and no popularity store here: not ready, and it says so without asking for a key
+    for (const url of ['/readyz', '/healthz']) expect((await a.inject({ url })).statusCode).toBe(503);
     await a.close();
   });
 
