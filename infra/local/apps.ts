@@ -7,6 +7,7 @@ import {
   InfraError,
   isAlive,
   portOpen,
+  portsReleased,
   readPid,
   spawnDaemon,
   stopDaemon,
@@ -80,7 +81,10 @@ export async function appsUp(
     const state = daemonState(p.pidFile);
     if (state.state === 'running') continue;
     // a dead app's pid file (and anything left in its process group) goes before the restart
-    if (state.state === 'dead') await stopDaemon(p.pidFile, 5000);
+    if (state.state === 'dead') {
+      await stopDaemon(p.pidFile, 5000);
+      await portsReleased([app.port(cfg)], cfg.bindHost, 10_000);
+    }
     // a port held by something else would make the new process die on EADDRINUSE, less clearly
     if (await portOpen(app.port(cfg), cfg.bindHost))
       throw new InfraError({

@@ -179,6 +179,21 @@ export async function stopDaemon(
   return 'stopped';
 }
 
+/**
+ * Waits until nothing accepts connections on `ports` (a killed server's sockets close only when
+ * its last thread has exited, which can trail its pid's disappearance); returns the ports
+ * still open at the deadline.
+ */
+export async function portsReleased(ports: number[], host: string, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open: number[] = [];
+    for (const port of ports) if (await portOpen(port, host, 500)) open.push(port);
+    if (open.length === 0 || Date.now() >= deadline) return open;
+    await sleep(100);
+  }
+}
+
 /** True when something accepts TCP connections on host:port. */
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import {
   groupRssBytes,
   InfraError,
   portOpen,
+  portsReleased,
   stopDaemon,
   tailFile,
   waitUntil,
@@ -83,6 +84,7 @@ async function clearDeadServer(ctx: ServiceContext, svc: LocalService): Promise<
       `${svc.name}: server (pid ${s.pid}) is gone; ending the ${s.leftovers.length} helper process(es) it left`,
     );
   await stopDaemon(pidFile, 5000);
+  await portsReleased(svc.ports(ctx), ctx.cfg.bindHost, 20_000);
 }
 
 async function startOne(ctx: ServiceContext, svc: LocalService): Promise<{ name: string; seconds: number }> {
