@@ -72,7 +72,13 @@ async function healthy(cfg: Config, app: AppSpec): Promise<boolean> {
 export async function appsUp(
   cfg: Config,
   only?: string[],
-  opts: { env?: NodeJS.ProcessEnv; say?: (m: string) => void; timeoutMs?: number } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    say?: (m: string) => void;
+    timeoutMs?: number;
+    /** How long a dead app's port may take to close before it counts as someone else's. */
+    portReleaseMs?: number;
+  } = {},
 ): Promise<void> {
   const bin = path.join(cfg.root, 'bin', 'towerflow.js');
   const started: { app: AppSpec; pid: number; logFile: string }[] = [];
@@ -83,7 +89,7 @@ export async function appsUp(
     // a dead app's pid file (and anything left in its process group) goes before the restart
     if (state.state === 'dead') {
       await stopDaemon(p.pidFile, 5000);
-      await portsReleased([app.port(cfg)], cfg.bindHost, 10_000);
+      await portsReleased([app.port(cfg)], cfg.bindHost, opts.portReleaseMs ?? 10_000);
     }
     // a port held by something else would make the new process die on EADDRINUSE, less clearly
     if (await portOpen(app.port(cfg), cfg.bindHost))

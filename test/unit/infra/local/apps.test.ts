@@ -24,7 +24,7 @@ describe('apps up after an app died', () => {
     const { pidFile } = appPaths(cfg, 'ingest');
     writeFileSync(pidFile, `${dead.pid}\n`);
     try {
-      await expect(appsUp(cfg, ['ingest'], { timeoutMs: 1000 })).rejects.toThrow(
+      await expect(appsUp(cfg, ['ingest'], { timeoutMs: 1000, portReleaseMs: 300 })).rejects.toThrow(
         `ingest: port ${port} on 127.0.0.1 is taken by a process towerflow did not start`,
       );
       expect(existsSync(pidFile)).toBe(false);
