@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { portOpen } from '../infra/local/process.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
 
 /** A service a one-shot command needs, where the configuration says it is. */
@@ -58,17 +58,7 @@ export function neededServices(cfg: Config): Record<ServiceName, Needed> {
 export function accepts(address: string, timeoutMs = 2000): Promise<boolean> {
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i).replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = Number(address.slice(i + 1));
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
+  return portOpen(Number(address.slice(i + 1)), host, timeoutMs);
 }
 
 /** The one-line error for a service that does not answer. */

@@ -22,6 +22,7 @@ import { byUserInTimeOrder } from '../samples.js';
 import { type Tensor2D, tf } from '../tf.js';
 import { embedAllItems, embedUsers } from '../towers.js';
 import { MAX_CUTOFF, MetricAccumulator, type MetricName, rankTopK } from './metrics.js';
+import type { PrequentialReport } from './prequential.js';
 
 /**
  * The steps of the prequential walk (model/eval/prequential.ts): the users' state, one window's
@@ -376,16 +377,7 @@ export function updateSummary(
   window: number,
   maxRowNorm: number,
   config: IncrementalConfig,
-): {
-  windows: number;
-  window: number;
-  userUpdates: number;
-  meanStepNorm: number;
-  clippedShare: number;
-  projected: number;
-  maxRowNorm: number;
-  config: IncrementalConfig;
-} {
+): PrequentialReport['updates'] {
   return {
     windows: tally.windows,
     window,
