@@ -94,7 +94,8 @@ export interface ItemVectorStore {
     opts?: VectorSearchOptions,
   ): Promise<VectorHit[][]>;
 
-  /** Points the live alias at the version in one step (searches of LIVE see it at once). */
+  /** Points the live alias at the version in one step. Searches of LIVE follow a moment later (the
+   * Milvus proxy caches the alias), so serving searches the concrete version, never LIVE. */
   switchLive(version: string): Promise<void>;
   /** The version the live alias points at; undefined when there is no alias. */
   liveVersion(): Promise<string | undefined>;

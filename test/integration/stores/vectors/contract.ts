@@ -135,7 +135,10 @@ export function itemVectorStoreContract(backend: string, open: (alias: string) =
       expect(scanned.sort()).toEqual(expected.sort());
     });
 
-    it('switches the live alias in one step: searches of LIVE see the new version at once', async () => {
+    // Milvus flips the alias's target at once, but its proxy drops its cached alias→collection
+    // entry a moment later (a clean CI run saw LIVE answer from V1 just after the switch): so
+    // serving never searches the alias, it names the concrete version from the Redis pointer.
+    it('switches the live alias in one step: its target flips at once, searches of LIVE follow', async () => {
       await build(store, V2, [{ item_id: 'only-in-v2', vector: basis(0), category: 'a', published_at: 1 }]);
       expect(await store.liveVersion()).toBeUndefined();
       await store.switchLive(V1);
@@ -152,7 +155,9 @@ export function itemVectorStoreContract(backend: string, open: (alias: string) =
       await during;
       expect([...seen].filter((x) => x !== id(0) && x !== 'only-in-v2')).toEqual([]);
       expect(await store.liveVersion()).toBe(V2);
-      expect((await store.search(LIVE, [basis(0)], 1, strong))[0]?.[0]?.item_id).toBe('only-in-v2');
+      await expect
+        .poll(async () => (await store.search(LIVE, [basis(0)], 1, strong))[0]?.[0]?.item_id, { timeout: 15_000 })
+        .toBe('only-in-v2');
       expect((await store.search(V1, [basis(0)], 1, strong))[0]?.[0]?.item_id).toBe(id(0));
     });
 
