@@ -156,7 +156,9 @@ export function itemVectorStoreContract(backend: string, open: (alias: string) =
       expect([...seen].filter((x) => x !== id(0) && x !== 'only-in-v2')).toEqual([]);
       expect(await store.liveVersion()).toBe(V2);
       await expect
-        .poll(async () => (await store.search(LIVE, [basis(0)], 1, strong))[0]?.[0]?.item_id, { timeout: 15_000 })
+        .poll(async () => (await store.search(LIVE, [basis(0)], 1, strong))[0]?.[0]?.item_id, {
+          timeout: 15_000,
+        })
         .toBe('only-in-v2');
       expect((await store.search(V1, [basis(0)], 1, strong))[0]?.[0]?.item_id).toBe(id(0));
     });
