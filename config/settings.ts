@@ -363,6 +363,13 @@ export const SETTINGS = {
     default: '2048',
     doc: 'Most events in one micro-batch of the ID-embedding updater (one set of gradient steps for all its users). Larger costs less per event (each micro-batch has a fixed cost of TensorFlow ops and Redis round trips) and adds latency only under load.',
   },
+  embeddingsAppliedLedger: {
+    env: 'EMBEDDINGS_APPLIED_LEDGER',
+    kind: 'enum',
+    values: ['off', 'on'],
+    default: 'off',
+    doc: 'Keep, per user, how many events the ID-embedding updater applied and the sum of their event-id fingerprints, written in the same atomic step as the rows (`towerflow chaos` turns it on to prove each event was applied exactly once; ~100 bytes per active user).',
+  },
   embeddingsBatchWaitMs: {
     env: 'EMBEDDINGS_BATCH_WAIT_MS',
     kind: 'int',

@@ -11,6 +11,18 @@ export interface IdRow {
 }
 
 /** A partition's fence move: from the value the caller read (-1: none yet) to the batch's last offset. */
+/**
+ * What the updater consumed for one user: the events and the sum of their event-id fingerprints
+ * (stores/embeddings/fingerprint.ts). Kept beside the rows in the same atomic step when
+ * EMBEDDINGS_APPLIED_LEDGER is on: an event applied twice adds its fingerprint twice, an event
+ * lost adds nothing, so the ledger equals the one computed from HBase only when each was applied once.
+ */
+export interface AppliedTally {
+  userId: string;
+  events: number;
+  fingerprint: number;
+}
+
 export interface RowFence {
   partition: FencedPartition;
   expected: number;
@@ -38,7 +50,9 @@ export interface IdRowStore {
    * `expected` to `next`, atomically; false (nothing written) when the fence no longer holds
    * `expected` (another consumer took the partition).
    */
-  setManyFenced(rows: IdRow[], fence: RowFence): Promise<boolean>;
+  setManyFenced(rows: IdRow[], fence: RowFence, applied?: readonly AppliedTally[]): Promise<boolean>;
+  /** Each user's applied-events ledger (zeros for a user with none). */
+  applied(userIds: readonly string[]): Promise<AppliedTally[]>;
   /** Drops every row (the daily job's retire step); how many there were. */
   dropAll(): Promise<number>;
 }

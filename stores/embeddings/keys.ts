@@ -16,3 +16,6 @@ export const userVectorKey = (userId: string): string => redisKey('uvec', userId
 
 /** SCAN pattern of every cached user vector. */
 export const USER_VECTOR_PATTERN = `${redisKey('uvec')}:*`;
+
+/** A user's applied-events ledger (hash: `n` events, `h` sum of fingerprints); EMBEDDINGS_APPLIED_LEDGER. */
+export const appliedKey = (userId: string): string => redisKey('emb_applied', userId);

@@ -1,7 +1,7 @@
 import { type Redis, unlinkMatching } from '../../clients/redis.js';
 import { type FencedPartition, fenceKeyOf } from '../fence.js';
-import type { IdRow, IdRowStore, RowFence } from './index.js';
-import { ID_ROW_PATTERN, idRowKey, userVectorKey } from './keys.js';
+import type { AppliedTally, IdRow, IdRowStore, RowFence } from './index.js';
+import { appliedKey, ID_ROW_PATTERN, idRowKey, userVectorKey } from './keys.js';
 import { decodeTagged, encodeTagged } from './tagged-vector.js';
 
 const encode = (r: IdRow): string => encodeTagged(r.version, r.row);
@@ -16,17 +16,24 @@ function decode(raw: string): { version: string; row: Float32Array } | undefined
 // micro-batch finds its offsets at or below the fence and is skipped (no row moves twice).
 // Compare-and-set on the fence as in stores/popularity/redis.ts: returns -1, writing nothing,
 // when the fence no longer holds the value the caller read (another consumer took the partition).
-// KEYS: fence, one row key per row, then the rows' users' cached vectors. ARGV: expected fence, new fence, TTL
-// (0: none), row count, then the encoded rows.
+// With the applied-events ledger on, the users' tallies are added in the same step.
+// KEYS: fence, n row keys, the rows' users' n cached vectors, m ledger keys. ARGV: expected fence,
+// new fence, TTL (0: none), n, m, the n encoded rows, then m (events, fingerprint) pairs.
 const SET_FENCED_SCRIPT = `
 local fence = redis.call('GET', KEYS[1]) or '-1'
 if fence ~= ARGV[1] then return -1 end
-local ttl, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local ttl, n, m = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 for i = 1, n do
-  if ttl > 0 then redis.call('SET', KEYS[1 + i], ARGV[4 + i], 'EX', ttl)
-  else redis.call('SET', KEYS[1 + i], ARGV[4 + i]) end
+  if ttl > 0 then redis.call('SET', KEYS[1 + i], ARGV[5 + i], 'EX', ttl)
+  else redis.call('SET', KEYS[1 + i], ARGV[5 + i]) end
 end
-for i = n + 2, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = n + 2, 2 * n + 1 do redis.call('DEL', KEYS[i]) end
+for j = 1, m do
+  local key, at = KEYS[2 * n + 1 + j], 5 + n + 2 * j
+  redis.call('HINCRBY', key, 'n', ARGV[at - 1])
+  redis.call('HINCRBY', key, 'h', ARGV[at])
+  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+end
 redis.call('SET', KEYS[1], ARGV[2])
 return n
 `;
@@ -79,20 +86,40 @@ export class RedisIdRowStore implements IdRowStore {
     return raw === null ? -1 : Number(raw);
   }
 
-  async setManyFenced(rows: IdRow[], fence: RowFence): Promise<boolean> {
+  async setManyFenced(
+    rows: IdRow[],
+    fence: RowFence,
+    applied: readonly AppliedTally[] = [],
+  ): Promise<boolean> {
     const keys = [
       fenceKeyOf(fence.partition),
       ...rows.map((r) => idRowKey(r.userId)),
       ...rows.map((r) => userVectorKey(r.userId)),
+      ...applied.map((a) => appliedKey(a.userId)),
     ];
     const args = [
       String(fence.expected),
       String(fence.next),
       this.ttlSeconds,
       rows.length,
+      applied.length,
       ...rows.map(encode),
+      ...applied.flatMap((a) => [a.events, a.fingerprint]),
     ];
     return Number(await this.redis.setIdRowsFenced(keys.length, ...keys, ...args)) >= 0;
+  }
+
+  async applied(userIds: readonly string[]): Promise<AppliedTally[]> {
+    if (userIds.length === 0) return [];
+    const tx = this.redis.pipeline();
+    for (const u of userIds) tx.hmget(appliedKey(u), 'n', 'h');
+    const res = (await tx.exec()) ?? [];
+    return userIds.map((userId, i) => {
+      const [err, v] = res[i] ?? [];
+      if (err) throw err;
+      const [n, h] = (v as (string | null)[]) ?? [];
+      return { userId, events: Number(n ?? 0), fingerprint: Number(h ?? 0) };
+    });
   }
 
   dropAll(): Promise<number> {

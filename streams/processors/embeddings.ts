@@ -11,6 +11,7 @@ import {
 } from '../../model/incremental.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
+import { tallyByUser } from '../../stores/embeddings/fingerprint.js';
 import type { IdRow, RowFence } from '../../stores/embeddings/index.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
 import { compareEvents } from '../../stores/order.js';
@@ -140,6 +141,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     ttlSeconds: cfg.sequenceTtlSeconds,
   });
   const group = groupIdOf(cfg, 'embeddings');
+  const ledger = cfg.embeddingsAppliedLedger === 'on';
   let m: ReturnType<typeof metrics> | undefined;
   const updaters = new LiveUpdaters(
     vectorStore,
@@ -203,7 +205,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       s.row = result.rows[i] as Float32Array;
       written.push({ userId: u.userId, version: live.pointer.version, row: s.row });
     });
-    const ok = await rows.setManyFenced(written, fence);
+    const tallies = ledger ? [...tallyByUser(chunk.map((k) => k.event)).values()] : undefined;
+    const ok = await rows.setManyFenced(written, fence, tallies);
     if (!ok)
       throw new Error(
         `embeddings fence of ${fence.partition.topic}/${fence.partition.partition} moved: is another consumer writing this partition?`,

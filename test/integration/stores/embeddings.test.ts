@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../../clients/keys.js';
 import type { IdRowStore, UserVectorCache } from '../../../stores/embeddings/index.js';
-import { idRowKey, userVectorKey } from '../../../stores/embeddings/keys.js';
+import { appliedKey, idRowKey, userVectorKey } from '../../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../../stores/embeddings/redis.js';
 import { RedisUserVectorCache } from '../../../stores/embeddings/redis-user-vectors.js';
 import { type FencedPartition, fenceKeyOf } from '../../../stores/fence.js';
@@ -116,6 +116,34 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
       expect(await rows.fence(p)).toBe(45);
       // another partition's fence is its own
       expect(await rows.fence({ ...p, partition: 4 })).toBe(-1);
+    });
+
+    it('adds the applied-events ledger in the fenced step, and not when the fence refuses', async () => {
+      const ttlRows = new RedisIdRowStore(redis, 60);
+      const [a, b] = [user('la'), user('lb')];
+      const p = partition('ledger');
+      const tallies = [
+        { userId: a, events: 2, fingerprint: 7 },
+        { userId: b, events: 1, fingerprint: 4_000_000_000 },
+      ];
+      const row = [{ userId: a, version: 'v1', row: vec(1) }];
+      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, tallies)).toBe(true);
+      // b moved no row (no live item) but its event was consumed: it is in the ledger all the same
+      expect(await ttlRows.applied([a, b, user('lnobody')])).toEqual([
+        { userId: a, events: 2, fingerprint: 7 },
+        { userId: b, events: 1, fingerprint: 4_000_000_000 },
+        { userId: user('lnobody'), events: 0, fingerprint: 0 },
+      ]);
+      // a re-delivery the fence refuses adds nothing
+      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, tallies)).toBe(false);
+      expect(await ttlRows.setManyFenced([], { partition: p, expected: 3, next: 5 }, tallies.slice(1))).toBe(
+        true,
+      );
+      expect(await ttlRows.applied([a, b])).toEqual([
+        { userId: a, events: 2, fingerprint: 7 },
+        { userId: b, events: 2, fingerprint: 8_000_000_000 },
+      ]);
+      expect(await redis.ttl(appliedKey(a))).toBeGreaterThan(50);
     });
 
     it('drops every row', async () => {
