@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { batchCommand } from './commands/batch.js';
 import { benchCommand } from './commands/bench.js';
+import { chaosCommand } from './commands/chaos.js';
 import { configCommand } from './commands/config.js';
 import { dashboardsCommand } from './commands/dashboards.js';
 import { datasetCommand } from './commands/dataset.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     evalCommand,
     datasetCommand,
     benchCommand,
+    chaosCommand,
     ingestCommand,
     streamCommand,
     replayCommand,

@@ -29,6 +29,7 @@ const PROCESS: Room = { is: 'a process', may: BELOW_PROCESSES };
 export const ROOMS: Readonly<Record<string, Room>> = {
   cli: { is: 'an entry point', may: 'anything' },
   bench: { is: 'an entry point', may: 'anything' },
+  chaos: { is: 'fault drills (an entry point)', may: 'anything' },
   infra: {
     is: 'local provisioning',
     may: BELOW_PROCESSES,
