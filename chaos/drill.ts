@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { logLevel } from 'kafkajs';
+import { LOCK_KEY } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createRedis, type Redis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { makeContext } from '../infra/local/stack.js';
+import { makeContext, up } from '../infra/local/stack.js';
 import { loadDataset } from '../model/data/load.js';
 import type { Dataset } from '../model/data/types.js';
 import { IngestClient } from '../replay/client.js';
@@ -49,6 +51,8 @@ export interface DrillOptions {
 export interface DrillReport {
   version: string;
   faults: FaultResult[];
+  /** Faults whose drill could not finish (the stack did not come back, a wait ran out…), with why. */
+  failed: { name: FaultName; error: string }[];
 }
 
 const PROCESSORS = [
@@ -135,6 +139,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     redisDb: o.redisDb,
     portOffset: o.portOffset,
     extraEnv: { EMBEDDINGS_APPLIED_LEDGER: 'on', LOG_LEVEL: 'warn' },
+    // the broker drill makes every lag probe fail until it is back: the sampler records that
+    kafkaLogLevel: logLevel.NOTHING,
   });
   const redis = createRedis(stack.cfg);
   const hbase = HBaseClient.fromConfig(stack.cfg);
@@ -170,6 +176,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     };
     await seed(drill, ds);
     const faults: FaultResult[] = [];
+    const failed: DrillReport['failed'] = [];
     for (const [k, name] of o.faults.entries()) {
       const fault: Fault | undefined =
         name === 'daily-job'
@@ -177,14 +184,29 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
           : name === 'kafka' || name === 'hbase' || name === 'redis' || name === 'milvus'
             ? serviceFault(ctx, name)
             : appFault(stack, name);
-      faults.push(await phase(drill, k, name, fault));
+      try {
+        faults.push(await phase(drill, k, name, fault));
+      } catch (e) {
+        // the next fault starts from a stack brought back whole, or says why it cannot
+        const error = (e as Error).message;
+        o.say(`${name}: the drill did not finish: ${error}`);
+        failed.push({ name, error });
+        await recover(drill, ctx);
+      }
     }
-    return { version: drill.version, faults };
+    return { version: drill.version, faults, failed };
   } finally {
     hbase.close();
     await redis.quit().catch(() => redis.disconnect());
     await stack.close();
   }
+}
+
+/** After a failed phase: every service and process up again, and the lag drained. */
+async function recover(d: Drill, ctx: ReturnType<typeof makeContext>): Promise<void> {
+  await up(ctx);
+  await d.stack.up();
+  await d.stack.waitForZeroLag(['history', 'sequence', 'embeddings'], 300_000);
 }
 
 /** Items, users and the first events under their own ids, then the daily job: a live version. */
@@ -272,6 +294,7 @@ async function phase(d: Drill, k: number, name: FaultName, fault: Fault | undefi
   o.say(
     `${name}: lost ${r.lost}, doubled ${r.doubled}, recovery ${r.recovery_s} s, recall 5xx ${r.recall_5xx}, degraded ${r.recall_degraded}`,
   );
+  if (r.lost + r.doubled > 0) o.say(`${name}: books ${JSON.stringify(audit)}`);
   return r;
 }
 
@@ -318,6 +341,13 @@ async function killDailyJob(d: Drill) {
     process.kill(-(job.child.pid as number), 'SIGKILL');
     const killedAt = Date.now();
     await job.done.catch(() => {});
+    // the killed run's lease on the job lock expires by itself (BATCH lock TTL): until then a new run is refused
+    o.say('daily-job: killed; the next run waits for its lease to expire');
+    const leaseEnd = Date.now() + 180_000;
+    while ((await d.redis.exists(LOCK_KEY)) === 1) {
+      if (Date.now() > leaseEnd) throw new Error(`${LOCK_KEY} still held 180 s after the kill`);
+      await sleep(500);
+    }
     const registry = new ModelRegistry(stack.cfg, d.redis);
     const live = (await registry.live())?.version;
     const alias = await vectors.liveVersion();

@@ -58,6 +58,13 @@ export const SETTINGS = {
     default: 'towerflow',
     doc: 'Kafka client id prefix.',
   },
+  kafkaSessionTimeoutMs: {
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    kind: 'int',
+    min: 6000,
+    default: '10000',
+    doc: 'Consumer-group session timeout of the stream processors (heartbeats every tenth of it). A processor killed without leaving its group holds its partitions this long before the others (or its restart) take them over: `towerflow chaos` measured ~30 s of recovery per killed processor at 30,000, ~12 s at 10,000 (docs/decisions.md). At least the broker’s group.min.session.timeout.ms (6,000 by default).',
+  },
   kafkaControllerPort: {
     env: 'KAFKA_CONTROLLER_PORT',
     kind: 'int',

@@ -43,13 +43,13 @@ export interface RunningConsumer {
 
 /** A consumer-group member with manual commits after each processed batch (at-least-once). */
 export async function startBatchConsumer(
-  cfg: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>,
+  cfg: Pick<Config, 'kafkaBrokers' | 'kafkaClientId' | 'kafkaSessionTimeoutMs'>,
   opts: BatchConsumerOptions,
 ): Promise<RunningConsumer> {
   const consumer = createKafka(cfg).consumer({
     groupId: opts.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: cfg.kafkaSessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(cfg.kafkaSessionTimeoutMs / 10)),
     maxBytesPerPartition: 4 << 20,
     maxWaitTimeInMs: 100,
     ...opts.consumer,

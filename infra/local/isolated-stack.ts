@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Admin } from 'kafkajs';
+import { type Admin, logLevel } from 'kafkajs';
 import { groupLag } from '../../clients/kafka/admin.js';
 import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
@@ -22,7 +22,15 @@ export class IsolatedStack {
   readonly recallKey = `test-r-${randomBytes(8).toString('hex')}`;
   private admin?: Admin;
 
-  constructor(opts: { redisDb: number; portOffset: number; extraEnv?: NodeJS.ProcessEnv }) {
+  constructor(
+    private readonly opts: {
+      redisDb: number;
+      portOffset: number;
+      extraEnv?: NodeJS.ProcessEnv;
+      /** The admin client's log level (kafkajs); a drill that kills the broker expects its errors. */
+      kafkaLogLevel?: logLevel;
+    },
+  ) {
     const id = `t${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     this.env = {
       ...process.env,
@@ -87,7 +95,7 @@ export class IsolatedStack {
 
   async kafkaAdmin(): Promise<Admin> {
     if (!this.admin) {
-      this.admin = createKafka(this.cfg).admin();
+      this.admin = createKafka(this.cfg, { logLevel: this.opts.kafkaLogLevel ?? logLevel.ERROR }).admin();
       await this.admin.connect();
     }
     return this.admin;

@@ -23,6 +23,19 @@ export interface AppliedTally {
   fingerprint: number;
 }
 
+/**
+ * What one fenced write records of a user's applied events: the fingerprints of the latest ones
+ * (the updater skips an event id found there: a producer's retry puts one event in the log twice,
+ * at two offsets, and the offset fence alone would apply it twice), and, with the ledger on, the tally.
+ */
+export interface AppliedUpdate {
+  userId: string;
+  /** The user's latest applied event fingerprints (recent.ts), replacing the stored ones. */
+  recent: Buffer;
+  /** Added to the ledger when it is kept. */
+  tally?: AppliedTally;
+}
+
 export interface RowFence {
   partition: FencedPartition;
   expected: number;
@@ -50,7 +63,9 @@ export interface IdRowStore {
    * `expected` to `next`, atomically; false (nothing written) when the fence no longer holds
    * `expected` (another consumer took the partition).
    */
-  setManyFenced(rows: IdRow[], fence: RowFence, applied?: readonly AppliedTally[]): Promise<boolean>;
+  setManyFenced(rows: IdRow[], fence: RowFence, applied?: readonly AppliedUpdate[]): Promise<boolean>;
+  /** Each user's latest applied event fingerprints (empty when none). */
+  recentApplied(userIds: readonly string[]): Promise<Buffer[]>;
   /** Each user's applied-events ledger (zeros for a user with none). */
   applied(userIds: readonly string[]): Promise<AppliedTally[]>;
   /** Drops every row (the daily job's retire step); how many there were. */

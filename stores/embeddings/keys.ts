@@ -17,5 +17,8 @@ export const userVectorKey = (userId: string): string => redisKey('uvec', userId
 /** SCAN pattern of every cached user vector. */
 export const USER_VECTOR_PATTERN = `${redisKey('uvec')}:*`;
 
-/** A user's applied-events ledger (hash: `n` events, `h` sum of fingerprints); EMBEDDINGS_APPLIED_LEDGER. */
+/**
+ * What the ID-embedding updater applied for a user (hash): `r` the latest event fingerprints
+ * (duplicates skipped), and with EMBEDDINGS_APPLIED_LEDGER `n` events and `h` sum of fingerprints.
+ */
 export const appliedKey = (userId: string): string => redisKey('emb_applied', userId);

@@ -1,6 +1,6 @@
 import { type Redis, unlinkMatching } from '../../clients/redis.js';
 import { type FencedPartition, fenceKeyOf } from '../fence.js';
-import type { AppliedTally, IdRow, IdRowStore, RowFence } from './index.js';
+import type { AppliedTally, AppliedUpdate, IdRow, IdRowStore, RowFence } from './index.js';
 import { appliedKey, ID_ROW_PATTERN, idRowKey, userVectorKey } from './keys.js';
 import { decodeTagged, encodeTagged } from './tagged-vector.js';
 
@@ -16,9 +16,10 @@ function decode(raw: string): { version: string; row: Float32Array } | undefined
 // micro-batch finds its offsets at or below the fence and is skipped (no row moves twice).
 // Compare-and-set on the fence as in stores/popularity/redis.ts: returns -1, writing nothing,
 // when the fence no longer holds the value the caller read (another consumer took the partition).
-// With the applied-events ledger on, the users' tallies are added in the same step.
-// KEYS: fence, n row keys, the rows' users' n cached vectors, m ledger keys. ARGV: expected fence,
-// new fence, TTL (0: none), n, m, the n encoded rows, then m (events, fingerprint) pairs.
+// The users' applied-event records (the latest fingerprints, and the ledger when kept) go in the same step.
+// KEYS: fence, n row keys, the rows' users' n cached vectors, m applied keys. ARGV: expected fence,
+// new fence, TTL (0: none), n, m, the n encoded rows, then m triples (recent, events, fingerprint;
+// events '' when no ledger is kept).
 const SET_FENCED_SCRIPT = `
 local fence = redis.call('GET', KEYS[1]) or '-1'
 if fence ~= ARGV[1] then return -1 end
@@ -29,9 +30,12 @@ for i = 1, n do
 end
 for i = n + 2, 2 * n + 1 do redis.call('DEL', KEYS[i]) end
 for j = 1, m do
-  local key, at = KEYS[2 * n + 1 + j], 5 + n + 2 * j
-  redis.call('HINCRBY', key, 'n', ARGV[at - 1])
-  redis.call('HINCRBY', key, 'h', ARGV[at])
+  local key, at = KEYS[2 * n + 1 + j], 5 + n + 3 * (j - 1)
+  redis.call('HSET', key, 'r', ARGV[at + 1])
+  if ARGV[at + 2] ~= '' then
+    redis.call('HINCRBY', key, 'n', ARGV[at + 2])
+    redis.call('HINCRBY', key, 'h', ARGV[at + 3])
+  end
   if ttl > 0 then redis.call('EXPIRE', key, ttl) end
 end
 redis.call('SET', KEYS[1], ARGV[2])
@@ -89,7 +93,7 @@ export class RedisIdRowStore implements IdRowStore {
   async setManyFenced(
     rows: IdRow[],
     fence: RowFence,
-    applied: readonly AppliedTally[] = [],
+    applied: readonly AppliedUpdate[] = [],
   ): Promise<boolean> {
     const keys = [
       fenceKeyOf(fence.partition),
@@ -97,16 +101,29 @@ export class RedisIdRowStore implements IdRowStore {
       ...rows.map((r) => userVectorKey(r.userId)),
       ...applied.map((a) => appliedKey(a.userId)),
     ];
-    const args = [
+    const args: (string | number | Buffer)[] = [
       String(fence.expected),
       String(fence.next),
       this.ttlSeconds,
       rows.length,
       applied.length,
       ...rows.map(encode),
-      ...applied.flatMap((a) => [a.events, a.fingerprint]),
     ];
+    for (const a of applied)
+      args.push(a.recent, a.tally ? a.tally.events : '', a.tally ? a.tally.fingerprint : '');
     return Number(await this.redis.setIdRowsFenced(keys.length, ...keys, ...args)) >= 0;
+  }
+
+  async recentApplied(userIds: readonly string[]): Promise<Buffer[]> {
+    if (userIds.length === 0) return [];
+    const tx = this.redis.pipeline();
+    for (const u of userIds) tx.hgetBuffer(appliedKey(u), 'r');
+    const res = (await tx.exec()) ?? [];
+    return userIds.map((_, i) => {
+      const [err, v] = res[i] ?? [];
+      if (err) throw err;
+      return (v as Buffer | null) ?? Buffer.alloc(0);
+    });
   }
 
   async applied(userIds: readonly string[]): Promise<AppliedTally[]> {
@@ -129,6 +146,6 @@ export class RedisIdRowStore implements IdRowStore {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    setIdRowsFenced(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+    setIdRowsFenced(numKeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<unknown>;
   }
 }

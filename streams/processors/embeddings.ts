@@ -12,7 +12,8 @@ import {
 import type { Logger } from '../../runtime/logger.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { tallyByUser } from '../../stores/embeddings/fingerprint.js';
-import type { IdRow, RowFence } from '../../stores/embeddings/index.js';
+import type { AppliedUpdate, IdRow, RowFence } from '../../stores/embeddings/index.js';
+import { appendRecent, recentFingerprint, recentSet } from '../../stores/embeddings/recent.js';
 import { RedisIdRowStore } from '../../stores/embeddings/redis.js';
 import { compareEvents } from '../../stores/order.js';
 import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
@@ -77,19 +78,38 @@ export function eventsByUser(events: readonly BehaviourEvent[]): Map<string, Beh
 
 const behaviour = (e: { item_id: string; ts: number }): Behaviour => ({ itemId: e.item_id, ts: e.ts / 1000 });
 
+/** The events not applied before (by their users' latest applied ids), nor earlier in this batch; in order. */
+export function dropApplied(
+  fresh: readonly Keyed[],
+  users: ReadonlyMap<string, { applied: Set<string> }>,
+): Keyed[] {
+  const out: Keyed[] = [];
+  for (const k of fresh) {
+    const held = users.get(k.event.user_id)?.applied;
+    const fp = recentFingerprint(k.event.event_id).toString('hex');
+    if (held?.has(fp)) continue;
+    held?.add(fp);
+    out.push(k);
+  }
+  return out;
+}
+
 /** A user's state while a partition batch is processed. */
 interface UserState {
   row?: Float32Array;
   profile?: Record<string, string>;
   /** Behaviour before the events still to apply, oldest first (seconds). */
   history: Behaviour[];
+  /** The latest applied event fingerprints (stores/embeddings/recent.ts), and as a set. */
+  recent: Buffer;
+  applied: Set<string>;
 }
 
 function metrics(registry: Registry) {
   return {
     events: new Counter({
       name: 'towerflow_embeddings_events_total',
-      help: 'Behaviour events by outcome: applied (moved a row), no_item (item without a live vector: context only), no_version (nothing published yet), fenced (already applied: re-delivery)',
+      help: 'Behaviour events by outcome: applied (moved a row), no_item (item without a live vector: context only), no_version (nothing published yet), fenced (already applied: re-delivery), duplicate (an event id applied before at another offset: a producer retry)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -160,10 +180,11 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     const inBatch = new Set(fresh.map((k) => k.event.event_id));
     // the profile is a feature only when the version has user categorical fields
     const wantProfile = live.model.features.userCategorical.length > 0;
-    const [current, recent, profs] = await Promise.all([
+    const [current, recent, profs, applied] = await Promise.all([
       rows.getMany(ids, live.pointer.version),
       Promise.all(ids.map((u) => sequences.recent(u))),
       wantProfile ? profiles.getUsers(ids) : undefined,
+      rows.recentApplied(ids),
     ]);
     const out = new Map<string, UserState>();
     ids.forEach((u, i) => {
@@ -177,6 +198,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
           : undefined,
         // the sequence processor may have applied this batch's events already: they are not the past
         history: (recent[i] ?? []).filter((e) => !inBatch.has(e.event_id)).map(behaviour),
+        recent: applied[i] ?? Buffer.alloc(0),
+        applied: recentSet(applied[i] ?? Buffer.alloc(0)),
       });
     });
     return out;
@@ -205,8 +228,16 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       s.row = result.rows[i] as Float32Array;
       written.push({ userId: u.userId, version: live.pointer.version, row: s.row });
     });
-    const tallies = ledger ? [...tallyByUser(chunk.map((k) => k.event)).values()] : undefined;
-    const ok = await rows.setManyFenced(written, fence, tallies);
+    const tallies = ledger ? tallyByUser(chunk.map((k) => k.event)) : undefined;
+    const applied: AppliedUpdate[] = [...byUser].map(([userId, events]) => {
+      const s = users.get(userId) as UserState;
+      s.recent = appendRecent(
+        s.recent,
+        events.map((e) => e.event_id),
+      );
+      return { userId, recent: s.recent, tally: tallies?.get(userId) };
+    });
+    const ok = await rows.setManyFenced(written, fence, applied);
     if (!ok)
       throw new Error(
         `embeddings fence of ${fence.partition.topic}/${fence.partition.partition} moved: is another consumer writing this partition?`,
@@ -244,7 +275,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     },
     registerMetrics(registry: Registry) {
       m = metrics(registry);
-      for (const outcome of ['applied', 'no_item', 'no_version', 'fenced']) m.events.inc({ outcome }, 0);
+      for (const outcome of ['applied', 'no_item', 'no_version', 'fenced', 'duplicate'])
+        m.events.inc({ outcome }, 0);
     },
     async write(batch: PartitionBatch) {
       const keyed = batch.records.map((r) => ({ offset: r.offset, event: r.value as BehaviourEvent }));
@@ -264,7 +296,17 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       if (fresh.length === 0) return 0;
       const users = await loadUsers(live, fresh);
       log?.debug({ ...at, users: users.size }, 'batch: users loaded');
-      const chunks = microBatches(fresh, cfg.embeddingsBatchEvents);
+      const unique = dropApplied(fresh, users);
+      m?.events.inc({ outcome: 'duplicate' }, fresh.length - unique.length);
+      if (unique.length === 0) {
+        // only events applied before (a producer's retry): the fence still moves past them
+        if (!(await rows.setManyFenced([], { partition, expected: fence, next: batch.lastOffset })))
+          throw new Error(
+            `embeddings fence of ${batch.topic}/${batch.partition} moved: is another consumer writing this partition?`,
+          );
+        return 0;
+      }
+      const chunks = microBatches(unique, cfg.embeddingsBatchEvents);
       for (const [c, chunk] of chunks.entries()) {
         // the last micro-batch also covers the batch's dead-lettered tail
         const next = c === chunks.length - 1 ? batch.lastOffset : (chunk.at(-1) as Keyed).offset;
@@ -283,7 +325,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
           m?.lastStepNorm.set(stats.meanStepNorm);
         }
       }
-      return fresh.length;
+      return unique.length;
     },
     async close() {
       updaters.dispose();

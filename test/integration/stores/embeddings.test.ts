@@ -118,27 +118,37 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
       expect(await rows.fence({ ...p, partition: 4 })).toBe(-1);
     });
 
-    it('adds the applied-events ledger in the fenced step, and not when the fence refuses', async () => {
+    it('records applied events (latest fingerprints, and the ledger when kept) in the fenced step, and nothing when the fence refuses', async () => {
       const ttlRows = new RedisIdRowStore(redis, 60);
       const [a, b] = [user('la'), user('lb')];
       const p = partition('ledger');
-      const tallies = [
-        { userId: a, events: 2, fingerprint: 7 },
-        { userId: b, events: 1, fingerprint: 4_000_000_000 },
+      const ra = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
+      const rb = Buffer.from([9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 1]);
+      const applied = [
+        { userId: a, recent: ra, tally: { userId: a, events: 2, fingerprint: 7 } },
+        { userId: b, recent: rb, tally: { userId: b, events: 1, fingerprint: 4_000_000_000 } },
       ];
       const row = [{ userId: a, version: 'v1', row: vec(1) }];
-      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, tallies)).toBe(true);
-      // b moved no row (no live item) but its event was consumed: it is in the ledger all the same
+      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, applied)).toBe(true);
+      // b moved no row (no live item) but its event was consumed: it is recorded all the same
+      expect(await ttlRows.recentApplied([a, b, user('lnobody')])).toEqual([ra, rb, Buffer.alloc(0)]);
       expect(await ttlRows.applied([a, b, user('lnobody')])).toEqual([
         { userId: a, events: 2, fingerprint: 7 },
         { userId: b, events: 1, fingerprint: 4_000_000_000 },
         { userId: user('lnobody'), events: 0, fingerprint: 0 },
       ]);
-      // a re-delivery the fence refuses adds nothing
-      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, tallies)).toBe(false);
-      expect(await ttlRows.setManyFenced([], { partition: p, expected: 3, next: 5 }, tallies.slice(1))).toBe(
+      // a re-delivery the fence refuses records nothing
+      const other = [{ userId: a, recent: rb, tally: { userId: a, events: 5, fingerprint: 5 } }];
+      expect(await ttlRows.setManyFenced(row, { partition: p, expected: -1, next: 3 }, other)).toBe(false);
+      expect(await ttlRows.recentApplied([a])).toEqual([ra]);
+      // the ledger adds up; the fingerprints are replaced; without a tally the ledger stays as it is
+      expect(await ttlRows.setManyFenced([], { partition: p, expected: 3, next: 5 }, applied.slice(1))).toBe(
         true,
       );
+      expect(
+        await ttlRows.setManyFenced([], { partition: p, expected: 5, next: 6 }, [{ userId: a, recent: rb }]),
+      ).toBe(true);
+      expect(await ttlRows.recentApplied([a])).toEqual([rb]);
       expect(await ttlRows.applied([a, b])).toEqual([
         { userId: a, events: 2, fingerprint: 7 },
         { userId: b, events: 2, fingerprint: 8_000_000_000 },

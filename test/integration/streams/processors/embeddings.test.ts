@@ -193,7 +193,7 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     await stack.kill9('stream-embeddings');
     const after = await Promise.all(users.map(rowOf));
     await stack.up(['embeddings']);
-    // the killed member's partitions move only after its Kafka session times out (30 s), then a rebalance
+    // the killed member's partitions move only after its Kafka session times out (KAFKA_SESSION_TIMEOUT_MS), then a rebalance
     await stack.waitForZeroLag(['embeddings'], 240_000);
     for (const u of users) {
       const row = (await rowOf(u)) as Float32Array;
@@ -232,5 +232,20 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     expect(distance(row, tableRow(user))).toBeLessThanOrEqual(bound);
     expect(distance(row, foreign)).toBeGreaterThan(bound);
     expect(await redis.exists(sequenceKey(user))).toBe(1);
+  });
+
+  it('applies an event posted twice (a producer retrying its batch) once: the second copy is a duplicate', async () => {
+    const user = 'dup-user-1';
+    const e = event(user, items[11] as string);
+    const [applied0, dup0] = [await metric('applied'), await metric('duplicate')];
+    await post([e]);
+    await stack.waitForZeroLag(['embeddings']);
+    const once = await rowOf(user);
+    // the same event id again, at a new offset
+    await post([e]);
+    await stack.waitForZeroLag(['embeddings']);
+    expect((await metric('applied')) - applied0).toBe(1);
+    expect((await metric('duplicate')) - dup0).toBe(1);
+    expect(await rowOf(user)).toEqual(once);
   });
 });
