@@ -19,8 +19,9 @@ describe('redis (real server)', () => {
     expect(res?.every(([err]) => err === null)).toBe(true);
     expect(await redis.llen(key)).toBe(50);
     expect(await redis.lindex(key, 0)).toBe('item-59');
+    // the set 60 s less the few seconds a loaded machine may take between write and read
     const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeGreaterThan(55);
     expect(ttl).toBeLessThanOrEqual(60);
     await redis.del(key);
   });
@@ -30,8 +31,8 @@ describe('redis (real server)', () => {
     const v = new Float32Array([0.5, -1.25, 3]);
     await redis.hset(key, { v: encodeVector(v), version: 'v1' });
     const raw = await redis.hgetBuffer(key, 'v');
-    expect(raw).not.toBeNull();
-    expect([...decodeVector(raw!)]).toEqual([0.5, -1.25, 3]);
+    expect(raw).toEqual(encodeVector(v));
+    expect([...decodeVector(raw as Buffer)]).toEqual([0.5, -1.25, 3]);
     await redis.del(key);
   });
 });

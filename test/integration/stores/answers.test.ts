@@ -64,7 +64,8 @@ describe('answer store (Redis)', () => {
     const u = user('ttl');
     await store.record(u, answer(1, ['x']));
     const ttl = await redis.ttl(answerKey(u));
-    expect(ttl).toBeGreaterThan(80);
+    // the window's 90 s less the few seconds a loaded machine may take between write and read
+    expect(ttl).toBeGreaterThan(85);
     expect(ttl).toBeLessThanOrEqual(90);
   });
 

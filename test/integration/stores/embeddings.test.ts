@@ -77,8 +77,9 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
       const [t, f] = [user('ttl'), user('forever')];
       await new RedisIdRowStore(redis, 60).setMany([{ userId: t, version: 'v', row: vec(1) }]);
       await rows.setMany([{ userId: f, version: 'v', row: vec(1) }]);
+      // TTLs: the set 60 s less the few seconds a loaded machine may take between write and read
       const ttl = await redis.ttl(idRowKey(t));
-      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeGreaterThan(55);
       expect(ttl).toBeLessThanOrEqual(60);
       expect(await redis.ttl(idRowKey(f))).toBe(-1);
       const p = partition('ttl');
@@ -87,7 +88,9 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
         expected: -1,
         next: 0,
       });
-      expect(await redis.ttl(idRowKey(t))).toBeGreaterThan(50);
+      const fencedTtl = await redis.ttl(idRowKey(t));
+      expect(fencedTtl).toBeGreaterThan(55);
+      expect(fencedTtl).toBeLessThanOrEqual(60);
     });
 
     it("a fenced write moves the rows, drops the users' cached vectors and the fence, together", async () => {
@@ -194,7 +197,8 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
       await cache.set(u, 'v1 e2@13 - 5', vec(2));
       expect(await cache.get(u)).toEqual({ tag: 'v1 e2@13 - 5', vector: vec(2) });
       const ttl = await redis.ttl(userVectorKey(u));
-      expect(ttl).toBeGreaterThan(110);
+      // the set 120 s less the few seconds a loaded machine may take between write and read
+      expect(ttl).toBeGreaterThan(115);
       expect(ttl).toBeLessThanOrEqual(120);
     });
 

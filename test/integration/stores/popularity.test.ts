@@ -134,9 +134,10 @@ describe('popularity store (Redis)', () => {
     await store.count(fence('ttl'), events(t, a), 100);
     const k = popularityKeys(t);
     const [hourTtl, dayTtl] = [await redis.ttl(k.hour), await redis.ttl(k.day)];
-    expect(hourTtl).toBeGreaterThan(90);
+    // the set TTLs less the few seconds a loaded machine may take between write and read
+    expect(hourTtl).toBeGreaterThan(95);
     expect(hourTtl).toBeLessThanOrEqual(100);
-    expect(dayTtl).toBeGreaterThan(190);
+    expect(dayTtl).toBeGreaterThan(195);
     expect(dayTtl).toBeLessThanOrEqual(200);
     expect(await redis.ttl(ALL_TIME_POPULARITY_KEY)).toBe(-1);
   });

@@ -274,7 +274,12 @@ describe('validateBatch', () => {
       [3, 'type'],
       [3, 'user_id'],
     ]);
-    for (const e of r.errors) expect(e.message).not.toBe('');
+    // each message says what the value broke
+    expect(r.errors.map((e) => [e.field, e.message]).sort()).toEqual([
+      ['ts', expect.stringMatching(/greater or equal to 0/)],
+      ['type', expect.stringMatching(/match/)],
+      ['user_id', expect.stringMatching(/match/)],
+    ]);
   });
 
   it('stops collecting after maxErrors', () => {

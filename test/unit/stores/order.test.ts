@@ -23,7 +23,9 @@ describe('compareEvents', () => {
 
   it('is zero only for equal ts and id', () => {
     expect(compareEvents(ev(5, 'a'), ev(5, 'a'))).toBe(0);
-    expect(compareEvents(ev(5, 'a'), ev(6, 'a'))).not.toBe(0);
+    expect(compareEvents(ev(5, 'a'), ev(6, 'a'))).toBe(-1);
+    expect(compareEvents(ev(5, 'a'), ev(5, 'b'))).toBe(-1);
+    expect(compareEvents(ev(5, 'b'), ev(5, 'a'))).toBe(1);
   });
 
   it('handles timestamps far apart without overflow', () => {

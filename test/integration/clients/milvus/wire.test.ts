@@ -155,6 +155,7 @@ describe(`milvus wire modules (${cfg.milvusEngine}, real server)`, () => {
       .sort((a, b) => b.s - a.s)
       .slice(0, 10);
     const overlap = hits.filter((h) => exact.some((e) => `item-${e.i}` === h.item_id)).length;
+    // a bound, not 10: HNSW is approximate, and its graph is built by several threads
     expect(overlap).toBeGreaterThanOrEqual(8);
   });
 
@@ -199,7 +200,8 @@ describe(`milvus wire modules (${cfg.milvusEngine}, real server)`, () => {
       for (const [j, h] of list.entries()) {
         expect(h.score).toBeCloseTo(sdk[q]![j]!.score, 5);
         expect(h.score).toBeCloseTo(dot(Array.from(qs[q]!), vectors[Number(h.item_id.slice(5))]!), 4);
-        expect(Number(h.item_id.slice(5)) % 3).not.toBe(1);
+        // categories a and c: item i has ['a', 'b', 'c'][i % 3]
+        expect([0, 2]).toContain(Number(h.item_id.slice(5)) % 3);
       }
     }
     expect(encoded[0]![0]!.item_id).toBe('item-3');

@@ -102,20 +102,20 @@ describe('infrastructure exporters scraped by the local Prometheus', () => {
       `job ${job}: up == 1 and its named metrics have series`,
       async () => {
         const up = await eventually(`up{job="${job}"}`);
+        // exactly the job's targets
         expect(
-          up.length,
-          `no target of job ${job}: was the local Prometheus started before this change? (towerflow infra down prometheus && towerflow infra up prometheus)`,
-        ).toBeGreaterThan(0);
+          up.map((s) => s.metric.instance).sort(),
+          `targets of job ${job}: was the local Prometheus started before this change? (towerflow infra down prometheus && towerflow infra up prometheus)`,
+        ).toEqual(
+          (jobs.find((j) => j.job === job)?.targets ?? []).map((t) => `${cfg.bindHost}:${t.port}`).sort(),
+        );
         const end = Date.now() + 60_000;
         let values = up.map((s) => s.value[1]);
         while (values.some((v) => v !== '1') && Date.now() < end) {
           await new Promise((res) => setTimeout(res, 1000));
           values = (await query(`up{job="${job}"}`)).map((s) => s.value[1]);
         }
-        expect(
-          values.every((v) => v === '1'),
-          `up{job="${job}"}: ${values.join(',')}`,
-        ).toBe(true);
+        expect(values, `up{job="${job}"}`).toEqual(up.map(() => '1'));
         for (const name of NAMED[job]) {
           const sel = name.includes('{') ? name.replace('{', `{job="${job}",`) : `${name}{job="${job}"}`;
           expect((await eventually(sel)).length, sel).toBeGreaterThan(0);

@@ -28,8 +28,9 @@ describe('profile cache (real Redis)', () => {
     expect(await cache.get(user)).toEqual(p(20, 'b'));
     await cache.putMany([p(30, 'c')]);
     expect(await cache.get(user)).toEqual(p(30, 'c'));
+    // the cache's 120 s, less the few seconds a loaded machine may take between write and read
     const ttl = await redis.ttl(profileKey(user));
-    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeGreaterThan(115);
     expect(ttl).toBeLessThanOrEqual(120);
     // a tie in event time: the write-through (HBase's winner, just read back) wins, a fill does not
     await cache.fill(user, p(30, 'stale read'));
@@ -45,7 +46,9 @@ describe('profile cache (real Redis)', () => {
     const none = new RedisProfileCache(redis, 86_400);
     await none.fill(`${user}-none`, undefined);
     expect(await none.get(`${user}-none`)).toBeNull();
-    expect(await redis.ttl(profileKey(`${user}-none`))).toBeLessThanOrEqual(3600);
+    const noneTtl = await redis.ttl(profileKey(`${user}-none`));
+    expect(noneTtl).toBeGreaterThan(3595);
+    expect(noneTtl).toBeLessThanOrEqual(3600);
     await redis.del(profileKey(`${user}-none`));
     // more than one script call's worth
     const many = Array.from({ length: 1200 }, (_, i) => ({ ...p(1, String(i)), user_id: `${user}-${i}` }));

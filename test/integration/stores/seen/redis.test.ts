@@ -51,8 +51,9 @@ describe('seen sets (real Redis, rebuilt from real HBase)', () => {
     expect(await seen.get('u2')).toEqual(hashes(['c']));
     expect(await seen.get('nobody')).toEqual(new Set());
     expect(await redis.scard(seenKey('u1'))).toBe(2);
+    // the set 3,600 s less the few seconds a loaded machine may take between write and read
     const ttl = await redis.ttl(seenKey('u1'));
-    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeGreaterThan(3595);
     expect(ttl).toBeLessThanOrEqual(3600);
   });
 
@@ -62,6 +63,7 @@ describe('seen sets (real Redis, rebuilt from real HBase)', () => {
     expect(await redis.scard(seenKey('heavy'))).toBe(5000);
     expect(await redis.object('ENCODING', seenKey('heavy'))).toBe('intset');
     const bytes = (await redis.memory('USAGE', seenKey('heavy'))) as number;
+    // a bound, not a value: MEMORY USAGE adds the key's overhead and the allocator's rounding to 4 × 5,000
     expect(bytes / 5000).toBeLessThan(5);
   });
 
@@ -87,7 +89,7 @@ describe('seen sets (real Redis, rebuilt from real HBase)', () => {
     await seen.replace('u5', events);
     expect(await seen.get('u5')).toEqual(hashes(['p', 'q']));
     const ttl = await redis.ttl(seenKey('u5'));
-    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeGreaterThan(3595);
     expect(ttl).toBeLessThanOrEqual(3600);
     // nothing left to see: no set at all
     await seen.replace('u5', [ev('u5', 'only', 'impression')]);

@@ -53,7 +53,20 @@ describe('prequential evaluation', { timeout: 120_000 }, () => {
     expect(r.split.testRows).toBe(split.test.length);
     expect(r.events.total).toBe(split.test.length);
     expect(r.events.evaluated + r.events.repeats).toBe(r.events.total);
-    expect(r.events.evaluated).toBeGreaterThan(0);
+    // by hand: an event is ranked unless its user has seen its item (in training or earlier in the walk)
+    const seen = new Map<string, Set<string>>();
+    for (const x of split.train) seen.set(x.user, (seen.get(x.user) ?? new Set()).add(x.item));
+    let ranked = 0;
+    const rankedUsers = new Set<string>();
+    for (const x of split.test) {
+      const items = seen.get(x.user) ?? new Set<string>();
+      seen.set(x.user, items);
+      if (items.has(x.item)) continue;
+      ranked++;
+      rankedUsers.add(x.user);
+      items.add(x.item);
+    }
+    expect(r.events.evaluated).toBe(ranked);
     expect(r.events.newUsers).toBe(2);
     // late0 and late1 each rank 15 distinct items
     expect(r.events.newUserEvents).toBe(30);
@@ -64,13 +77,21 @@ describe('prequential evaluation', { timeout: 120_000 }, () => {
       r.newUsers.baseline,
       r.newUsers.incremental,
     ]) {
-      for (const v of Object.values(arm)) {
-        expect(v).toBeGreaterThanOrEqual(0);
-        expect(v).toBeLessThanOrEqual(1);
-      }
       expect(arm['HR@50']).toBeGreaterThanOrEqual(arm['HR@10']);
+      // a hit adds at most 1 to NDCG, exactly 1 to HR
+      expect(arm['NDCG@10']).toBeLessThanOrEqual(arm['HR@10']);
+      expect(arm['NDCG@50']).toBeLessThanOrEqual(arm['HR@50']);
     }
-    expect(r.curve.length).toBeGreaterThanOrEqual(5);
+    // HR@K is a whole number of hits over the events ranked (all of them, or the new users' 30)
+    const hits = (hr: number, events: number) => Math.abs(hr * events - Math.round(hr * events));
+    for (const arm of [r.models.baseline, r.models.incremental])
+      for (const k of ['HR@10', 'HR@50', 'HR@100'] as const)
+        expect(hits(arm[k], ranked), k).toBeLessThan(1e-9);
+    for (const arm of [r.newUsers.baseline, r.newUsers.incremental])
+      for (const k of ['HR@10', 'HR@50', 'HR@100'] as const) expect(hits(arm[k], 30), k).toBeLessThan(1e-9);
+    // curvePoints 5: a point every ceil(1006 / 5) = 202 walked events, the last at the end (no
+    // 32-event window holds two marks)
+    expect(r.curve).toHaveLength(5);
     expect(r.curve.at(-1)).toEqual({
       events: r.events.evaluated,
       baseline: r.models.baseline['HR@50'],
@@ -79,8 +100,8 @@ describe('prequential evaluation', { timeout: 120_000 }, () => {
     for (let i = 1; i < r.curve.length; i++)
       expect(r.curve[i]!.events).toBeGreaterThan(r.curve[i - 1]!.events);
     const { better, worse, same } = r.usersHR50;
-    expect(better + worse + same).toBeLessThanOrEqual(r.events.testUsers);
-    expect(better + worse + same).toBeGreaterThan(0);
+    // one sign per user with a ranked event
+    expect(better + worse + same).toBe(rankedUsers.size);
     expect(r.updates.meanStepNorm).toBeGreaterThan(0);
     expect(r.seconds.fit).toBeGreaterThan(0);
   });
