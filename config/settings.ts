@@ -33,6 +33,13 @@ export const SETTINGS = {
     default: 'redis,kafka,hbase,milvus,prometheus',
     doc: 'Services `towerflow infra up` starts locally. Drop the ones you point at external clusters (the list must not be empty; use `none` for no local service).',
   },
+  appsInstancePortStep: {
+    env: 'APPS_INSTANCE_PORT_STEP',
+    kind: 'int',
+    min: 1,
+    default: '1000',
+    doc: 'Local app manager only (`towerflow apps up --instances N`, `apps scale`): instance i of an app listens on its instance-0 port plus i times this step (ingest 8080, 9080, 10080, …; stream processors 9401–9404, 10401–10404, …).',
+  },
   appsNodeArgs: {
     env: 'APPS_NODE_ARGS',
     kind: 'list',
@@ -312,6 +319,13 @@ export const SETTINGS = {
     kind: 'int',
     default: '9401',
     doc: 'Stream processors serve `/metrics`, `/livez` and `/readyz` (`/healthz` as `/readyz`) on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
+  },
+  streamSessionTimeoutMs: {
+    env: 'STREAM_SESSION_TIMEOUT_MS',
+    kind: 'int',
+    min: 6000,
+    default: '30000',
+    doc: 'Kafka session timeout of the stream processors’ consumers: how long a member that stopped heartbeating (killed, frozen, cut off) keeps its partitions before the group rebalances them to the others. Shorter moves a dead instance’s partitions sooner; too short evicts members that only paused (a long GC or write). Within the broker’s `group.min/max.session.timeout.ms` (6 s–30 min by default).',
   },
   streamConcurrency: {
     env: 'STREAM_PARTITION_CONCURRENCY',
