@@ -320,13 +320,6 @@ export const SETTINGS = {
     default: '9401',
     doc: 'Stream processors serve `/metrics`, `/livez` and `/readyz` (`/healthz` as `/readyz`) on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
   },
-  streamSessionTimeoutMs: {
-    env: 'STREAM_SESSION_TIMEOUT_MS',
-    kind: 'int',
-    min: 6000,
-    default: '30000',
-    doc: 'Kafka session timeout of the stream processors’ consumers: how long a member that stopped heartbeating (killed, frozen, cut off) keeps its partitions before the group rebalances them to the others. Shorter moves a dead instance’s partitions sooner; too short evicts members that only paused (a long GC or write). Within the broker’s `group.min/max.session.timeout.ms` (6 s–30 min by default).',
-  },
   streamConcurrency: {
     env: 'STREAM_PARTITION_CONCURRENCY',
     kind: 'int',

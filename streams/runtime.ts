@@ -151,12 +151,7 @@ async function joinGroup(
     groupId: s.groupId,
     topics: [...s.roleOf.keys()],
     handle,
-    consumer: {
-      sessionTimeout: cfg.streamSessionTimeoutMs,
-      // a third of the session at most, so that two lost heartbeats do not evict a live member
-      heartbeatInterval: Math.min(3000, Math.floor(cfg.streamSessionTimeoutMs / 3)),
-      ...s.processor.consumer,
-    },
+    consumer: s.processor.consumer ?? {},
     partitionsConsumedConcurrently: cfg.streamConcurrency,
     instrument: (c) => {
       c.on(c.events.GROUP_JOIN, (ev) => {

@@ -173,7 +173,7 @@ describe('scale-out: several instances of every app on the real services', () =>
     portOffset: 17,
     extraEnv: {
       EMBEDDINGS_APPLIED_LEDGER: 'on',
-      STREAM_SESSION_TIMEOUT_MS: String(SESSION_MS),
+      KAFKA_SESSION_TIMEOUT_MS: String(SESSION_MS),
       BATCH_PUBLISH_TRAINING: 'split',
       // a cold first search of the new collection on a busy machine must not make an answer degraded
       RECALL_MILVUS_TIMEOUT_MS: '10000',
