@@ -33,6 +33,13 @@ export const SETTINGS = {
     default: 'redis,kafka,hbase,milvus,prometheus',
     doc: 'Services `towerflow infra up` starts locally. Drop the ones you point at external clusters (the list must not be empty; use `none` for no local service).',
   },
+  appsInstancePortStep: {
+    env: 'APPS_INSTANCE_PORT_STEP',
+    kind: 'int',
+    min: 1,
+    default: '1000',
+    doc: 'Local app manager only (`towerflow apps up --instances N`, `apps scale`): instance i of an app listens on its instance-0 port plus i times this step (ingest 8080, 9080, 10080, …; stream processors 9401–9404, 10401–10404, …).',
+  },
   appsNodeArgs: {
     env: 'APPS_NODE_ARGS',
     kind: 'list',

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 
@@ -30,8 +30,19 @@ export function resolveKeys(cfg: KeySettings, kind: KeyKind): string[] {
   const file = generatedKeyFile(cfg, kind);
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
+    // several processes (the APIs, their instances) may start at once: the key is written whole
+    // under a name of its own, then linked into place, which only the first does; the others
+    // read that one instead of replacing it with theirs
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    try {
+      linkSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
   return [readFileSync(file, 'utf8').trim()];
 }

@@ -18,6 +18,17 @@ import { streamMetrics, zeroSeries } from './stream-metrics.js';
 export const PROCESSOR_NAMES = ['history', 'sequence', 'items', 'embeddings'] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 
+/**
+ * The topics (by role) each processor's consumer group reads. Its instances share these topics'
+ * partitions, so their total is how many instances can each hold one (infra/local/apps.ts).
+ */
+export const PROCESSOR_ROLES: Readonly<Record<ProcessorName, readonly TopicRole[]>> = {
+  history: ['behaviour'],
+  sequence: ['behaviour'],
+  items: ['items', 'users'],
+  embeddings: ['behaviour'],
+};
+
 /** One partition's valid records, in offset order. */
 export interface PartitionBatch {
   role: TopicRole;
@@ -30,8 +41,8 @@ export interface PartitionBatch {
 
 export interface StreamProcessor {
   name: ProcessorName;
-  /** Topics consumed, by role. */
-  roles: TopicRole[];
+  /** Topics consumed, by role (PROCESSOR_ROLES of its name). */
+  roles: readonly TopicRole[];
   /** Creates tables or loads state; runs before consuming. */
   setup(): Promise<void>;
   /** Writes a batch; must be idempotent (a crash re-delivers everything after the last commit). Returns rows written. */

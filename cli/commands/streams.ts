@@ -36,24 +36,44 @@ export function streamCommand(): Command {
 
 export function appsCommand(): Command {
   const apps = new Command('apps').description("start, stop and inspect the project's own processes locally");
+  const say = (m: string) => process.stderr.write(`${m}\n`);
   apps
     .command('up')
-    .description('start the ingest API and stream processors as daemons (pid and log under TOWERFLOW_HOME)')
+    .description(
+      'start the ingest API, stream processors and recall API as daemons (pid and log under TOWERFLOW_HOME); an instance that died is started again',
+    )
     .argument('[names...]', 'subset: ingest, history, sequence, items, embeddings, serve')
-    .action(async (names: string[]) => {
+    .option(
+      '--instances <n>',
+      'run at least N instances of each named app (instance i on its port + i × APPS_INSTANCE_PORT_STEP)',
+      positiveInt('--instances'),
+    )
+    .action(async (names: string[], o: { instances?: number }) => {
       const { appsUp } = await import('../../infra/local/apps.js');
-      await appsUp(loadConfig(), names, { say: (m) => process.stderr.write(`${m}\n`) });
+      await appsUp(loadConfig(), names, { say, instances: o.instances });
+    });
+  apps
+    .command('scale')
+    .description(
+      'run exactly N instances of one app: stops the ones above N (SIGTERM: they drain, commit and leave their group), starts the missing ones',
+    )
+    .argument('<name>', 'ingest, history, sequence, items, embeddings or serve')
+    .argument('<n>', 'instances (a stream processor: at most its topics’ partitions)', positiveInt('<n>'))
+    .action(async (name: string, n: number) => {
+      const { appsScale } = await import('../../infra/local/apps.js');
+      await appsScale(loadConfig(), name, n, { say });
     });
   apps
     .command('down')
-    .description('stop them by pid (SIGTERM: each drains and commits)')
+    .description('stop every instance by pid (SIGTERM: each drains and commits)')
     .argument('[names...]')
     .action(async (names: string[]) => {
       const { appsDown } = await import('../../infra/local/apps.js');
-      await appsDown(loadConfig(), names, (m) => process.stderr.write(`${m}\n`));
+      await appsDown(loadConfig(), names, say);
     });
   apps
     .command('status')
+    .description('every instance of every app: up (answers /readyz), pid, URL')
     .option('--json', 'one JSON array on stdout')
     .action(async (o: { json?: boolean }) => {
       const { appsStatus } = await import('../../infra/local/apps.js');

@@ -20,6 +20,15 @@ export function topicNames(cfg: Pick<Config, 'topicPrefix'>): TopicNames {
   return out;
 }
 
+/** The setting that holds each topic's partition count when the project creates it. */
+export const PARTITION_SETTING = {
+  behaviour: 'topicBehaviourPartitions',
+  dlq: 'topicDlqPartitions',
+  items: 'topicItemPartitions',
+  users: 'topicUserPartitions',
+  exposures: 'topicExposurePartitions',
+} as const satisfies Record<TopicRole, keyof Config>;
+
 export interface TopicSpec {
   topic: string;
   numPartitions: number;
@@ -31,19 +40,19 @@ export function projectTopics(cfg: Config): TopicSpec[] {
   const rf = cfg.topicReplication;
   const t = topicNames(cfg);
   return [
-    { topic: t.behaviour, numPartitions: cfg.topicBehaviourPartitions, replicationFactor: rf },
+    { topic: t.behaviour, numPartitions: cfg[PARTITION_SETTING.behaviour], replicationFactor: rf },
     {
       topic: t.dlq,
-      numPartitions: cfg.topicDlqPartitions,
+      numPartitions: cfg[PARTITION_SETTING.dlq],
       replicationFactor: rf,
       // dead letters wait for an operator: keep them a month
       configEntries: [{ name: 'retention.ms', value: String(30 * 24 * 3600 * 1000) }],
     },
-    { topic: t.items, numPartitions: cfg.topicItemPartitions, replicationFactor: rf },
-    { topic: t.users, numPartitions: cfg.topicUserPartitions, replicationFactor: rf },
+    { topic: t.items, numPartitions: cfg[PARTITION_SETTING.items], replicationFactor: rf },
+    { topic: t.users, numPartitions: cfg[PARTITION_SETTING.users], replicationFactor: rf },
     {
       topic: t.exposures,
-      numPartitions: cfg.topicExposurePartitions,
+      numPartitions: cfg[PARTITION_SETTING.exposures],
       replicationFactor: rf,
       // experiments read a few days back at most; a week leaves room to rebuild results
       configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }],

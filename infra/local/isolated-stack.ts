@@ -6,7 +6,7 @@ import { createKafka } from '../../clients/kafka/kafkajs.js';
 import { topicNames } from '../../clients/kafka/topics.js';
 import { type Config, loadConfig } from '../../config/index.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
-import { appPaths, appsDown, appsUp } from './apps.js';
+import { appPaths, appsDown, appsUp, findApp, instanceDown, instanceOf, instanceUp } from './apps.js';
 import { isAlive, readPid } from './process.js';
 import { resetProjectState } from './reset.js';
 
@@ -70,21 +70,38 @@ export class IsolatedStack {
     return topicNames(this.cfg);
   }
 
-  up(names?: string[]): Promise<void> {
-    return appsUp(this.cfg, names, { env: this.env, timeoutMs: 90_000 });
+  /** Starts the apps (instances 0 … `instances`−1 of each, default 1) and waits until each is ready. */
+  up(names?: string[], opts: { instances?: number } = {}): Promise<void> {
+    return appsUp(this.cfg, names, { env: this.env, timeoutMs: 90_000, instances: opts.instances });
   }
 
+  /** Stops every instance of the apps gracefully. */
   down(names?: string[]): Promise<void> {
     return appsDown(this.cfg, names);
   }
 
+  /** Starts instance `index` of an app (if it is not running) and waits until it is ready. */
+  startInstance(name: string, index: number): Promise<void> {
+    return instanceUp(this.cfg, name, index, { env: this.env, timeoutMs: 90_000 });
+  }
+
+  /** SIGTERM to one instance: it finishes its batch, commits, leaves its group; resolves once it is gone. */
+  async stopInstance(name: string, index: number): Promise<void> {
+    await instanceDown(this.cfg, name, index);
+  }
+
+  /** Base URL of an app's instance (its /metrics, /readyz, and the API of ingest and serve). */
+  urlOf(name: string, index = 0): string {
+    return `http://127.0.0.1:${instanceOf(this.cfg, findApp(name), index).port}`;
+  }
+
   /**
-   * SIGKILL to the app's whole process group: no drain, no commit. Resolves once the process is
+   * SIGKILL to the instance's whole process group: no drain, no commit. Resolves once the process is
    * gone: a signalled process lives on for a moment, and `up` would take it for running.
    */
-  async kill9(name: string): Promise<void> {
-    const pid = readPid(appPaths(this.cfg, name).pidFile);
-    if (pid === undefined) throw new Error(`${name} has no pid file`);
+  async kill9(name: string, index = 0): Promise<void> {
+    const pid = readPid(appPaths(this.cfg, name, index).pidFile);
+    if (pid === undefined) throw new Error(`${name} (instance ${index}) has no pid file`);
     process.kill(-pid, 'SIGKILL');
     const end = Date.now() + 10_000;
     while (isAlive(pid)) {

@@ -22,7 +22,7 @@ import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { onModelEvents } from '../../versions/channel.js';
 import { type Live, LiveModels } from '../../versions/live-models.js';
-import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
+import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 import { LiveUpdaters } from './embeddings-items.js';
 
 /*
@@ -248,7 +248,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
 
   return {
     name: 'embeddings',
-    roles: ['behaviour'],
+    roles: PROCESSOR_ROLES.embeddings,
     consumer: {
       maxWaitTimeInMs: cfg.embeddingsBatchWaitMs,
       // ~128 bytes per behaviour record: the broker answers once about a micro-batch is there

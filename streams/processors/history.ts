@@ -6,7 +6,7 @@ import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import type { HistoryEvent } from '../../stores/history/index.js';
 import type { CountedEvent } from '../../stores/popularity/index.js';
 import { RedisPopularityStore } from '../../stores/popularity/redis.js';
-import { groupIdOf, type PartitionBatch, type StreamProcessor } from '../runtime.js';
+import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Rows per Thrift call; chunks go out in parallel over the connection pool. */
 const CHUNK = 500;
@@ -26,7 +26,7 @@ export function historyProcessor(cfg: Config): StreamProcessor {
   const group = groupIdOf(cfg, 'history');
   return {
     name: 'history',
-    roles: ['behaviour'],
+    roles: PROCESSOR_ROLES.history,
     async setup() {
       await redis.connect();
       await store.ensure();

@@ -12,7 +12,7 @@ import { RedisItemChangeLog } from '../../stores/profiles/redis-changes.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { ItemBypass } from '../../versions/item-bypass.js';
 import { LiveModels } from '../../versions/live-models.js';
-import type { PartitionBatch, StreamProcessor } from '../runtime.js';
+import { type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /**
  * item.events and user.events → HBase profiles (last write by event time wins); then the item
@@ -32,7 +32,7 @@ export function itemsProcessor(cfg: Config): StreamProcessor {
   let bypassed: Counter<'op'> | undefined;
   return {
     name: 'items',
-    roles: ['items', 'users'],
+    roles: PROCESSOR_ROLES.items,
     async setup() {
       await store.ensure();
       await redis.connect();

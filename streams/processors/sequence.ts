@@ -7,7 +7,7 @@ import { seenSettings } from '../../stores/seen/index.js';
 import { RedisSeenStore } from '../../stores/seen/redis.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { attribute } from '../online-hits.js';
-import type { PartitionBatch, StreamProcessor } from '../runtime.js';
+import { type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Ranks the online hit-rate histogram resolves: HR@K online for these K. */
 const RANK_BUCKETS = [1, 5, 10, 20, 50, 100, 200, 500];
@@ -31,7 +31,7 @@ export function sequenceProcessor(cfg: Config): StreamProcessor {
   let online: ReturnType<typeof onlineMetrics> | undefined;
   return {
     name: 'sequence',
-    roles: ['behaviour'],
+    roles: PROCESSOR_ROLES.sequence,
     setup: () => redis.connect(),
     registerMetrics(registry) {
       online = onlineMetrics(registry);

@@ -11,6 +11,12 @@ const quantile = (q: number, metric: string, by: string, extra = '', window = '5
 /** Error budget left over 30 days: 1 − (bad / all) / (1 − target); 1 = untouched, 0 = spent. */
 const budgetLeft = (bad: string, all: string, target: number) =>
   `1 - ((${bad}) or vector(0)) / clamp_min(${all}, 1) / ${(1 - target).toFixed(4)}`;
+/**
+ * Consumer lag summed over partitions: every instance of a processor reports its whole group's
+ * lag, so the most any instance reports for a partition counts once (as the recording rule does).
+ */
+const lagSum = (by = '') =>
+  `sum${by ? ` by (${by})` : ''} (max by (stack, processor, topic, partition) (towerflow_stream_consumer_lag{${TF}}))`;
 const increase30d = (metric: string, extra = '') => `sum(increase(${metric}{${TF}${extra}}[30d]))`;
 
 /** A stat of the error budget left for one objective: red when spent, orange under a quarter. */
@@ -131,7 +137,7 @@ export const OVERVIEW: DashboardSpec = {
           title: 'Consumer lag',
           description: 'Records the stream processors have not committed yet, all groups and partitions.',
           unit: 'none',
-          queries: [{ expr: `sum(towerflow_stream_consumer_lag{${TF}})` }],
+          queries: [{ expr: lagSum() }],
           thresholds: [[10_000, 'orange']],
         },
       ],
@@ -247,7 +253,7 @@ export const INGEST_STREAMS: DashboardSpec = {
           title: 'Consumer lag by processor',
           description: 'Records not yet committed by each processor’s consumer group (published by the processors every 2 s).',
           unit: 'none',
-          queries: [{ expr: `sum by (processor) (towerflow_stream_consumer_lag{${TF}})`, legend: '{{processor}}' }],
+          queries: [{ expr: lagSum('processor'), legend: '{{processor}}' }],
         },
         {
           title: 'Consumer lag by partition',
@@ -255,7 +261,7 @@ export const INGEST_STREAMS: DashboardSpec = {
           unit: 'none',
           queries: [
             {
-              expr: `sum by (processor, topic, partition) (towerflow_stream_consumer_lag{${TF}})`,
+              expr: lagSum('processor, topic, partition'),
               legend: '{{processor}} {{topic}}/{{partition}}',
             },
           ],
@@ -612,7 +618,7 @@ export const INFRASTRUCTURE: DashboardSpec = {
           unit: 'none',
           width: 24,
           queries: [
-            { expr: `sum by (processor, topic) (towerflow_stream_consumer_lag{${TF}})`, legend: '{{processor}} {{topic}}' },
+            { expr: lagSum('processor, topic'), legend: '{{processor}} {{topic}}' },
           ],
         },
       ],

@@ -1,6 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   generatedKeyFile,
@@ -15,6 +26,8 @@ const makeKeyChecker = (keys: string[]) => {
   const identify = makeKeyring({ ingest: keys });
   return (presented: string | undefined) => identify(presented) !== undefined;
 };
+/** Processes racing for the generated key. */
+const N = 4;
 const resolveApiKeys = (cfg: { ingestApiKeys: string[]; homeDir: string }) =>
   resolveKeys({ ...cfg, recallApiKeys: [], recallOperatorKeys: [] }, 'ingest');
 
@@ -135,6 +148,31 @@ describe('resolveApiKeys', () => {
     const b = resolveApiKeys({ ingestApiKeys: [], homeDir: join(dir, 'b') });
     expect(a).not.toEqual(b);
   });
+
+  it('gives every one of several processes starting at once the same key (instances of the APIs)', async () => {
+    const homeDir = join(dir, 'home');
+    const barrier = join(dir, 'barrier');
+    mkdirSync(barrier);
+    const module = join(import.meta.dirname, '../../../runtime/api-keys.ts');
+    // each child, once loaded, waits until all are, then resolves the key at once with the
+    // others: their checks for the file and their writes interleave
+    const script = `import { readdirSync, writeFileSync } from 'node:fs';
+      import { resolveKeys } from ${JSON.stringify(module)};
+      writeFileSync(${JSON.stringify(barrier)} + '/' + process.pid, '');
+      while (readdirSync(${JSON.stringify(barrier)}).length < ${N});
+      const [key] = resolveKeys({ ingestApiKeys: [], recallApiKeys: [], recallOperatorKeys: [], homeDir: ${JSON.stringify(homeDir)} }, 'ingest');
+      process.stdout.write(key);`;
+    const run = promisify(execFile);
+    const keys = await Promise.all(
+      Array.from({ length: N }, () =>
+        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]).then((r) => r.stdout),
+      ),
+    );
+    const file = readFileSync(generatedKeyFile({ homeDir }, 'ingest'), 'utf8').trim();
+    expect(keys).toEqual(Array(N).fill(file));
+    // no half-made key left beside it
+    expect(readdirSync(homeDir)).toEqual(['ingest-api-key']);
+  }, 60_000);
 
   it('reads an existing key file, trimmed', () => {
     const homeDir = join(dir, 'home');
