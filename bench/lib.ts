@@ -433,14 +433,7 @@ export function row(matrix: Float32Array, dim: number, i: number): number[] {
 }
 
 /** FNV-1a 32-bit hash of a string, for spreading keys evenly. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { fnv1a } from '../runtime/hash.js';
 
 /** A short random suffix for temporary resource names. */
 export function runId(): string {

@@ -1,3 +1,5 @@
+import { fnv1a } from '../runtime/hash.js';
+
 /** A string vocabulary built from data. Index 0 is the shared out-of-vocabulary row. */
 export class Vocab {
   private readonly index = new Map<string, number>();
@@ -70,12 +72,7 @@ export function bucketOf(x: number | undefined, boundaries: readonly number[]): 
 
 /** FNV-1a 32-bit, for hashing text tokens into a fixed number of buckets. */
 export function hashToken(token: string, buckets: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < token.length; i++) {
-    h ^= token.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return ((h >>> 0) % buckets) + 1;
+  return (fnv1a(token) % buckets) + 1;
 }
 
 export function tokenize(text: string): string[] {

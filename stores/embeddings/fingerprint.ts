@@ -1,14 +1,8 @@
+import { fnv1a } from '../../runtime/hash.js';
 import type { AppliedTally } from './index.js';
 
 /** FNV-1a (32 bit) of an event id: summed per user, an event applied twice or never shows. */
-export function eventFingerprint(eventId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) {
-    h ^= eventId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export const eventFingerprint = (eventId: string): number => fnv1a(eventId);
 
 /** Per user: how many events and the sum of their fingerprints. */
 export function tallyByUser(

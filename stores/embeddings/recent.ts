@@ -1,4 +1,4 @@
-import { eventFingerprint } from './fingerprint.js';
+import { fnv1a } from '../../runtime/hash.js';
 
 // A user's latest applied event ids, as 8-byte fingerprints in one binary string (oldest first):
 // the ID-embedding updater skips an event found there. A producer that retries a batch after a
@@ -12,13 +12,8 @@ const WIDTH = 8;
 /** Two FNV-1a 32-bit hashes with different offset bases: a false match is a 2⁻⁶⁴ chance per pair. */
 export function recentFingerprint(eventId: string): Buffer {
   const out = Buffer.alloc(WIDTH);
-  out.writeUInt32BE(eventFingerprint(eventId), 0);
-  let h = 0x050c5d1f;
-  for (let i = 0; i < eventId.length; i++) {
-    h ^= eventId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  out.writeUInt32BE(h >>> 0, 4);
+  out.writeUInt32BE(fnv1a(eventId), 0);
+  out.writeUInt32BE(fnv1a(eventId, 0x050c5d1f), 4);
   return out;
 }
 

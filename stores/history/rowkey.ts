@@ -1,4 +1,5 @@
 import { assertId } from '../../clients/keys.js';
+import { fnv1a } from '../../runtime/hash.js';
 
 // Row key of the history table: `{salt}|{user_id}|{13-digit reversed ts}|{event_id}`.
 //  - salt (2 hex chars, a hash of the user) spreads users over pre-split regions, so a burst of
@@ -10,16 +11,6 @@ import { assertId } from '../../clients/keys.js';
 
 const MAX_TS = 9_999_999_999_999;
 const TS_DIGITS = 13;
-
-/** FNV-1a 32-bit: stable across processes and languages, cheap, good enough to balance buckets. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 export function saltOf(userId: string, buckets: number): string {
   checkBuckets(buckets);

@@ -1,4 +1,5 @@
 import { redisKey } from '../../clients/keys.js';
+import { fnv1a } from '../../runtime/hash.js';
 
 /** SET of a user's seen items' hashes (an intset while it has ≤ `set-max-intset-entries`). */
 export const seenKey = (userId: string): string => redisKey('seen', userId);
@@ -10,10 +11,5 @@ export const seenKey = (userId: string): string => redisKey('seen', userId);
  * chance of about n / 2^32 per candidate (2.3e-6 at n = 10,000).
  */
 export function seenHash(itemId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < itemId.length; i++) {
-    h ^= itemId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
+  return fnv1a(itemId) | 0;
 }

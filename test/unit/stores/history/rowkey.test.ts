@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyError } from '../../../../clients/keys.js';
+import { fnv1a } from '../../../../runtime/hash.js';
 import {
-  fnv1a,
   historyRowKey,
   parseHistoryRowKey,
   reverseTs,
@@ -10,47 +10,7 @@ import {
   userRange,
 } from '../../../../stores/history/rowkey.js';
 
-/** Independent FNV-1a 32-bit over the UTF-8 bytes, in BigInt arithmetic. */
-function fnv1aRef(text: string): number {
-  let h = 0x811c9dc5n;
-  for (const byte of Buffer.from(text, 'utf8')) {
-    h ^= BigInt(byte);
-    h = (h * 0x01000193n) & 0xffffffffn;
-  }
-  return Number(h);
-}
-
 const inRange = (key: string, r: { start: string; stop: string }): boolean => key >= r.start && key < r.stop;
-
-describe('fnv1a', () => {
-  it('matches the published FNV-1a 32-bit test vectors', () => {
-    expect(fnv1a('')).toBe(0x811c9dc5);
-    expect(fnv1a('a')).toBe(0xe40c292c);
-    expect(fnv1a('foobar')).toBe(0xbf9cf968);
-  });
-
-  it('matches an independent implementation on ids', () => {
-    expect(fnv1aRef('user-42')).toBe(39875499); // pinned once, from fnv1aRef
-    expect(fnv1a('user-42')).toBe(39875499);
-    const ids = [
-      'u',
-      'User_1',
-      'a.b@c+d=e-f',
-      'x'.repeat(128),
-      ...Array.from({ length: 500 }, (_, i) => `u${i}`),
-    ];
-    for (const id of ids) expect(fnv1a(id), id).toBe(fnv1aRef(id));
-  });
-
-  it('is an unsigned 32-bit integer', () => {
-    for (let i = 0; i < 200; i++) {
-      const h = fnv1a(`id-${i}`);
-      expect(Number.isInteger(h)).toBe(true);
-      expect(h).toBeGreaterThanOrEqual(0);
-      expect(h).toBeLessThan(2 ** 32);
-    }
-  });
-});
 
 describe('saltOf', () => {
   it('is two lowercase hex chars below the bucket count', () => {
