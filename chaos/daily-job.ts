@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import type { Dataset } from '../model/data/types.js';
 
 // The daily job as its own process, the way cron or `batch schedule` runs it: a drill kills it
 // with `kill -9` and runs it again.
@@ -10,6 +11,21 @@ export interface JobWindow {
   date: string;
   windowDays: number;
   epochs: number;
+}
+
+/** The training window that holds every event of the dataset. */
+export function jobWindow(ds: Dataset, epochs: number): JobWindow {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (const x of ds.interactions) {
+    lo = Math.min(lo, x.ts * 1000);
+    hi = Math.max(hi, x.ts * 1000);
+  }
+  return {
+    date: new Date(hi).toISOString().slice(0, 10),
+    windowDays: Math.ceil((hi - lo) / 86_400_000) + 2,
+    epochs,
+  };
 }
 
 export interface RunningJob {

@@ -20,8 +20,8 @@ import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { openItemVectors } from '../stores/vectors/open.js';
 import { ModelRegistry } from '../versions/registry.js';
 import { auditPhase, type PhaseStores } from './audit.js';
-import { type JobWindow, startDailyJob } from './daily-job.js';
-import { appFault, type Fault, type FaultName, serviceFault } from './faults.js';
+import { type JobWindow, jobWindow, startDailyJob } from './daily-job.js';
+import { type Fault, type FaultName, faultOf } from './faults.js';
 import { emptyBooks, pacedPost, postProfiles, RecallProbe } from './load.js';
 import { type FaultResult, phaseResult } from './report.js';
 
@@ -92,20 +92,12 @@ class LagSampler {
   }
 }
 
-/** The training window that holds every event of the dataset. */
-function jobWindow(ds: Dataset, epochs: number): JobWindow {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = 0;
-  for (const x of ds.interactions) {
-    lo = Math.min(lo, x.ts * 1000);
-    hi = Math.max(hi, x.ts * 1000);
-  }
-  return {
-    date: new Date(hi).toISOString().slice(0, 10),
-    windowDays: Math.ceil((hi - lo) / 86_400_000) + 2,
-    epochs,
-  };
-}
+/** A dataset event under a user and an id of the phase's own (`TAG-…`), so that each phase's books stand apart. */
+export const phaseEvent = (e: BehaviourEvent, tag: string): BehaviourEvent => ({
+  ...e,
+  event_id: `${tag}-${e.event_id}`,
+  user_id: `${tag}-${e.user_id}`,
+});
 
 /** Phase k's events: a slice of the dataset's events (cycling), under users and ids of the phase's own. */
 export function phaseEvents(
@@ -115,10 +107,8 @@ export function phaseEvents(
   offset: number,
 ): BehaviourEvent[] {
   const out: BehaviourEvent[] = [];
-  for (let i = 0; i < n; i++) {
-    const e = all[(offset + k * n + i) % all.length] as BehaviourEvent;
-    out.push({ ...e, event_id: `d${k}-${e.event_id}`, user_id: `d${k}-${e.user_id}` });
-  }
+  for (let i = 0; i < n; i++)
+    out.push(phaseEvent(all[(offset + k * n + i) % all.length] as BehaviourEvent, `d${k}`));
   return out;
 }
 
@@ -178,12 +168,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     const faults: FaultResult[] = [];
     const failed: DrillReport['failed'] = [];
     for (const [k, name] of o.faults.entries()) {
-      const fault: Fault | undefined =
-        name === 'daily-job'
-          ? undefined
-          : name === 'kafka' || name === 'hbase' || name === 'redis' || name === 'milvus'
-            ? serviceFault(ctx, name)
-            : appFault(stack, name);
+      const fault = faultOf(name, ctx, stack);
       try {
         faults.push(await phase(drill, k, name, fault));
       } catch (e) {

@@ -1,5 +1,5 @@
 import type { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { daemonState } from '../infra/local/process.js';
+import { daemonState, isAlive } from '../infra/local/process.js';
 import { pidFileOf, type ServiceContext } from '../infra/local/service.js';
 import { up } from '../infra/local/stack.js';
 
@@ -41,12 +41,7 @@ export interface Fault {
 
 async function gone(pid: number, what: string): Promise<void> {
   const end = Date.now() + 10_000;
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+  while (isAlive(pid)) {
     if (Date.now() > end) throw new Error(`${what} (pid ${pid}) still alive 10 s after SIGKILL`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -76,4 +71,12 @@ export function appFault(stack: IsolatedStack, name: (typeof APP_FAULTS)[number]
     kill: () => stack.kill9(name),
     restart: () => stack.up([name]),
   };
+}
+
+/** What kills and brings back a named fault; undefined for the daily job (its drill is its own). */
+export function faultOf(name: FaultName, ctx: ServiceContext, stack: IsolatedStack): Fault | undefined {
+  if (name === 'daily-job') return undefined;
+  if ((SERVICE_FAULTS as readonly string[]).includes(name))
+    return serviceFault(ctx, name as (typeof SERVICE_FAULTS)[number]);
+  return appFault(stack, name as (typeof APP_FAULTS)[number]);
 }

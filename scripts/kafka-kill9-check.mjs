@@ -27,7 +27,7 @@ const require = createRequire(import.meta.url);
 const RdKafka = require('node-rdkafka');
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { Kafka, logLevel } = require('kafkajs');
-const { serverProperties, jvmArgs, kafkaClusterId, KAFKA_VERSION } = await import(
+const { serverProperties, jvmArgs, formatArgs, KAFKA_VERSION } = await import(
   path.join(root, 'dist/infra/local/services/kafka.js')
 );
 const { findJava } = await import(path.join(root, 'dist/infra/local/prereq.js'));
@@ -87,22 +87,7 @@ class Broker {
     mkdirSync(this.data, { recursive: true });
     const extra = o.set.length ? `# experiment\n${o.set.join('\n')}\n` : '';
     writeFileSync(this.props, serverProperties({ cfg }, this.data) + extra);
-    execFileSync(
-      java,
-      [
-        ...jvmArgs({ cfg }, o.jars),
-        'kafka.tools.StorageTool',
-        'format',
-        '--standalone',
-        '-t',
-        kafkaClusterId(),
-        '-c',
-        this.props,
-        '--ignore-formatted',
-        ...o.feature.flatMap((f) => ['--feature', f]),
-      ],
-      { stdio: 'ignore' },
-    );
+    execFileSync(java, formatArgs({ cfg }, o.jars, this.props, o.feature), { stdio: 'ignore' });
   }
   start() {
     const fd = openSync(this.log, 'a');

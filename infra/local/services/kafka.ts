@@ -87,6 +87,27 @@ export function jmxAgentArg(ctx: ServiceContext, agentLib: string): string {
   return `-javaagent:${jar}=${ctx.cfg.bindHost}:${EXPORTER_PORTS.kafka}:${rules}`;
 }
 
+/** The java arguments that format the KRaft storage of `props` once (`--feature NAME=LEVEL` each of `features`). */
+export function formatArgs(
+  ctx: Pick<ServiceContext, 'cfg'>,
+  lib: string,
+  props: string,
+  features: readonly string[] = [],
+): string[] {
+  return [
+    ...jvmArgs(ctx, lib),
+    'kafka.tools.StorageTool',
+    'format',
+    '--standalone',
+    '-t',
+    kafkaClusterId(),
+    '-c',
+    props,
+    '--ignore-formatted',
+    ...features.flatMap((f) => ['--feature', f]),
+  ];
+}
+
 export function jvmArgs(ctx: Pick<ServiceContext, 'cfg'>, lib: string): string[] {
   return [
     '-Xms128m',
@@ -147,21 +168,7 @@ export const kafkaService: LocalService = {
     if (!existsSync(path.join(d.data, 'meta.properties'))) {
       ctx.say('kafka: formatting KRaft storage');
       try {
-        await run(
-          java,
-          [
-            ...jvmArgs(ctx, lib),
-            'kafka.tools.StorageTool',
-            'format',
-            '--standalone',
-            '-t',
-            kafkaClusterId(),
-            '-c',
-            d.props,
-            '--ignore-formatted',
-          ],
-          { maxBuffer: 16 << 20 },
-        );
+        await run(java, formatArgs(ctx, lib, d.props), { maxBuffer: 16 << 20 });
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string };
         throw new InfraError({

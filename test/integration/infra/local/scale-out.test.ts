@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, AssignerProtocol } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPhase, type PhaseStores } from '../../../../chaos/audit.js';
-import { startDailyJob } from '../../../../chaos/daily-job.js';
+import { jobWindow, startDailyJob } from '../../../../chaos/daily-job.js';
+import { phaseEvent } from '../../../../chaos/drill.js';
 import { emptyBooks, type PostedBooks, postProfiles, postUntilTaken } from '../../../../chaos/load.js';
 import { sumSamples } from '../../../../cli/demo/metrics-text.js';
 import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
@@ -138,28 +139,6 @@ async function watchChange(
   return { detectedMs: (detected as number) - t0, stableMs: stable - t0, consumingMs: consuming - t0 };
 }
 
-/** The training window that holds every event of the dataset. */
-function jobWindow(ds: Dataset): { date: string; windowDays: number; epochs: number } {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = 0;
-  for (const x of ds.interactions) {
-    lo = Math.min(lo, x.ts * 1000);
-    hi = Math.max(hi, x.ts * 1000);
-  }
-  return {
-    date: new Date(hi).toISOString().slice(0, 10),
-    windowDays: Math.ceil((hi - lo) / 86_400_000) + 2,
-    epochs: 1,
-  };
-}
-
-/** A dataset event under a user and an id of the phase's own (`TAG-…`), so that each phase's books stand apart. */
-const phaseEvent = (e: BehaviourEvent, tag: string): BehaviourEvent => ({
-  ...e,
-  event_id: `${tag}-${e.event_id}`,
-  user_id: `${tag}-${e.user_id}`,
-});
-
 async function popularityTotal(redis: ReturnType<typeof createRedis>): Promise<number> {
   const flat = await redis.zrange(ALL_TIME_POPULARITY_KEY, 0, -1, 'WITHSCORES');
   let sum = 0;
@@ -230,7 +209,7 @@ describe('scale-out: several instances of every app on the real services', () =>
     await stack.waitForZeroLag(['history', 'sequence', 'embeddings']);
     await stack.waitForZeroLag(['items'], 120_000, stack.topics.items);
     // a live version, so that the embedding updater applies (and keeps the ledger of) every later event
-    await startDailyJob(cfg, stack.env, jobWindow(ds)).done;
+    await startDailyJob(cfg, stack.env, jobWindow(ds, 1)).done;
     pointer = (await new ModelRegistry(cfg, redis).live()) as LivePointer;
     say(`${pointer.version} live`);
   }, 600_000);
