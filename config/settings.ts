@@ -70,7 +70,7 @@ export const SETTINGS = {
     kind: 'int',
     min: 6000,
     default: '10000',
-    doc: 'Consumer-group session timeout of the stream processors (heartbeats every tenth of it). A processor killed without leaving its group holds its partitions this long before the others (or its restart) take them over: `towerflow chaos` measured ~30 s of recovery per killed processor at 30,000, ~12 s at 10,000 (docs/decisions.md). At least the broker’s group.min.session.timeout.ms (6,000 by default).',
+    doc: 'Consumer-group session timeout of the stream processors (heartbeats every tenth of it). A processor killed without leaving its group holds its partitions this long before the others (or its restart) take them over: `towerflow chaos` measured 27–36 s of recovery per killed processor at 30,000, and at 10,000 18–32 s on a loaded machine and 10.5–11.6 s on a quiet one (docs/decisions.md). At least the broker’s group.min.session.timeout.ms (6,000 by default).',
   },
   kafkaControllerPort: {
     env: 'KAFKA_CONTROLLER_PORT',
@@ -382,7 +382,7 @@ export const SETTINGS = {
     kind: 'enum',
     values: ['off', 'on'],
     default: 'off',
-    doc: 'Keep, per user, how many events the ID-embedding updater applied and the sum of their event-id fingerprints, written in the same atomic step as the rows (`towerflow chaos` turns it on to prove each event was applied exactly once; ~100 bytes per active user).',
+    doc: 'Keep, per user, how many events the ID-embedding updater applied and the sum of their event-id fingerprints, written in the same atomic step as the rows (`towerflow chaos` turns it on to prove each event was applied exactly once; the user’s hash grows from 512 to 600 bytes by Redis’ MEMORY USAGE).',
   },
   embeddingsBatchWaitMs: {
     env: 'EMBEDDINGS_BATCH_WAIT_MS',

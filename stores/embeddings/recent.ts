@@ -4,7 +4,8 @@ import { fnv1a } from '../../runtime/hash.js';
 // the ID-embedding updater skips an event found there. A producer that retries a batch after a
 // 503 or a timeout puts its events in the log again at new offsets, seconds later; the offset
 // fence cannot tell those apart, the event ids can. 32 of them cover any retry of a user with
-// fewer than 32 events in between (256 bytes a user, expiring with the rows).
+// fewer than 32 events in between (256 bytes of fingerprints; Redis' MEMORY USAGE of the
+// user's hash: 512 bytes, 600 with the ledger; it expires with the rows).
 
 export const RECENT_APPLIED = 32;
 const WIDTH = 8;
