@@ -72,15 +72,18 @@ export async function runStream(cfg: Config, processor: StreamProcessor, log: Lo
   // only once the consumer has joined its group
   const port = cfg.streamMetricsPortBase + PROCESSOR_NAMES.indexOf(s.name);
   const server = await serveHealth(cfg, s, port);
+  // announced as soon as it answers, so Prometheus sees the join and the backlog's first seconds,
+  // and the target exists by the time /readyz says 200
+  const withdraw = announceTarget(cfg, `stream-${s.name}`, `${cfg.bindHost}:${port}`);
   const consumer = await joinGroup(cfg, s, (records, control) =>
     handleBatch(s, dlqProducer, records, control),
   ).catch(async (e) => {
-    // no process left listening with nothing behind it
+    // no process left listening (or announced) with nothing behind it
+    withdraw();
     await server.close();
     throw e;
   });
   const lag = await pollLag(cfg, s);
-  const withdraw = announceTarget(cfg, `stream-${s.name}`, `${cfg.bindHost}:${port}`);
   log.info(
     {
       groupId: s.groupId,

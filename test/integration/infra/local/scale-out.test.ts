@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, AssignerProtocol } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { auditPhase, type PhaseStores } from '../../../../chaos/audit.js';
 import { jobWindow, startDailyJob } from '../../../../chaos/daily-job.js';
 import { phaseEvent } from '../../../../chaos/drill.js';
@@ -244,10 +244,15 @@ describe('scale-out: several instances of every app on the real services', () =>
     const paced = events.slice(0, -BURST);
     let done: number | undefined;
     let sent = 0;
+    // a failed assertion ends the posting too: it must not run on into the next test's counts
+    let finished = false;
+    onTestFinished(() => {
+      finished = true;
+    });
     const posting = (async () => {
       const t0 = performance.now();
       for (let b = 0; sent < paced.length; b++) {
-        if (done !== undefined && Date.now() - done > TAIL_MS) break;
+        if (finished || (done !== undefined && Date.now() - done > TAIL_MS)) break;
         const wait = ((b * 100) / RATE) * 1000 - (performance.now() - t0);
         if (wait > 0) await sleep(wait);
         const batch = paced.slice(sent, sent + 100);
