@@ -3,12 +3,23 @@ import type { Config } from '../config/index.js';
 
 export type { Redis } from 'ioredis';
 
+export type RedisSettings = Pick<Config, 'redisUrl' | 'redisUsername' | 'redisPassword'>;
+
+/** The credentials of the settings, as ioredis options (they take precedence over the URL's). */
+export function redisAuth(cfg: RedisSettings): Pick<RedisOptions, 'username' | 'password'> {
+  return {
+    ...(cfg.redisUsername ? { username: cfg.redisUsername } : {}),
+    ...(cfg.redisPassword ? { password: cfg.redisPassword } : {}),
+  };
+}
+
 /**
  * The project's Redis connection. Commands fail fast while Redis is down (no offline queue
  * growing without bound); callers that must survive an outage catch and degrade.
  */
-export function createRedis(cfg: Pick<Config, 'redisUrl'>, opts: RedisOptions = {}): Redis {
+export function createRedis(cfg: RedisSettings, opts: RedisOptions = {}): Redis {
   const client = new Redis(cfg.redisUrl, {
+    ...redisAuth(cfg),
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,

@@ -12,6 +12,11 @@ export interface SettingSpec {
   values?: readonly string[];
   /** Smallest accepted value of an `int` (e.g. 1 for a TTL: Redis refuses `EX 0`). */
   min?: number;
+  /**
+   * A credential: also read from the file named by `<env>_FILE` (how orchestrators mount
+   * secrets), and never printed (`towerflow config` shows `[redacted]`).
+   */
+  secret?: true;
 }
 
 export const SETTINGS = {
@@ -32,6 +37,13 @@ export const SETTINGS = {
     kind: 'list',
     default: 'redis,kafka,hbase,milvus,prometheus',
     doc: 'Services `towerflow infra up` starts locally. Drop the ones you point at external clusters (the list must not be empty; use `none` for no local service).',
+  },
+  localAuth: {
+    env: 'TOWERFLOW_LOCAL_AUTH',
+    kind: 'enum',
+    values: ['off', 'on'],
+    default: 'off',
+    doc: 'Local stack only: `infra up` starts Redis with an ACL user (the default user off) and Kafka with a SCRAM-SHA-256 listener, their passwords generated once into `$TOWERFLOW_HOME/secrets/` (mode 600); every process of this checkout then authenticates with them unless `REDIS_PASSWORD`/`KAFKA_SASL_MECHANISM` say otherwise. Switching it for an existing Kafka data folder needs `towerflow infra reset kafka`.',
   },
   appsInstancePortStep: {
     env: 'APPS_INSTANCE_PORT_STEP',
@@ -64,6 +76,33 @@ export const SETTINGS = {
     kind: 'string',
     default: 'towerflow',
     doc: 'Kafka client id prefix.',
+  },
+  kafkaSaslMechanism: {
+    env: 'KAFKA_SASL_MECHANISM',
+    kind: 'enum',
+    values: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
+    default: 'none',
+    doc: 'SASL mechanism every Kafka client of the project authenticates with (over SASL_PLAINTEXT; with `KAFKA_SSL=on`, SASL_SSL). `none`: no authentication. With `TOWERFLOW_LOCAL_AUTH=on` and this left at `none`, the local broker’s generated SCRAM-SHA-256 user is used.',
+  },
+  kafkaSaslUsername: {
+    env: 'KAFKA_SASL_USERNAME',
+    kind: 'string',
+    default: '',
+    doc: 'Kafka SASL user name (with `KAFKA_SASL_MECHANISM`).',
+  },
+  kafkaSaslPassword: {
+    env: 'KAFKA_SASL_PASSWORD',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'Kafka SASL password (or `KAFKA_SASL_PASSWORD_FILE`, a file holding it).',
+  },
+  kafkaSsl: {
+    env: 'KAFKA_SSL',
+    kind: 'enum',
+    values: ['off', 'on'],
+    default: 'off',
+    doc: 'TLS to the brokers, verified against the system’s CA certificates (SSL, or SASL_SSL with a mechanism). Not exercised by the local stack, whose broker listens on loopback without TLS.',
   },
   kafkaSessionTimeoutMs: {
     env: 'KAFKA_SESSION_TIMEOUT_MS',
@@ -124,7 +163,20 @@ export const SETTINGS = {
     env: 'REDIS_URL',
     kind: 'string',
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis URL (`redis://[user:pass@]host:port[/db]`).',
+    doc: 'Redis URL (`redis://host:port[/db]`; `rediss://` for TLS). Credentials belong in `REDIS_USERNAME`/`REDIS_PASSWORD`, which take precedence over any in the URL and are never printed.',
+  },
+  redisUsername: {
+    env: 'REDIS_USERNAME',
+    kind: 'string',
+    default: '',
+    doc: 'Redis ACL user (Redis 6+); empty: the `default` user. With `TOWERFLOW_LOCAL_AUTH=on` and no password set, the local server’s generated user is used.',
+  },
+  redisPassword: {
+    env: 'REDIS_PASSWORD',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'Redis password (`requirepass`, or the ACL user’s), or `REDIS_PASSWORD_FILE`, a file holding it; empty: none.',
   },
   milvusAddress: {
     env: 'MILVUS_ADDRESS',
@@ -136,6 +188,7 @@ export const SETTINGS = {
     env: 'MILVUS_TOKEN',
     kind: 'string',
     default: '',
+    secret: true,
     doc: 'Milvus token (`user:password` or API key); empty for none.',
   },
   milvusEngine: {
@@ -185,6 +238,7 @@ export const SETTINGS = {
     env: 'INGEST_API_KEYS',
     kind: 'list',
     default: '',
+    secret: true,
     doc: 'Comma-separated API keys producers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); write keys, refused by the recall API (403). Empty: a random key is generated once into `$TOWERFLOW_HOME/ingest-api-key` (mode 600) and used by `towerflow replay`.',
   },
   ingestRateLimitPerSecond: {
@@ -234,12 +288,14 @@ export const SETTINGS = {
     env: 'RECALL_API_KEYS',
     kind: 'list',
     default: '',
+    secret: true,
     doc: 'Comma-separated API keys recall callers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); read keys, refused by the ingest API (403) as ingest keys are refused here. Empty: a random key is generated once into `$TOWERFLOW_HOME/recall-api-key` (mode 600) and used by `towerflow demo` and the benchmarks.',
   },
   recallOperatorKeys: {
     env: 'RECALL_OPERATOR_KEYS',
     kind: 'list',
     default: '',
+    secret: true,
     doc: 'Comma-separated operator keys: accepted by the recall API like read keys, and the only keys allowed debugging overrides. Empty: none (nothing is generated).',
   },
   recallRateLimitPerSecond: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a checkout on a fresh Debian machine: system packages, npm dependencies, the native
-# modules (node-rdkafka against Debian's librdkafka, tfjs-node against TensorFlow from PyPI's
+# modules (node-rdkafka with its bundled librdkafka, tfjs-node against TensorFlow from PyPI's
 # wheel) and the compiled CLI. Idempotent and quick when nothing changed. Java jars and the
 # Milvus venv are fetched by `towerflow infra up`, which needs them.
 set -euo pipefail
@@ -21,7 +21,9 @@ need=()
 [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
 [[ -x /usr/bin/prometheus ]] || need+=(prometheus)
 [[ -x /usr/bin/prometheus-redis-exporter ]] || need+=(prometheus-redis-exporter)
-[[ -f /usr/include/librdkafka/rdkafka.h ]] || need+=(librdkafka-dev)
+# node-rdkafka's bundled librdkafka links OpenSSL (TLS, SASL/SCRAM) and zlib
+[[ -f /usr/include/openssl/ssl.h ]] || need+=(libssl-dev)
+[[ -f /usr/include/zlib.h ]] || need+=(zlib1g-dev)
 command -v mvn >/dev/null || need+=(maven)
 # a JDK, not a JRE: infra/local/hbase/HbaseAdmin.java runs with Java's single-file source launcher
 command -v javac >/dev/null || [[ -n "${TOWERFLOW_JAVA_HOME:-}${JAVA_HOME:-}" ]] || need+=(openjdk-17-jdk-headless)

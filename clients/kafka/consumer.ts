@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerConfig, IHeaders } from 'kafkajs';
 import type { Config } from '../../config/index.js';
+import type { KafkaSettings } from './auth.js';
 import { createKafka } from './kafkajs.js';
 
 export interface ConsumedRecord {
@@ -43,7 +44,7 @@ export interface RunningConsumer {
 
 /** A consumer-group member with manual commits after each processed batch (at-least-once). */
 export async function startBatchConsumer(
-  cfg: Pick<Config, 'kafkaBrokers' | 'kafkaClientId' | 'kafkaSessionTimeoutMs'>,
+  cfg: KafkaSettings & Pick<Config, 'kafkaSessionTimeoutMs'>,
   opts: BatchConsumerOptions,
 ): Promise<RunningConsumer> {
   const consumer = createKafka(cfg).consumer({

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { HighLevelProducer as HighLevelProducerType, ProducerGlobalConfig } from 'node-rdkafka';
-import type { Config } from '../../config/index.js';
+import { type KafkaSettings, rdkafkaAuth } from './auth.js';
 
 // node-rdkafka is CommonJS with a native addon.
 const require = createRequire(import.meta.url);
@@ -22,11 +22,12 @@ export interface Message {
 export class IdempotentProducer {
   private readonly producer: HighLevelProducerType;
 
-  constructor(cfg: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>, extra: ProducerGlobalConfig = {}) {
+  constructor(cfg: KafkaSettings, extra: ProducerGlobalConfig = {}) {
     this.producer = new Kafka.HighLevelProducer(
       {
         'client.id': `${cfg.kafkaClientId}-producer`,
         'metadata.broker.list': cfg.kafkaBrokers.join(','),
+        ...rdkafkaAuth(cfg),
         'enable.idempotence': true,
         acks: -1,
         'linger.ms': 5,

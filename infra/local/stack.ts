@@ -13,6 +13,7 @@ import {
   tailFile,
   waitUntil,
 } from './process.js';
+import { localPassword } from './secrets.js';
 import { type LocalService, logFileOf, pidFileOf, type ServiceContext } from './service.js';
 import { hbaseService, hbaseThriftService } from './services/hbase.js';
 import { kafkaService } from './services/kafka.js';
@@ -34,7 +35,13 @@ export const ALL_SERVICES: readonly LocalService[] = [
 export function makeContext(
   say: (m: string) => void = (m) => process.stderr.write(`${m}\n`),
 ): ServiceContext {
-  const cfg = loadConfig();
+  let cfg = loadConfig();
+  if (cfg.localAuth === 'on') {
+    // the passwords exist before any service starts, and the configuration authenticates with them
+    localPassword(cfg, 'redis');
+    localPassword(cfg, 'kafka');
+    cfg = loadConfig();
+  }
   return { cfg, paths: localPaths(cfg), say };
 }
 

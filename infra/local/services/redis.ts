@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { redisAuth } from '../../../clients/redis.js';
+import { type Config, LOCAL_SERVICE_USER } from '../../../config/index.js';
 import { EXPORTER_PORTS } from '../exporters.js';
 import { requireDebianBinary } from '../prereq.js';
 import { spawnDaemon } from '../process.js';
+import { localPassword, writePrivate } from '../secrets.js';
 import { type LocalService, logFileOf, pidFileOf, portOf, type ServiceContext } from '../service.js';
 
 const run = promisify(execFile);
@@ -14,6 +18,7 @@ const EXPORTER_BINARY = '/usr/bin/prometheus-redis-exporter';
 
 async function ping(ctx: ServiceContext): Promise<string | undefined> {
   const client = new Redis(ctx.cfg.redisUrl, {
+    ...redisAuth(ctx.cfg),
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     connectTimeout: 500,
@@ -26,6 +31,30 @@ async function ping(ctx: ServiceContext): Promise<string | undefined> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * The ACL file of the local server with TOWERFLOW_LOCAL_AUTH=on: the `default` user off (no
+ * unauthenticated access at all) and the project's user with every command and key, its
+ * password stored as SHA-256 so that the file never holds it in clear.
+ */
+export function redisAclFile(password: string): string {
+  const digest = createHash('sha256').update(password).digest('hex');
+  return `user default off\nuser ${LOCAL_SERVICE_USER} on #${digest} ~* &* +@all\n`;
+}
+
+/** The arguments that turn the ACL file on (none without local auth). */
+function aclArgs(ctx: ServiceContext): string[] {
+  if (ctx.cfg.localAuth !== 'on') return [];
+  const file = path.join(ctx.paths.run, 'redis-users.acl');
+  writePrivate(file, redisAclFile(localPassword(ctx.cfg, 'redis')));
+  return ['--aclfile', file];
+}
+
+/** The exporter's credentials, in its environment (not its command line, which `ps` shows). */
+export function exporterAuthEnv(cfg: Config): Record<string, string> {
+  if (!cfg.redisPassword) return {};
+  return { REDIS_USER: cfg.redisUsername, REDIS_PASSWORD: cfg.redisPassword };
 }
 
 export const redisService: LocalService = {
@@ -60,6 +89,7 @@ export const redisService: LocalService = {
         // the seen sets (stores/seen) stay 4-byte intsets up to this many items a user, not ~50-byte hash tables
         '--set-max-intset-entries',
         '16384',
+        ...aclArgs(ctx),
       ],
       logFile: logFileOf(ctx, 'redis'),
       pidFile: pidFileOf(ctx, 'redis'),
@@ -112,6 +142,7 @@ export const redisExporterService: LocalService = {
         // Redis' metrics only, not the exporter's own Go runtime
         '-redis-only-metrics',
       ],
+      env: { ...process.env, ...exporterAuthEnv(ctx.cfg) },
       logFile: logFileOf(ctx, 'redis-exporter'),
       pidFile: pidFileOf(ctx, 'redis-exporter'),
     });

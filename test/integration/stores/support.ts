@@ -26,7 +26,7 @@ export const BAD_IDS = ['', 'has space', 'a:b', 'a|b', 'x'.repeat(129), 'ü'];
  */
 export function offlineRedis(): Redis {
   return createRedis(
-    { redisUrl: 'redis://127.0.0.1:1/0' },
+    { redisUrl: 'redis://127.0.0.1:1/0', redisUsername: '', redisPassword: '' },
     { enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null },
   );
 }

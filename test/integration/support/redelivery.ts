@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
+import type { KafkaSettings } from '../../../clients/kafka/auth.js';
 import { createKafka } from '../../../clients/kafka/kafkajs.js';
-import type { Config } from '../../../config/index.js';
 
 // What a kill -9 of a stream processor leaves for its restart to re-deliver. A crash test proves
 // "applied once" only if the kill landed after the processor wrote part of a batch and before it
@@ -50,7 +50,7 @@ export const rangeSize = (r: OffsetRanges): number =>
 
 /** The records of `ranges`, read by a consumer group of its own (deleted afterwards), in offset order per partition. */
 export async function readRanges(
-  cfg: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>,
+  cfg: KafkaSettings,
   topic: string,
   ranges: OffsetRanges,
   timeoutMs = 60_000,
