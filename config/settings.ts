@@ -239,7 +239,7 @@ export const SETTINGS = {
     kind: 'list',
     default: '',
     secret: true,
-    doc: 'Comma-separated API keys producers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); write keys, refused by the recall API (403). Empty: a random key is generated once into `$TOWERFLOW_HOME/ingest-api-key` (mode 600) and used by `towerflow replay`.',
+    doc: 'Comma-separated API keys producers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); write keys, refused by the recall API (403). An entry `KEY;users=SCOPE` (as in `RECALL_API_KEYS`) may post only those users’ events and profiles, and no item events (403 naming each other user). Empty: a random key is generated once into `$TOWERFLOW_HOME/ingest-api-key` (mode 600) and used by `towerflow replay`.',
   },
   ingestRateLimitPerSecond: {
     env: 'INGEST_RATE_LIMIT_PER_SECOND',
@@ -289,7 +289,7 @@ export const SETTINGS = {
     kind: 'list',
     default: '',
     secret: true,
-    doc: 'Comma-separated API keys recall callers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); read keys, refused by the ingest API (403) as ingest keys are refused here. Empty: a random key is generated once into `$TOWERFLOW_HOME/recall-api-key` (mode 600) and used by `towerflow demo` and the benchmarks.',
+    doc: 'Comma-separated API keys recall callers may use (`Authorization: Bearer KEY` or `X-Api-Key: KEY`); read keys, refused by the ingest API (403) as ingest keys are refused here. An entry `KEY;users=acme.*|u42` limits that key to those users (exact ids, or id prefixes ending in `*`: a tenant); any other `user_id` gets 403. Empty: a random key is generated once into `$TOWERFLOW_HOME/recall-api-key` (mode 600) and used by `towerflow demo` and the benchmarks.',
   },
   recallOperatorKeys: {
     env: 'RECALL_OPERATOR_KEYS',

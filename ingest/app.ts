@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { type TopicRole, topicNames } from '../clients/kafka/topics.js';
 import type { Config } from '../config/index.js';
-import { answerUnrouted, guardApi, type Problem } from '../runtime/api-guard.js';
+import { answerUnrouted, guardApi, outsideScope, type Problem } from '../runtime/api-guard.js';
 import type { ApiKeys } from '../runtime/api-keys.js';
 import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
@@ -156,6 +156,21 @@ export function buildIngestApp(deps: IngestDeps): FastifyInstance {
           errors: checked.errors,
         } satisfies Problem);
       }
+      // a key limited to some users writes only their events and profiles, and no items
+      if (req.userScope !== undefined && route.role === 'items')
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: `this key may act only for users ${req.userScope.text}; item events need a key without a user scope`,
+        } satisfies Problem);
+      const scoped = outsideScope(
+        req.userScope,
+        (checked.values as { user_id: string }[]).map((v, index) => ({
+          field: `events[${index}].user_id`,
+          index,
+          userId: v.user_id,
+        })),
+      );
+      if (scoped) return reply.code(403).send(scoped);
       const topic = topics[route.role];
       try {
         await kafka.sendAll(

@@ -115,7 +115,9 @@ function ingestPath(name: string, summary: string, maxBatch: number) {
         '401': problemResponse('Missing or unknown API key.', {
           'WWW-Authenticate': { schema: { type: 'string' } },
         }),
-        '403': problemResponse('A key of another kind (a recall or operator key): ingest takes ingest keys.'),
+        '403': problemResponse(
+          'A key of another kind (a recall or operator key): ingest takes ingest keys; or a key limited to some users (`KEY;users=…`) sent another user’s events (each listed), or item events.',
+        ),
         '413': {
           description: 'Body larger than INGEST_MAX_BODY_BYTES or more than INGEST_MAX_BATCH events.',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },

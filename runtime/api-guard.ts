@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiKeys, type KeyKind, makeKeyring, presentedKey } from './api-keys.js';
+import type { UserScope } from './key-scope.js';
 import { TokenBuckets } from './rate-limit.js';
 
 // The doors of both HTTP APIs, the same for each: who may come in (API keys by kind), how often
@@ -9,6 +10,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request came with an operator key: the only kind allowed debugging overrides. */
     isOperator: boolean;
+    /** The users the request's key may act for; undefined: every user. */
+    userScope: UserScope | undefined;
   }
 }
 
@@ -40,6 +43,7 @@ export function guardApi(app: FastifyInstance, opts: GuardOptions): void {
   const buckets = new TokenBuckets(opts.rate.perSecond, opts.rate.burst);
   const accepted = opts.accept.join(' or ');
   app.decorateRequest('isOperator', false);
+  app.decorateRequest('userScope', undefined);
   app.addHook('onRequest', async (req, reply) => {
     // the matched route, not the raw URL: the router decodes %-escapes (`/%761/events` is /v1/events)
     if (!req.routeOptions.url?.startsWith('/v1/')) return;
@@ -67,7 +71,31 @@ export function guardApi(app: FastifyInstance, opts: GuardOptions): void {
           message: `more than this key's ${opts.rate.perSecond} requests per second; retry after ${wait} s`,
         } satisfies Problem);
     req.isOperator = key.kind === 'operator';
+    req.userScope = key.users;
   });
+}
+
+/**
+ * The 403 of a request whose key may not act for some of the users it names (`fields`: each
+ * user id with the field that carried it), or undefined when it may act for all of them.
+ */
+export function outsideScope(
+  scope: UserScope | undefined,
+  fields: readonly { field: string; index?: number; userId: string }[],
+): Problem | undefined {
+  if (scope === undefined) return undefined;
+  const outside = fields.filter((f) => !scope.allows(f.userId));
+  if (outside.length === 0) return undefined;
+  const first = outside[0] as (typeof outside)[number];
+  return {
+    error: 'forbidden',
+    message: `${first.field}: this key may act only for users ${scope.text}, not ${JSON.stringify(first.userId)}${outside.length > 1 ? ` (and ${outside.length - 1} more)` : ''}`,
+    errors: outside.slice(0, 100).map((f) => ({
+      ...(f.index === undefined ? {} : { index: f.index }),
+      field: f.field,
+      message: `user ${JSON.stringify(f.userId)} is outside this key's users`,
+    })),
+  };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config/index.js';
+import { type Config, ConfigError } from '../config/index.js';
+import { type KeyEntry, parseKeyEntry, type UserScope } from './key-scope.js';
 
 /**
  * The kinds of API key: ingest (write), recall (read) and operator (read, and the only kind
@@ -47,23 +48,42 @@ export function resolveKeys(cfg: KeySettings, kind: KeyKind): string[] {
   return [readFileSync(file, 'utf8').trim()];
 }
 
+const SETTING_OF: Record<KeyKind, string> = {
+  ingest: 'INGEST_API_KEYS',
+  recall: 'RECALL_API_KEYS',
+  operator: 'RECALL_OPERATOR_KEYS',
+};
+
+/** The entries of one kind, each `KEY` or `KEY;users=SCOPE`; a bad one is a ConfigError naming its position. */
+export function keyEntries(cfg: KeySettings, kind: KeyKind): KeyEntry[] {
+  return resolveKeys(cfg, kind).map((entry, i) => {
+    try {
+      return parseKeyEntry(entry, `${SETTING_OF[kind]} entry ${i + 1}`);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  });
+}
+
 /** The key a client of `kind` sends: the first configured or the generated one. */
 export const clientKey = (cfg: KeySettings, kind: 'ingest' | 'recall'): string =>
-  resolveKeys(cfg, kind)[0] as string;
+  (keyEntries(cfg, kind)[0] as KeyEntry).key;
 
-export type ApiKeys = Record<KeyKind, string[]>;
+export type ApiKeys = Record<KeyKind, (string | KeyEntry)[]>;
 
 /** Every kind's keys: an API must know the others' keys to tell 403 (wrong kind) from 401. */
 export const resolveAllKeys = (cfg: KeySettings): ApiKeys => ({
-  ingest: resolveKeys(cfg, 'ingest'),
-  recall: resolveKeys(cfg, 'recall'),
-  operator: resolveKeys(cfg, 'operator'),
+  ingest: keyEntries(cfg, 'ingest'),
+  recall: keyEntries(cfg, 'recall'),
+  operator: keyEntries(cfg, 'operator'),
 });
 
-/** A recognised key: its kind and a stable number (for per-key state such as rate limits). */
+/** A recognised key: its kind, a stable number (for per-key state such as rate limits), its users. */
 export interface KnownKey {
   kind: KeyKind;
   id: number;
+  /** Set when the key may act only for some users. */
+  users?: UserScope;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -74,14 +94,21 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
  * first kind's (ingest, recall, operator).
  */
 export function makeKeyring(keys: Partial<ApiKeys>): (presented: string | undefined) => KnownKey | undefined {
-  const entries = KEY_KINDS.flatMap((kind) => (keys[kind] ?? []).map((k) => ({ kind, digest: digest(k) })));
+  const entries = KEY_KINDS.flatMap((kind) =>
+    (keys[kind] ?? []).map((k) => {
+      const e = typeof k === 'string' ? { key: k } : k;
+      return { kind, digest: digest(e.key), users: e.users };
+    }),
+  );
   return (presented) => {
     if (presented === undefined || presented.length === 0 || presented.length > 512) return undefined;
     const d = digest(presented);
     let found = -1;
     for (let i = entries.length - 1; i >= 0; i--)
       if (timingSafeEqual((entries[i] as { digest: Buffer }).digest, d)) found = i;
-    return found < 0 ? undefined : { kind: (entries[found] as { kind: KeyKind }).kind, id: found };
+    if (found < 0) return undefined;
+    const e = entries[found] as (typeof entries)[number];
+    return e.users ? { kind: e.kind, id: found, users: e.users } : { kind: e.kind, id: found };
   };
 }
 

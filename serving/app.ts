@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FilterError } from '../clients/milvus/filter.js';
 import type { Config } from '../config/index.js';
-import { answerUnrouted, guardApi } from '../runtime/api-guard.js';
+import { answerUnrouted, guardApi, outsideScope } from '../runtime/api-guard.js';
 import type { ApiKeys } from '../runtime/api-keys.js';
 import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
@@ -111,6 +111,8 @@ export function buildRecallApp(
         errors: parsed.errors,
       });
     }
+    const scoped = outsideScope(request.userScope, [{ field: 'user_id', userId: parsed.req.userId }]);
+    if (scoped) return reply.code(403).send(scoped);
     try {
       const r = await recall(withMetrics, parsed.req);
       latency.observe({ source: r.source }, (performance.now() - t0) / 1000);

@@ -108,7 +108,7 @@ export function recallOpenApi(o: { maxK: number } = { maxK: Number(SETTINGS.reca
               'WWW-Authenticate': { schema: { type: 'string' } },
             }),
             '403': problemResponse(
-              'A key of another kind (an ingest key): recall takes recall or operator keys.',
+              'A key of another kind (an ingest key): recall takes recall or operator keys; or a key limited to some users (`KEY;users=…`) asked for another user.',
             ),
             '429': problemResponse(
               'More requests than RECALL_RATE_LIMIT_PER_SECOND (burst RECALL_RATE_LIMIT_BURST) from this key; retry after Retry-After seconds.',

@@ -52,7 +52,8 @@ export const ROOMS: Readonly<Record<string, Room>> = {
   clients: { is: 'wire clients', may: ['schemas', 'config', 'runtime'] },
   schemas: { is: 'data contracts', may: [] },
   config: { is: 'settings', may: [] },
-  runtime: { is: 'logging and metrics', may: ['config'] },
+  // the API doors check user ids named by key scopes against the contracts' id pattern
+  runtime: { is: 'logging, metrics and the API doors', may: ['schemas', 'config'] },
 };
 
 /**

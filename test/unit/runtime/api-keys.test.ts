@@ -226,7 +226,7 @@ describe('resolveAllKeys', () => {
     expect(keys.recall).not.toEqual(keys.ingest);
     const file = generatedKeyFile({ homeDir }, 'recall');
     expect(file).toBe(join(homeDir, 'recall-api-key'));
-    expect(readFileSync(file, 'utf8')).toBe(`${keys.recall[0]}\n`);
+    expect(readFileSync(file, 'utf8')).toBe(`${(keys.recall[0] as { key: string }).key}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
@@ -238,7 +238,11 @@ describe('resolveAllKeys', () => {
       recallOperatorKeys: ['o'],
       homeDir,
     });
-    expect(keys).toEqual({ ingest: ['w'], recall: ['r1', 'r2'], operator: ['o'] });
+    expect(keys).toEqual({
+      ingest: [{ key: 'w' }],
+      recall: [{ key: 'r1' }, { key: 'r2' }],
+      operator: [{ key: 'o' }],
+    });
     expect(existsSync(homeDir)).toBe(false);
   });
 });

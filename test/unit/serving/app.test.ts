@@ -1,12 +1,17 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../config/index.js';
+import { UserScope } from '../../../runtime/key-scope.js';
 import type { Logger } from '../../../runtime/logger.js';
 import { buildRecallApp } from '../../../serving/app.js';
 import type { RecallDeps } from '../../../serving/recall.js';
 
 const quiet = { warn() {}, info() {}, error() {}, debug() {} } as unknown as Logger;
-const KEYS = { ingest: ['write-key'], recall: ['read-key'], operator: ['op-key'] };
+const KEYS = {
+  ingest: ['write-key'],
+  recall: ['read-key', { key: 'tenant-key', users: UserScope.parse('acme.*') }],
+  operator: ['op-key'],
+};
 const read = { authorization: 'Bearer read-key' };
 
 describe('recall API status counter (the availability SLI)', () => {
@@ -51,6 +56,21 @@ describe('recall API door', () => {
       new Registry(),
       KEYS,
     );
+
+  it('answers a key limited to some users 403 naming user_id for any other user, before any store is asked', async () => {
+    const a = app();
+    const tenant = { authorization: 'Bearer tenant-key' };
+    const other = await a.inject({ url: '/v1/recall?user_id=globex.1', headers: tenant });
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toEqual({
+      error: 'forbidden',
+      message: 'user_id: this key may act only for users acme.*, not "globex.1"',
+      errors: [{ field: 'user_id', message: 'user "globex.1" is outside this key\'s users' }],
+    });
+    // its own user gets past the door (to the recall path, whose live model this app lacks: 500)
+    expect((await a.inject({ url: '/v1/recall?user_id=acme.1', headers: tenant })).statusCode).toBe(500);
+    await a.close();
+  });
 
   it('answers 401 without a key and 403 to an ingest key; the open routes need none', async () => {
     const a = app();
