@@ -1,16 +1,24 @@
 // Milvus through the project's item vector store: insert, index build, search latency and recall.
 //
 //   npx tsx bench/milvus.ts [--json] [--items 100000] [--queries 500] [--concurrency 8]
-//                           [--recall-queries 200] [--ef 64]
+//                           [--recall-queries 200] [--ef 64] [--collections 1]
 //
 // N random 64-d unit vectors (deterministic seed) into a fresh collection (dropped afterwards):
 //   insert        rows/s, batches of 5000 (time inside insert calls only), then flush;
 //   index_build   createIndex HNSW (M 16, efConstruction 200) + load;
 //   search        top-10, ef 64, inner product: sequential p50/p99, then `concurrency` in flight;
 //   recall@10     ANN top-10 vs exact brute-force top-10 (computed here) on the first queries.
+//   memory        the local Milvus server's resident memory (its process group) before and
+//                 after each collection is loaded; `--collections 2` holds two loaded at once,
+//                 as an experiment does (its control's and its candidate's), with the item
+//                 scalars every served collection carries (category, published_at).
 
+import { freemem, totalmem } from 'node:os';
 import { MilvusConnection } from '../clients/milvus/connection.js';
 import { loadConfig } from '../config/index.js';
+import { localPaths } from '../infra/local/paths.js';
+import { groupRssBytes, readPid } from '../infra/local/process.js';
+import { ITEM_SCALARS } from '../stores/vectors/item-fields.js';
 import { MilvusItemVectorStore } from '../stores/vectors/milvus.js';
 import {
   benchArgs,
@@ -53,8 +61,54 @@ function exactTopK(data: Float32Array, n: number, q: Float32Array, k: number): n
   return topIdx;
 }
 
+/** Creates, fills (item scalars included), indexes and loads one collection; its timings. */
+async function buildCollection(milvus: MilvusItemVectorStore, name: string, data: Float32Array, n: number) {
+  await milvus.create(name, { dim: DIM, scalars: ITEM_SCALARS, description: 'towerflow bench' });
+  progress(`created collection ${milvus.collectionOf(name)}`);
+  let inserted = 0;
+  let insertMs = 0;
+  const stopInsert = ticker('  insert', () => inserted, n);
+  const tInsert0 = now();
+  try {
+    for (let start = 0; start < n; start += INSERT_BATCH) {
+      const end = Math.min(n, start + INSERT_BATCH);
+      const rows = [];
+      for (let i = start; i < end; i++)
+        rows.push({
+          item_id: String(i),
+          vector: row(data, DIM, i),
+          category: `genre-${i % 20}`,
+          published_at: 1_600_000_000_000 + i,
+        });
+      const t = now();
+      const got = await milvus.insert(name, rows);
+      insertMs += now() - t;
+      if (got !== rows.length) throw new Error(`insert reported ${got} rows for a batch of ${rows.length}`);
+      inserted = end;
+    }
+  } finally {
+    stopInsert();
+  }
+  const insertWallS = (now() - tInsert0) / 1000;
+  const insertS = insertMs / 1000;
+  progress(`inserted ${n} rows: ${(n / insertS).toFixed(0)} rows/s`);
+  let t = now();
+  await milvus.flush(name);
+  const flushS = (now() - t) / 1000;
+  progress(`flush ${flushS.toFixed(2)} s; building HNSW index`);
+  t = now();
+  await milvus.buildIndex(name, HNSW);
+  const createIndexS = (now() - t) / 1000;
+  t = now();
+  await milvus.load(name);
+  const loadS = (now() - t) / 1000;
+  progress(`createIndex ${createIndexS.toFixed(2)} s + load ${loadS.toFixed(2)} s`);
+  return { insertS, insertWallS, flushS, createIndexS, loadS };
+}
+
 async function main(): Promise<void> {
-  const args = benchArgs(['items', 'queries', 'concurrency', 'recall-queries', 'ef']);
+  const args = benchArgs(['items', 'queries', 'concurrency', 'recall-queries', 'ef', 'collections']);
+  const collections = intOption(args, 'collections', 1);
   const n = intOption(args, 'items', 100_000);
   const queries = intOption(args, 'queries', 500);
   const concurrency = intOption(args, 'concurrency', 8);
@@ -66,7 +120,15 @@ async function main(): Promise<void> {
   const report = new Report('milvus', args.json);
   // a scratch alias of its own, one version: the bench's vectors
   const milvus = new MilvusItemVectorStore(MilvusConnection.fromConfig(cfg), `bench_items_${runId()}`);
-  const coll = 'bench';
+  const names = Array.from({ length: collections }, (_, c) => (c === 0 ? 'bench' : `bench${c}`));
+  const coll = names[0] as string;
+  // the local server's resident memory (undefined when Milvus is not this machine's)
+  const milvusPid = readPid(`${localPaths(cfg).run}/milvus.pid`);
+  const rssMiB = (): number | undefined =>
+    milvusPid === undefined ? undefined : groupRssBytes(milvusPid) / 2 ** 20;
+  const memory: { after: string; milvus_rss_mib: number | undefined }[] = [
+    { after: 'start', milvus_rss_mib: rssMiB() },
+  ];
 
   progress(
     `engine ${engine} at ${cfg.milvusAddress}; generating ${n.toLocaleString('en-US')} × ${DIM}-d vectors`,
@@ -81,45 +143,17 @@ async function main(): Promise<void> {
   progress(`server version ${version}`);
 
   try {
-    await milvus.create(coll, { dim: DIM, scalars: [], description: 'towerflow bench' });
-    progress(`created collection ${milvus.collectionOf(coll)}`);
-
-    // insert
-    let inserted = 0;
-    let insertMs = 0;
-    const stopInsert = ticker('  insert', () => inserted, n);
-    const tInsert0 = now();
-    try {
-      for (let start = 0; start < n; start += INSERT_BATCH) {
-        const end = Math.min(n, start + INSERT_BATCH);
-        const rows = [];
-        for (let i = start; i < end; i++) rows.push({ item_id: String(i), vector: row(data, DIM, i) });
-        const t = now();
-        const got = await milvus.insert(coll, rows);
-        insertMs += now() - t;
-        if (got !== rows.length) throw new Error(`insert reported ${got} rows for a batch of ${rows.length}`);
-        inserted = end;
-      }
-    } finally {
-      stopInsert();
+    let insertS = 0;
+    let insertWallS = 0;
+    let flushS = 0;
+    let createIndexS = 0;
+    let loadS = 0;
+    for (const name of names) {
+      const r = await buildCollection(milvus, name, data, n);
+      if (name === coll) ({ insertS, insertWallS, flushS, createIndexS, loadS } = r);
+      memory.push({ after: `${milvus.collectionOf(name)} loaded`, milvus_rss_mib: rssMiB() });
     }
-    const insertWallS = (now() - tInsert0) / 1000;
-    const insertS = insertMs / 1000;
-    progress(`inserted ${n} rows: ${(n / insertS).toFixed(0)} rows/s`);
-
-    let t = now();
-    await milvus.flush(coll);
-    const flushS = (now() - t) / 1000;
-    progress(`flush ${flushS.toFixed(2)} s; building HNSW index`);
-
-    t = now();
-    await milvus.buildIndex(coll, HNSW);
-    const createIndexS = (now() - t) / 1000;
-    t = now();
-    await milvus.load(coll);
-    const loadS = (now() - t) / 1000;
     const indexBuildS = createIndexS + loadS;
-    progress(`createIndex ${createIndexS.toFixed(2)} s + load ${loadS.toFixed(2)} s`);
 
     const count = await milvus.count(coll);
     if (count !== n) throw new Error(`collection holds ${count} rows, expected ${n}`);
@@ -155,7 +189,7 @@ async function main(): Promise<void> {
     const qps = queries / conc.seconds;
 
     progress(`exact top-${K} for ${recallQueries} queries (brute force over ${n.toLocaleString('en-US')})`);
-    t = now();
+    const t = now();
     let found = 0;
     for (let i = 0; i < recallQueries; i++) {
       const exact = new Set(exactTopK(data, n, qs.subarray(i * DIM, (i + 1) * DIM), K));
@@ -189,6 +223,12 @@ async function main(): Promise<void> {
         ],
       ],
     );
+    if (milvusPid !== undefined)
+      report.table(
+        `Milvus server resident memory with ${collections} loaded collection(s) of ${n.toLocaleString('en-US')} items (machine: ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${(freemem() / 2 ** 30).toFixed(1)} GiB free now)`,
+        ['after', 'MiB'],
+        memory.map((m) => [m.after, m.milvus_rss_mib ?? 0]),
+      );
     report.note(`engine: ${engine} (MILVUS_ENGINE); server version: ${version}`);
     report.finish({
       host: await hostInfo(),
@@ -205,7 +245,11 @@ async function main(): Promise<void> {
         queries,
         concurrency,
         recall_queries: recallQueries,
+        collections,
+        scalars: ITEM_SCALARS.map((f) => f.name),
       },
+      memory,
+      machine_memory_gib: totalmem() / 2 ** 30,
       insert_rows_per_s: n / insertS,
       insert_seconds: insertS,
       insert_wall_seconds: insertWallS,
@@ -218,10 +262,11 @@ async function main(): Promise<void> {
       recall_at_10: recall,
     });
   } finally {
-    await milvus
-      .drop(coll)
-      .then(() => progress(`dropped ${milvus.collectionOf(coll)}`))
-      .catch((e) => progress(`dropCollection ${milvus.collectionOf(coll)} failed: ${e}`));
+    for (const name of names)
+      await milvus
+        .drop(name)
+        .then(() => progress(`dropped ${milvus.collectionOf(name)}`))
+        .catch((e) => progress(`dropCollection ${milvus.collectionOf(name)} failed: ${e}`));
     await milvus.close().catch(() => {});
   }
 }
