@@ -84,6 +84,21 @@ describe('sequence store (Redis)', () => {
     expect(await ids(u)).toEqual(['e3', 'e4', 'e5', 'e6', 'new']);
   });
 
+  it('counts copies of an event in one batch once towards the latest N (a producer’s retries read together)', async () => {
+    // the kafka drill's shape: a user's older events applied, then one batch holding a retried
+    // post three times over and a newer event (a consumer behind the log reads them together)
+    const u = user('copies');
+    await store.apply(Array.from({ length: LENGTH }, (_, i) => ev(u, `old${i}`, 10 + i)));
+    const retried = Array.from({ length: 4 }, (_, i) => ev(u, `r${i}`, 100 + i));
+    await store.apply([...retried, ...retried, ...retried, ev(u, 'new', 200)]);
+    expect(await ids(u)).toEqual(['r0', 'r1', 'r2', 'r3', 'new']);
+    // copies alone, more of them than N
+    const v = user('copies-only');
+    const posted = Array.from({ length: LENGTH }, (_, i) => ev(v, `p${i}`, 100 + i));
+    await store.apply([...posted, ...posted, ...posted]);
+    expect(await ids(v)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+  });
+
   it('renews the TTL on each apply', async () => {
     const u = user('ttl');
     await store.apply([ev(u, 'a', 1)]);
