@@ -3,7 +3,7 @@ import type { BatchControl, ConsumedRecord } from '../clients/kafka/consumer.js'
 import type { Message } from '../clients/kafka/rdkafka.js';
 import type { TopicRole } from '../clients/kafka/topics.js';
 import type { Logger } from '../runtime/logger.js';
-import { type DlqKind, decodeRecord } from './decode.js';
+import { CONTRACTS, type DecodableRole, type DlqKind, decodeRecord } from './decode.js';
 import { deadLetter } from './dlq.js';
 import type { StreamHealth } from './health.js';
 import type { PartitionBatch, ProcessorName, StreamProcessor } from './runtime.js';
@@ -91,12 +91,15 @@ export function decodeBatch(
       validTimestamps.push(r.timestamp);
     } else {
       const kind = d.ok ? 'invalid' : d.kind;
-      dead.push(deadLetter(name, r, d.ok ? `invalid ${role} record: ${why}` : d.reason));
+      dead.push(deadLetter(name, r, d.ok ? `invalid ${contractName(role)}: ${why}` : d.reason));
       deadKinds.set(kind, (deadKinds.get(kind) ?? 0) + 1);
     }
   }
   return { valid, validTimestamps, dead, deadKinds };
 }
+
+/** The name a topic's records go by in a dead letter's reason, as its contract's own reasons say. */
+const contractName = (role: TopicRole): string => CONTRACTS[role as DecodableRole]?.name ?? role;
 
 /** Acknowledged by Kafka before the offsets move: a dead letter is never lost. */
 async function sendDeadLetters(

@@ -75,8 +75,9 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
       for (const [i, e] of kept.entries()) {
         const a = added[i];
         const labels = { experiment: e.experiment, arm: e.arm };
-        if (a?.added) m.exposures.inc(labels);
-        if (a && arrivedLate(e.ts, a.lastEventTs, windowMs)) m.late.inc(labels);
+        if (!a?.added) continue; // re-delivered: counted when it first came
+        m.exposures.inc(labels);
+        if (arrivedLate(e.ts, a.lastEventTs, windowMs)) m.late.inc(labels);
       }
       for (const x of exposed) m.exposedUsers.inc({ experiment: x.experiment, arm: x.arm }, x.added);
     }

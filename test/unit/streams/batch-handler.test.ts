@@ -114,7 +114,7 @@ describe('stream batch: a processor’s own rule', () => {
     expect(d.valid.map((v) => v.offset)).toEqual([20]);
     expect(d.deadKinds).toEqual(new Map([['invalid', 1]]));
     const letter = JSON.parse(String(d.dead[0]?.value)) as { reason: string; source: { offset: string } };
-    expect(letter.reason).toBe('invalid behaviour record: item i2 is not wanted');
+    expect(letter.reason).toBe('invalid behaviour event: item i2 is not wanted');
     expect(letter.source.offset).toBe('21');
   });
 });
