@@ -55,34 +55,29 @@ export function joinExposures(
   return out;
 }
 
-/** Per user, the span of exposure times the join may need for these events. */
-export function exposureSpans(
+/** Per user, their latest event time and the span of exposure times the join may need for these events. */
+export function joinSpans(
   events: readonly JoinedEvent[],
   windowMs: number,
-): Map<string, { from: number; to: number }> {
-  const out = new Map<string, { from: number; to: number }>();
+): Map<string, { latest: number; from: number; to: number }> {
+  const out = new Map<string, { latest: number; from: number; to: number }>();
   for (const e of events) {
     const s = out.get(e.user_id);
-    if (!s) out.set(e.user_id, { from: e.ts - windowMs, to: e.ts });
+    if (!s) out.set(e.user_id, { latest: e.ts, from: e.ts - windowMs, to: e.ts });
     else {
+      s.latest = Math.max(s.latest, e.ts);
       s.from = Math.min(s.from, e.ts - windowMs);
-      s.to = Math.max(s.to, e.ts);
+      s.to = s.latest;
     }
   }
   return out;
 }
 
-/** Per user, the latest event time of these events. */
-export function latestEvents(events: readonly JoinedEvent[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of events) out.set(e.user_id, Math.max(out.get(e.user_id) ?? e.ts, e.ts));
-  return out;
-}
-
 /**
  * An exposure arrived late: an event of its user within the window after it had been joined
- * already (the user's latest joined event time says so), so that event was not attributed to it.
- * A lower bound of late arrivals: a later event past the window hides an earlier one inside it.
+ * already (the user's latest joined event time, read atomically with the exposure's write, says
+ * so), so that event was not attributed to it. A lower bound when the user has several events:
+ * a later one past the window hides an earlier one inside it.
  */
 export const arrivedLate = (exposureTs: number, lastEventTs: number | undefined, windowMs: number): boolean =>
   lastEventTs !== undefined && lastEventTs >= exposureTs && lastEventTs - exposureTs <= windowMs;

@@ -1,3 +1,4 @@
+import type { Result } from 'ioredis';
 import { ID_PATTERN, redisKey } from '../../clients/keys.js';
 import type { Redis } from '../../clients/redis.js';
 
@@ -25,10 +26,16 @@ export interface RecentExposureSettings {
   items: number;
 }
 
-/** ZSET of a user's exposures: member `{request}|{experiment}|{arm}|{item},{item},…`, score its ts. */
+/**
+ * ZSET of a user's exposures (member `{request}|{experiment}|{arm}|{item},{item},…`, score its
+ * time) and the mark `~` (score: the event time of the user's latest behaviour the processor
+ * joined). One key per user, so each side's write and read is one single-key script (atomic, and
+ * within one Redis Cluster slot).
+ */
 export const exposuresKey = (userId: string): string => redisKey('exp', 'u', userId);
-/** STRING: the event time of the user's latest behaviour the processor joined (the late-exposure check). */
-export const lastEventKey = (userId: string): string => redisKey('exp', 'le', userId);
+
+/** The mark's member: `~` cannot occur in an id (ID_PATTERN), so never in an exposure. */
+export const MARK = '~';
 
 const ARMS = new Set(['control', 'candidate']);
 
@@ -40,7 +47,7 @@ export function encodeExposure(e: Omit<RecentExposure, 'ts'>, items: number): st
   return `${e.request_id}|${e.experiment}|${e.arm}|${e.items.slice(0, items).join(',')}`;
 }
 
-/** The stored form back; undefined when it is not one (a foreign value is never trusted). */
+/** The stored form back; undefined when it is not one (the mark, or a foreign value, is never trusted). */
 export function decodeExposure(member: string, ts: number): RecentExposure | undefined {
   const parts = member.split('|');
   if (parts.length !== 4 || !Number.isFinite(ts)) return undefined;
@@ -51,10 +58,36 @@ export function decodeExposure(member: string, ts: number): RecentExposure | und
   return { ts, request_id, experiment, arm: arm as RecentExposure['arm'], items };
 }
 
+// Exposures side, one user: read the mark, add the exposures, trim by time (the window before
+// the newest) and count (the mark aside), refresh the TTL. Returns {mark or '', added…}.
+// ARGV: ttl, cutoff, per user, then (score, member) pairs.
+const ADD = `
+local mark = redis.call('ZSCORE', KEYS[1], '${MARK}')
+if mark then redis.call('ZREM', KEYS[1], '${MARK}') end
+local out = {mark or ''}
+for i = 4, #ARGV, 2 do out[#out + 1] = redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+if mark then redis.call('ZADD', KEYS[1], mark, '${MARK}') end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return out`;
+
+// Behaviour side, one user: raise the mark to the latest event time, refresh the TTL, and read
+// the exposures of [from, to]. ARGV: latest event time, ttl, from, to.
+const READ = `
+local mark = redis.call('ZSCORE', KEYS[1], '${MARK}')
+if not mark or tonumber(mark) < tonumber(ARGV[1]) then redis.call('ZADD', KEYS[1], ARGV[1], '${MARK}') end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], ARGV[4], 'WITHSCORES')`;
+
 /**
  * The recent exposures in Redis. Writes are idempotent (an exposure is its request id's member,
  * so a re-delivered batch adds nothing); the time bound is the window before the user's newest
  * exposure (event time), the TTL twice the window on the wall clock.
+ *
+ * Each side writes and reads in one atomic script per user, so of an exposure and an event of
+ * its window handled at the same moment exactly one sees the other: either the event finds the
+ * exposure (joined), or the exposure finds the event's mark (late). Nothing is missed unseen.
  */
 export class RedisRecentExposureStore {
   private readonly ttlSeconds: number;
@@ -64,62 +97,63 @@ export class RedisRecentExposureStore {
     private readonly settings: RecentExposureSettings,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil((2 * settings.windowMs) / 1000));
+    redis.defineCommand('experimentExposuresAdd', { numberOfKeys: 1, lua: ADD });
+    redis.defineCommand('experimentExposuresRead', { numberOfKeys: 1, lua: READ });
   }
 
   /**
-   * Keeps the exposures, then reads each of their users' latest joined event time (in that order:
-   * see `markEvents`). Returns, per exposure in input order, whether it was new (a re-delivered
-   * one is not) and that time (absent: none within the TTL).
+   * Keeps the exposures. Returns, per exposure in input order, whether it was new (a re-delivered
+   * one is not) and its user's mark as it was before (the latest joined event time; absent: none
+   * within the TTL).
    */
   async add(
     exposures: readonly (RecentExposure & { user_id: string })[],
   ): Promise<{ added: boolean; lastEventTs: number | undefined }[]> {
-    if (exposures.length === 0) return [];
-    const newest = new Map<string, number>();
-    for (const e of exposures) newest.set(e.user_id, Math.max(newest.get(e.user_id) ?? e.ts, e.ts));
-    const { windowMs, perUser } = this.settings;
+    const byUser = new Map<string, { newest: number; at: number[]; members: (string | number)[] }>();
+    exposures.forEach((e, i) => {
+      const u = byUser.get(e.user_id) ?? { newest: e.ts, at: [], members: [] };
+      byUser.set(e.user_id, u);
+      u.newest = Math.max(u.newest, e.ts);
+      u.at.push(i);
+      u.members.push(e.ts, encodeExposure(e, this.settings.items));
+    });
     const p = this.redis.pipeline();
-    // one ZADD per exposure: its reply says whether it was new
-    for (const e of exposures) p.zadd(exposuresKey(e.user_id), e.ts, encodeExposure(e, this.settings.items));
-    for (const [user, ts] of newest) {
-      const key = exposuresKey(user);
-      p.zremrangebyscore(key, '-inf', `(${ts - windowMs}`)
-        .zremrangebyrank(key, 0, -(perUser + 1))
-        .expire(key, this.ttlSeconds);
-    }
-    const results = (await p.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
-    const last = await this.lastEvents([...newest.keys()]);
-    return exposures.map((e, i) => ({
-      added: Number(results[i]?.[1]) === 1,
-      lastEventTs: last.get(e.user_id),
-    }));
+    for (const [user, u] of byUser)
+      p.experimentExposuresAdd(
+        exposuresKey(user),
+        this.ttlSeconds,
+        u.newest - this.settings.windowMs,
+        this.settings.perUser,
+        ...u.members,
+      );
+    const replies = (await p.exec()) ?? [];
+    const out: { added: boolean; lastEventTs: number | undefined }[] = new Array(exposures.length);
+    [...byUser.values()].forEach((u, k) => {
+      const [err, reply] = replies[k] ?? [new Error('no reply')];
+      if (err) throw err;
+      const [mark, ...added] = reply as [string, ...number[]];
+      const lastEventTs = mark === '' ? undefined : Number(mark);
+      u.at.forEach((i, j) => {
+        out[i] = { added: Number(added[j]) === 1, lastEventTs };
+      });
+    });
+    return out;
   }
 
   /**
-   * Records each user's latest event time, before the caller reads their exposures: an exposure
-   * written after that read then finds the mark (`add` writes before it reads), so an event that
-   * missed its exposure is always seen as such by the exposure's `add`.
+   * Raises each user's mark to their latest event time, and reads their kept exposures with a
+   * time in [from, to], oldest first: one script per user, pipelined.
    */
-  async markEvents(latest: ReadonlyMap<string, number>): Promise<void> {
-    if (latest.size === 0) return;
-    const p = this.redis.pipeline();
-    for (const [user, ts] of latest) p.set(lastEventKey(user), String(ts), 'EX', this.ttlSeconds);
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
-  }
-
-  /** Each user's kept exposures with a time in [from, to], oldest first. */
-  async recent(
-    users: ReadonlyMap<string, { from: number; to: number }>,
+  async joinRead(
+    users: ReadonlyMap<string, { latest: number; from: number; to: number }>,
   ): Promise<Map<string, RecentExposure[]>> {
     const out = new Map<string, RecentExposure[]>();
     if (users.size === 0) return out;
     const ids = [...users.keys()];
-    // one command per key in a pipeline: the keys may live in different Redis Cluster slots
     const p = this.redis.pipeline();
     for (const u of ids) {
-      const r = users.get(u) as { from: number; to: number };
-      p.zrangebyscore(exposuresKey(u), r.from, r.to, 'WITHSCORES');
+      const r = users.get(u) as { latest: number; from: number; to: number };
+      p.experimentExposuresRead(exposuresKey(u), r.latest, this.ttlSeconds, r.from, r.to);
     }
     const results = (await p.exec()) ?? [];
     results.forEach(([err, raw], i) => {
@@ -134,18 +168,11 @@ export class RedisRecentExposureStore {
     });
     return out;
   }
+}
 
-  private async lastEvents(users: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (users.length === 0) return out;
-    const p = this.redis.pipeline();
-    for (const u of users) p.get(lastEventKey(u));
-    const results = (await p.exec()) ?? [];
-    results.forEach(([err, raw], i) => {
-      if (err) throw err;
-      const ts = typeof raw === 'string' ? Number(raw) : Number.NaN;
-      if (Number.isFinite(ts)) out.set(users[i] as string, ts);
-    });
-    return out;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    experimentExposuresAdd(key: string, ...args: (string | number)[]): Result<unknown, Context>;
+    experimentExposuresRead(key: string, ...args: (string | number)[]): Result<unknown, Context>;
   }
 }

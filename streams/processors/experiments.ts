@@ -10,7 +10,7 @@ import { ARMS } from '../../versions/experiments/assign.js';
 import { EXPERIMENT_NAME, type ExperimentDefinition } from '../../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../../versions/experiments/registry.js';
 import { registryDir } from '../../versions/registry.js';
-import { arrivedLate, exposureSpans, joinExposures, latestEvents } from '../experiment-join.js';
+import { arrivedLate, joinExposures, joinSpans } from '../experiment-join.js';
 import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Hit positions the histogram resolves (the report's position buckets: 1, 2–5, …, 51–100, >100). */
@@ -33,7 +33,8 @@ export const SKIP_REASONS = ['no_experiment', 'unknown_experiment'] as const;
  *
  * Ordering: the two topics are consumed independently, so an event consumed before its exposure
  * arrives is not attributed to it. The exposure's arrival then finds the user's later event
- * already joined and counts itself late (`towerflow_experiment_late_exposures_total`).
+ * already joined (the mark each join leaves, stores/experiments/recent.ts) and counts itself late
+ * (`towerflow_experiment_late_exposures_total`): of the two, exactly one sees the other.
  */
 export function experimentsProcessor(cfg: Config): StreamProcessor {
   const redis = createRedis(cfg);
@@ -91,9 +92,8 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
       const e = r.value as BehaviourEvent;
       return { offset: r.offset, user_id: e.user_id, item_id: e.item_id, ts: e.ts };
     });
-    // the marks go first: an exposure written after the read below then sees it was late
-    await recent.markEvents(latestEvents(events));
-    const exposures = await recent.recent(exposureSpans(events, windowMs));
+    // each user's mark and read in one script: an exposure that misses the read sees the mark
+    const exposures = await recent.joinRead(joinSpans(events, windowMs));
     const rows = joinExposures(events, exposures, windowMs);
     if (rows.length === 0) return 0;
     const fresh = await results.attribute(

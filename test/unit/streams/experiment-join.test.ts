@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecentExposure } from '../../../stores/experiments/recent.js';
-import {
-  arrivedLate,
-  exposureSpans,
-  type JoinedEvent,
-  joinExposures,
-  latestEvents,
-} from '../../../streams/experiment-join.js';
+import { arrivedLate, type JoinedEvent, joinExposures, joinSpans } from '../../../streams/experiment-join.js';
 
 const MIN = 60_000;
 const WINDOW = 30 * MIN;
@@ -88,19 +82,13 @@ describe('joinExposures', () => {
   });
 });
 
-describe('exposureSpans and latestEvents', () => {
-  it('span each user’s events back by the window', () => {
+describe('joinSpans', () => {
+  it('gives each user their latest event and the exposure times back by the window', () => {
     const events = [event(1, 'u1', 'a', T + 5 * MIN), event(2, 'u2', 'a', T), event(3, 'u1', 'a', T + MIN)];
-    expect(exposureSpans(events, WINDOW)).toEqual(
+    expect(joinSpans(events, WINDOW)).toEqual(
       new Map([
-        ['u1', { from: T + MIN - WINDOW, to: T + 5 * MIN }],
-        ['u2', { from: T - WINDOW, to: T }],
-      ]),
-    );
-    expect(latestEvents(events)).toEqual(
-      new Map([
-        ['u1', T + 5 * MIN],
-        ['u2', T],
+        ['u1', { latest: T + 5 * MIN, from: T + MIN - WINDOW, to: T + 5 * MIN }],
+        ['u2', { latest: T, from: T - WINDOW, to: T }],
       ]),
     );
   });

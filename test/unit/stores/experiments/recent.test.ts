@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeExposure,
-  encodeExposure,
-  exposuresKey,
-  lastEventKey,
-} from '../../../../stores/experiments/recent.js';
+import { decodeExposure, encodeExposure, exposuresKey, MARK } from '../../../../stores/experiments/recent.js';
 
 describe('recent exposures: stored form', () => {
   const e = { request_id: 'r-1', experiment: 'exp-a', arm: 'candidate' as const, items: ['i1', 'i2', 'i3'] };
@@ -26,11 +21,11 @@ describe('recent exposures: stored form', () => {
     expect(decodeExposure('r-1|exp-a|other|i1', 1)).toBeUndefined();
     expect(decodeExposure('r-1|exp a|control|i1', 1)).toBeUndefined();
     expect(decodeExposure('r-1|exp-a|control|i1', Number.NaN)).toBeUndefined();
+    expect(decodeExposure(MARK, 1)).toBeUndefined(); // the user's event mark shares the key
   });
 
   it('builds keys from validated ids only', () => {
     expect(exposuresKey('u1')).toBe('tf:exp:u:u1');
-    expect(lastEventKey('u1')).toBe('tf:exp:le:u1');
     expect(() => exposuresKey('u:1')).toThrow();
   });
 });
