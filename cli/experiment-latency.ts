@@ -1,52 +1,72 @@
 import type { Arm } from '../versions/experiments/assign.js';
 import type { ExperimentDefinition } from '../versions/experiments/definition.js';
 
-/**
- * The recall API's latency histogram per experiment and arm (labels `experiment`, `arm`), which
- * the report reads from Prometheus.
- */
-export const ARM_LATENCY_METRIC = 'towerflow_recall_experiment_seconds';
-
 type Latency = Partial<Record<Arm, { p50: number; p99: number }>>;
 
 /**
+ * Where the recall API's latency of each arm is, by mode: an A/B arm's answers in
+ * `towerflow_recall_arm_seconds{arm}`; in shadow mode every returned answer is the live one (all
+ * answers, or the control arm's when labelled so) and the candidate's are the shadow
+ * computations. One experiment runs per alias at a time, so the series over the experiment's run
+ * are its own.
+ */
+export function latencySources(mode: ExperimentDefinition['mode']): Record<Arm, string[]> {
+  return mode === 'ab'
+    ? {
+        control: ['towerflow_recall_arm_seconds{arm="control"}'],
+        candidate: ['towerflow_recall_arm_seconds{arm="candidate"}'],
+      }
+    : {
+        control: ['towerflow_recall_arm_seconds{arm="control"}', 'towerflow_recall_seconds{}'],
+        candidate: ['towerflow_recall_shadow_seconds{}'],
+      };
+}
+
+/** The PromQL of a quantile of `histogram{labels}` over `seconds` before the evaluation time, in one stack. */
+export function quantileQuery(q: number, selector: string, seconds: number, stack: string): string {
+  const at = selector.indexOf('{');
+  const name = selector.slice(0, at);
+  const labels = selector.slice(at + 1, -1);
+  // a stack's processes carry `stack` (runtime/targets.ts); a Prometheus without it matches too.
+  // The id is a regex inside a PromQL string: each special character escaped for both
+  const literal = stack.replace(/[^A-Za-z0-9_-]/g, (c) => `\\\\${c}`);
+  const scope = `stack=~"${literal}|"${labels ? `,${labels}` : ''}`;
+  return `histogram_quantile(${q}, sum(increase(${name}_bucket{${scope}}[${seconds}s])) by (le))`;
+}
+
+/**
  * p50 and p99 (ms) of each arm over the experiment's run (start to end, or to now), from
- * Prometheus; empty when Prometheus is unreachable or holds no such series (the report then
- * leaves latency out rather than failing).
+ * Prometheus; an arm is left out when Prometheus is unreachable or holds none of its series (the
+ * report then leaves its latency out rather than failing).
  */
 export async function armLatency(
   prometheusUrl: string,
   def: ExperimentDefinition,
+  stack: string,
   now = Date.now(),
 ): Promise<Latency> {
   const end = def.endedAt ? Date.parse(def.endedAt) : now;
   const seconds = Math.max(60, Math.round((end - Date.parse(def.startedAt)) / 1000));
-  const out: Latency = {};
-  for (const [q, key] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
-  ] as const) {
-    // the name is an experiment name (definition.ts: [a-z0-9_-]), safe inside a PromQL string
-    const expr = `histogram_quantile(${q}, sum by (le, arm) (increase(${ARM_LATENCY_METRIC}_bucket{experiment="${def.name}"}[${seconds}s])))`;
+  const value = async (expr: string): Promise<number> => {
     const url = `${prometheusUrl}/api/v1/query?${new URLSearchParams({ query: expr, time: String(end / 1000) })}`;
     const body = await fetch(url, { signal: AbortSignal.timeout(5000) })
-      .then(
-        (r) =>
-          r.json() as Promise<{
-            data?: { result?: { metric: { arm?: string }; value: [number, string] }[] };
-          }>,
-      )
+      .then((r) => r.json() as Promise<{ data?: { result?: { value: [number, string] }[] } }>)
       .catch(() => undefined);
-    for (const r of body?.data?.result ?? []) {
-      const arm = r.metric.arm;
-      const v = Number(r.value[1]) * 1000;
-      if ((arm !== 'control' && arm !== 'candidate') || !Number.isFinite(v)) continue;
-      out[arm] = { ...(out[arm] ?? { p50: Number.NaN, p99: Number.NaN }), [key]: Number(v.toFixed(2)) };
+    return Number(body?.data?.result?.[0]?.value[1] ?? Number.NaN);
+  };
+  const out: Latency = {};
+  for (const [arm, selectors] of Object.entries(latencySources(def.mode)) as [Arm, string[]][])
+    for (const selector of selectors) {
+      const [p50, p99] = await Promise.all(
+        [0.5, 0.99].map((q) => value(quantileQuery(q, selector, seconds, stack))),
+      );
+      if (Number.isFinite(p50) && Number.isFinite(p99)) {
+        out[arm] = {
+          p50: Number(((p50 as number) * 1000).toFixed(2)),
+          p99: Number(((p99 as number) * 1000).toFixed(2)),
+        };
+        break;
+      }
     }
-  }
-  for (const arm of ['control', 'candidate'] as const) {
-    const l = out[arm];
-    if (l && !(Number.isFinite(l.p50) && Number.isFinite(l.p99))) delete out[arm];
-  }
   return out;
 }

@@ -140,7 +140,7 @@ export function experimentCommand(): Command {
     .command('report')
     .argument('<name>')
     .description(
-      'per arm: users, events, online hit rate and latency (from Prometheus, when it has them); the relative lift with its 95 % CI (delta method on users), the sample-ratio test, and a recommendation with its reason',
+      'per arm: users, events, online hit rate and latency p50/p99 over the run (from Prometheus, when it has them); the relative lift with its 95 % CI (delta method on users), the sample-ratio test, and a recommendation with its reason',
     )
     .option('--json', 'print the report as one JSON object')
     .action(async (name: string, o: { json?: boolean }) => {
@@ -149,7 +149,7 @@ export function experimentCommand(): Command {
       const { armLatency } = await import('../experiment-latency.js');
       await withDeps(['redis'], async (d) => {
         const def = await requireDefinition(d.experiments, name);
-        const latency = await armLatency(d.cfg.prometheusUrl, def);
+        const latency = await armLatency(d.cfg.prometheusUrl, def, d.cfg.kafkaClientId);
         const r = buildReport(def, await new RedisExperimentResultStore(d.redis).results(name), latency);
         if (o.json) {
           write(JSON.stringify(r));
