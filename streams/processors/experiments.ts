@@ -49,7 +49,7 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
   const group = groupIdOf(cfg, 'experiments');
   let m: ReturnType<typeof experimentMetrics> | undefined;
 
-  async function writeExposures(values: Exposure[]): Promise<number> {
+  async function writeExposures(values: Exposure[]): Promise<void> {
     const kept: (RecentExposure & { user_id: string })[] = [];
     for (const e of values) {
       if (e.experiment === null || e.arm === null) {
@@ -69,7 +69,7 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
         user_id: e.user_id,
       });
     }
-    if (kept.length === 0) return 0;
+    if (kept.length === 0) return;
     const added = await recent.add(kept);
     const exposed = await results.markExposed(kept);
     if (m) {
@@ -82,12 +82,11 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
       }
       for (const x of exposed) m.exposedUsers.inc({ experiment: x.experiment, arm: x.arm }, x.added);
     }
-    return kept.length;
   }
 
-  async function writeEvents(batch: PartitionBatch): Promise<number> {
-    // nothing to attribute while no experiment runs: the batch commits without a store call
-    if (!(await book.anyRunning())) return 0;
+  async function writeEvents(batch: PartitionBatch): Promise<void> {
+    // nothing to attribute while no A/B experiment runs: the batch commits without a store call
+    if (!(await book.anyRunning())) return;
     const events = batch.records.map((r) => {
       const e = r.value as BehaviourEvent;
       return { offset: r.offset, user_id: e.user_id, item_id: e.item_id, ts: e.ts };
@@ -95,14 +94,13 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
     // each user's mark and read in one script: an exposure that misses the read sees the mark
     const exposures = await recent.joinRead(joinSpans(events, windowMs));
     const rows = joinExposures(events, exposures, windowMs);
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return;
     const fresh = await results.attribute(
       { group, topic: batch.topic, partition: batch.partition },
       rows,
       batch.lastOffset,
     );
     if (m) count(m, fresh);
-    return fresh.length;
   }
 
   return {
@@ -118,9 +116,10 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
       book.onRunning = (name) => m && zeroArms(m, name);
     },
     async write(batch: PartitionBatch) {
-      return batch.role === 'exposures'
-        ? writeExposures(batch.records.map((r) => r.value as Exposure))
-        : writeEvents(batch);
+      if (batch.role === 'exposures') await writeExposures(batch.records.map((r) => r.value as Exposure));
+      else await writeEvents(batch);
+      // every record is through (kept, joined or of no experiment), as the other processors count
+      return batch.records.length;
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
@@ -176,10 +175,14 @@ class ExperimentBook {
     return def !== undefined;
   }
 
-  /** The running experiment's name, or undefined. */
+  /**
+   * The running A/B experiment's name, or undefined (a shadow experiment returns only the live
+   * answer, so its exposures carry no arm and there is nothing to join).
+   */
   async anyRunning(): Promise<string | undefined> {
     if (Date.now() - this.running.at < RUNNING_TTL_MS) return this.running.name;
-    const def = await this.registry.running(this.alias);
+    const running = await this.registry.running(this.alias);
+    const def = running?.mode === 'ab' ? running : undefined;
     if (def && def.name !== this.running.name) this.onRunning(def.name);
     this.running = { name: def?.name, at: Date.now() };
     if (def) this.defs.set(def.name, { def, at: Date.now() });
