@@ -26,6 +26,7 @@ import { assertConverged } from './guards.js';
 export { TrainingDivergedError } from './guards.js';
 
 import { announceLive } from '../versions/channel.js';
+import { ExperimentRegistry } from '../versions/experiments/registry.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
 import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
@@ -459,7 +460,8 @@ async function writeMetadataExtra(dir: string, extra: Record<string, unknown>): 
  * After a full update: per-user state of the previous version (cached user vectors, incremental
  * ID-embedding rows) is dropped, versions beyond BATCH_KEEP_VERSIONS lose their collection
  * and folder, and the kept previous versions' collections are released from Milvus memory
- * BATCH_RELEASE_GRACE_SECONDS after the switch at `switchedAt` (performance.now()).
+ * BATCH_RELEASE_GRACE_SECONDS after the switch at `switchedAt` (performance.now()). A version
+ * a running experiment serves (its control or candidate) keeps its folder, collection and memory.
  */
 export async function retire(
   cfg: Config,
@@ -472,8 +474,14 @@ export async function retire(
   const userStateKeys =
     (await new RedisUserVectorCache(redis, cfg.userVectorTtlSeconds).dropAll()) +
     (await new RedisIdRowStore(redis).dropAll());
+  const held = await new ExperimentRegistry(redis, registry.dir).heldVersions();
   const versions: string[] = [];
   for (const p of await registry.trim(cfg.batchKeepVersions)) {
+    // out of the rollback record, but kept while the experiment runs (an orphan afterwards)
+    if (held.has(p.version)) {
+      say(`  ${p.version} kept: a running experiment serves it`);
+      continue;
+    }
     await vectorStore
       .drop(p.version)
       .catch((e: Error) => say(`  could not drop ${p.collection}: ${e.message}`));
@@ -482,6 +490,7 @@ export async function retire(
   }
   // folders no pointer references: versions rolled back from (and their collections)
   for (const orphan of await registry.orphans()) {
+    if (held.has(orphan)) continue;
     await vectorStore.drop(orphan).catch(() => {});
     await registry.removeVersionDir(orphan);
     versions.push(orphan);
@@ -495,6 +504,7 @@ export async function retire(
     await loadedPrevious(registry, vectorStore),
     switchedAt,
     say,
+    held,
   );
   return { userStateKeys, versions, released };
 }

@@ -31,14 +31,21 @@ export async function withLock<T>(
   key: string,
   ttlMs: number,
   fn: (lease: Lease) => Promise<T>,
+  /** How long to wait for a holder to finish before giving up (0: refuse at once). */
+  waitMs = 0,
 ): Promise<T> {
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
-  const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
-  if (ok !== 'OK') {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
+    if (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
     const holder = await redis.get(key);
     const ttl = await redis.pttl(key);
     throw new LockBusyError(
-      `another run holds ${key} (${holder}); it expires in ${Math.max(0, ttl)} ms unless renewed`,
+      `another run holds ${key} (${holder}); it expires in ${Math.max(0, ttl)} ms unless renewed${waitMs > 0 ? ` (waited ${Math.round(waitMs / 1000)} s)` : ''}`,
     );
   }
   let lost: string | undefined;

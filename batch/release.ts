@@ -7,8 +7,9 @@ import type { LivePointer, ModelRegistry } from '../versions/registry.js';
  * switch made at `switchedAt` (performance.now()). Readers read the live pointer once per
  * request, so after the grace only requests that began before the switch could still search
  * them, and none lasts that long. A version that is live when the wait ends (the Redis pointer
- * readers follow, or the alias) stays loaded. Failures are reported, not thrown: the switch has
- * happened already. Returns the collections released.
+ * readers follow, or the alias) stays loaded, and so does one a running experiment serves
+ * (`held`). Failures are reported, not thrown: the switch has happened already. Returns the
+ * collections released.
  */
 export async function releaseAfterGrace(
   cfg: Pick<Config, 'batchReleaseGraceSeconds'>,
@@ -17,6 +18,7 @@ export async function releaseAfterGrace(
   pointers: LivePointer[],
   switchedAt: number,
   say: (m: string) => void,
+  held: ReadonlySet<string> = new Set(),
 ): Promise<string[]> {
   if (pointers.length === 0) return [];
   const waitMs = cfg.batchReleaseGraceSeconds * 1000 - (performance.now() - switchedAt);
@@ -33,6 +35,10 @@ export async function releaseAfterGrace(
   const released: string[] = [];
   for (const p of pointers) {
     if (live.has(p.version)) continue;
+    if (held.has(p.version)) {
+      say(`  ${p.collection} stays loaded: a running experiment serves it`);
+      continue;
+    }
     await vectorStore.release(p.version).then(
       () => released.push(p.collection),
       (e: Error) => say(`  could not release ${p.collection}: ${e.message}`),

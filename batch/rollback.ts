@@ -2,6 +2,7 @@ import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { announceLive } from '../versions/channel.js';
+import { ExperimentRegistry } from '../versions/experiments/registry.js';
 import type { LivePointer, ModelRegistry } from '../versions/registry.js';
 import { LOCK_KEY } from './job.js';
 import { withLock } from './lock.js';
@@ -40,9 +41,10 @@ export function rollBack(
     await vectorStore.switchLive(back.version);
     await announceLive(redis, 'rolled-back', back);
     say(`switched: ${back.version} is live (collection ${back.collection})`);
+    const held = await new ExperimentRegistry(redis, registry.dir).heldVersions();
     const released =
       from && from.version !== back.version
-        ? await releaseAfterGrace(cfg, registry, vectorStore, [from], switchedAt, say)
+        ? await releaseAfterGrace(cfg, registry, vectorStore, [from], switchedAt, say, held)
         : [];
     return { live: back, released };
   });

@@ -7,6 +7,7 @@ import { dashboardsCommand } from './commands/dashboards.js';
 import { datasetCommand } from './commands/dataset.js';
 import { demoCommand } from './commands/demo.js';
 import { docsCommand } from './commands/docs.js';
+import { experimentCommand } from './commands/experiment.js';
 import { infraCommand } from './commands/infra.js';
 import { evalCommand, trainCommand } from './commands/model.js';
 import { seenCommand } from './commands/seen.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     appsCommand,
     openapiCommand,
     batchCommand,
+    experimentCommand,
     serveCommand,
     seenCommand,
     dashboardsCommand,

@@ -50,7 +50,7 @@ export const SETTINGS = {
     kind: 'int',
     min: 1,
     default: '1000',
-    doc: 'Local app manager only (`towerflow apps up --instances N`, `apps scale`): instance i of an app listens on its instance-0 port plus i times this step (ingest 8080, 9080, 10080, …; stream processors 9401–9404, 10401–10404, …).',
+    doc: 'Local app manager only (`towerflow apps up --instances N`, `apps scale`): instance i of an app listens on its instance-0 port plus i times this step (ingest 8080, 9080, 10080, …; stream processors 9401–9405, 10401–10405, …).',
   },
   appsNodeArgs: {
     env: 'APPS_NODE_ARGS',
@@ -374,7 +374,7 @@ export const SETTINGS = {
     env: 'STREAM_METRICS_PORT_BASE',
     kind: 'int',
     default: '9401',
-    doc: 'Stream processors serve `/metrics`, `/livez` and `/readyz` (`/healthz` as `/readyz`) on this port plus their index: history +0, sequence +1, items +2, embeddings +3.',
+    doc: 'Stream processors serve `/metrics`, `/livez` and `/readyz` (`/healthz` as `/readyz`) on this port plus their index: history +0, sequence +1, items +2, embeddings +3, experiments +4.',
   },
   streamConcurrency: {
     env: 'STREAM_PARTITION_CONCURRENCY',
@@ -426,6 +426,27 @@ export const SETTINGS = {
     min: 1,
     default: '100',
     doc: 'How many of an answer’s top items are kept for the online hit rate (ranks beyond count as misses).',
+  },
+  experimentWindowSeconds: {
+    env: 'EXPERIMENT_WINDOW_SECONDS',
+    kind: 'int',
+    min: 1,
+    default: '1800',
+    doc: 'Experiments processor: a behaviour event is attributed to the user’s exposures of at most this long before it (by event time). Exposures are kept in Redis twice this long, so an event processed up to one window late still finds them.',
+  },
+  experimentUserExposures: {
+    env: 'EXPERIMENT_USER_EXPOSURES',
+    kind: 'int',
+    min: 1,
+    default: '20',
+    doc: 'Experiments processor: most exposures kept per user (the newest); a user shown more answers within the window loses the oldest from the join.',
+  },
+  experimentExposureItems: {
+    env: 'EXPERIMENT_EXPOSURE_ITEMS',
+    kind: 'int',
+    min: 1,
+    default: '100',
+    doc: 'Experiments processor: how many of an exposure’s top items are kept for the join (an event on an item shown further down counts as a miss, in both arms alike).',
   },
   embeddingsBatchEvents: {
     env: 'EMBEDDINGS_BATCH_EVENTS',

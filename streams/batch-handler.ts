@@ -3,7 +3,7 @@ import type { BatchControl, ConsumedRecord } from '../clients/kafka/consumer.js'
 import type { Message } from '../clients/kafka/rdkafka.js';
 import type { TopicRole } from '../clients/kafka/topics.js';
 import type { Logger } from '../runtime/logger.js';
-import { type DlqKind, decodeRecord } from './decode.js';
+import { CONTRACTS, type DecodableRole, type DlqKind, decodeRecord } from './decode.js';
 import { deadLetter } from './dlq.js';
 import type { StreamHealth } from './health.js';
 import type { PartitionBatch, ProcessorName, StreamProcessor } from './runtime.js';
@@ -55,7 +55,7 @@ export async function handleBatch(
   const labels = { processor: s.name, topic: first.topic };
   s.m.consumed.inc(labels, records.length);
   s.m.batchSize.observe({ processor: s.name }, records.length);
-  const d = decodeBatch(s.name, role, records);
+  const d = decodeBatch(s.name, role, records, s.processor.reject?.bind(s.processor));
   if (d.dead.length > 0) await sendDeadLetters(s, dlq, labels, first, d);
   const written = await writeWithRetry(
     s,
@@ -77,6 +77,7 @@ export function decodeBatch(
   name: ProcessorName,
   role: TopicRole,
   records: readonly ConsumedRecord[],
+  reject?: StreamProcessor['reject'],
 ): DecodedBatch {
   const valid: PartitionBatch['records'] = [];
   const validTimestamps: string[] = [];
@@ -84,16 +85,21 @@ export function decodeBatch(
   const deadKinds = new Map<DlqKind, number>();
   for (const r of records) {
     const d = decodeRecord(role, r);
-    if (d.ok) {
+    const why = d.ok ? reject?.(role, d.value) : undefined;
+    if (d.ok && why === undefined) {
       valid.push({ offset: Number(r.offset), value: d.value });
       validTimestamps.push(r.timestamp);
     } else {
-      dead.push(deadLetter(name, r, d.reason));
-      deadKinds.set(d.kind, (deadKinds.get(d.kind) ?? 0) + 1);
+      const kind = d.ok ? 'invalid' : d.kind;
+      dead.push(deadLetter(name, r, d.ok ? `invalid ${contractName(role)}: ${why}` : d.reason));
+      deadKinds.set(kind, (deadKinds.get(kind) ?? 0) + 1);
     }
   }
   return { valid, validTimestamps, dead, deadKinds };
 }
+
+/** The name a topic's records go by in a dead letter's reason, as its contract's own reasons say. */
+const contractName = (role: TopicRole): string => CONTRACTS[role as DecodableRole]?.name ?? role;
 
 /** Acknowledged by Kafka before the offsets move: a dead letter is never lost. */
 async function sendDeadLetters(

@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../runtime/logger.js';
 import { embeddingsProcessor } from './processors/embeddings.js';
+import { experimentsProcessor } from './processors/experiments.js';
 import { historyProcessor } from './processors/history.js';
 import { itemsProcessor } from './processors/items.js';
 import { sequenceProcessor } from './processors/sequence.js';
@@ -12,4 +13,5 @@ export const PROCESSORS: Record<string, (cfg: Config, log: Logger) => StreamProc
   sequence: sequenceProcessor,
   items: itemsProcessor,
   embeddings: embeddingsProcessor,
+  experiments: experimentsProcessor,
 };

@@ -15,7 +15,7 @@ import { StreamHealth } from './health.js';
 import { streamMetrics, zeroSeries } from './stream-metrics.js';
 
 /** Processor names, in the order that fixes their metrics port (STREAM_METRICS_PORT_BASE + index). */
-export const PROCESSOR_NAMES = ['history', 'sequence', 'items', 'embeddings'] as const;
+export const PROCESSOR_NAMES = ['history', 'sequence', 'items', 'embeddings', 'experiments'] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 
 /**
@@ -27,6 +27,7 @@ export const PROCESSOR_ROLES: Readonly<Record<ProcessorName, readonly TopicRole[
   sequence: ['behaviour'],
   items: ['items', 'users'],
   embeddings: ['behaviour'],
+  experiments: ['exposures', 'behaviour'],
 };
 
 /** One partition's valid records, in offset order. */
@@ -43,6 +44,11 @@ export interface StreamProcessor {
   name: ProcessorName;
   /** Topics consumed, by role (PROCESSOR_ROLES of its name). */
   roles: readonly TopicRole[];
+  /**
+   * Why a record its topic's contract accepts still cannot be used (a rule across fields the
+   * contract does not state): dead-lettered as `invalid` with this reason. Undefined: usable.
+   */
+  reject?(role: TopicRole, value: unknown): string | undefined;
   /** Creates tables or loads state; runs before consuming. */
   setup(): Promise<void>;
   /** Writes a batch; must be idempotent (a crash re-delivers everything after the last commit). Returns rows written. */

@@ -4,7 +4,7 @@ import { type LivePointer, ModelRegistry } from './registry.js';
 /** Channel on which processes that hold a model version hear that another one went live. */
 export const MODEL_CHANNEL = 'tf:model:events';
 
-export type ModelEvent = { event: 'published' | 'rolled-back' } & LivePointer;
+export type ModelEvent = { event: 'published' | 'rolled-back' | 'promoted' } & LivePointer;
 
 /** Tells every process holding a model version that the live one changed (best effort: readers
  * also read the live pointer on each use, so a lost message only costs a cold first request). */

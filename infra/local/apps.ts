@@ -60,6 +60,7 @@ export const APPS: readonly AppSpec[] = [
   streamApp('sequence'),
   streamApp('items'),
   streamApp('embeddings'),
+  streamApp('experiments'),
   {
     name: 'serve',
     args: ['serve'],

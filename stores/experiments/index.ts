@@ -27,17 +27,22 @@ export interface ArmResults {
 
 /** Where the experiments processor keeps results and reports read them. */
 export interface ExperimentResultStore {
-  /** Records that these users were exposed (idempotent). */
-  markExposed(rows: { experiment: string; arm: string; user_id: string; ts: number }[]): Promise<void>;
   /**
-   * Counts attributions (ascending offsets) exactly once per partition: returns how many were
-   * new (a re-delivered batch counts 0).
+   * Records that these users were exposed (idempotent). Returns, per experiment and arm, how many
+   * users were new to the arm on their exposure's UTC day (a re-delivery adds none).
+   */
+  markExposed(
+    rows: { experiment: string; arm: string; user_id: string; ts: number }[],
+  ): Promise<{ experiment: string; arm: string; added: number }[]>;
+  /**
+   * Counts attributions (ascending offsets) exactly once per partition: returns the rows that
+   * were new (a re-delivered batch counts none).
    */
   attribute(
     fence: { group: string; topic: string; partition: number },
     rows: Attribution[],
     lastOffset: number,
-  ): Promise<number>;
+  ): Promise<Attribution[]>;
   /** Every arm's results of an experiment. */
   results(experiment: string): Promise<Map<string, ArmResults>>;
   /** Forgets an experiment's results (after its report was archived). */

@@ -42,13 +42,15 @@ export class RedisExperimentResultStore implements ExperimentResultStore {
     redis.defineCommand('attributeExperiment', { lua: ATTRIBUTE });
   }
 
-  async markExposed(rows: { experiment: string; arm: string; user_id: string; ts: number }[]): Promise<void> {
-    if (rows.length === 0) return;
-    const byKey = new Map<string, { experiment: string; day: string; users: Set<string> }>();
+  async markExposed(
+    rows: { experiment: string; arm: string; user_id: string; ts: number }[],
+  ): Promise<{ experiment: string; arm: string; added: number }[]> {
+    if (rows.length === 0) return [];
+    const byKey = new Map<string, { experiment: string; arm: string; day: string; users: Set<string> }>();
     for (const r of rows) {
       const day = dayOf(r.ts);
       const key = exposedKey(r.experiment, r.arm, day);
-      const g = byKey.get(key) ?? { experiment: r.experiment, day, users: new Set<string>() };
+      const g = byKey.get(key) ?? { experiment: r.experiment, arm: r.arm, day, users: new Set<string>() };
       byKey.set(key, g);
       g.users.add(r.user_id);
     }
@@ -57,14 +59,21 @@ export class RedisExperimentResultStore implements ExperimentResultStore {
       p.sadd(key, ...g.users).expire(key, TTL_SECONDS);
       p.sadd(daysKey(g.experiment), g.day).expire(daysKey(g.experiment), TTL_SECONDS);
     }
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    const results = (await p.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    // four replies per key: SADD of the users first
+    return [...byKey.values()].map((g, i) => ({
+      experiment: g.experiment,
+      arm: g.arm,
+      added: Number(results[i * 4]?.[1] ?? 0),
+    }));
   }
 
   async attribute(
     fence: { group: string; topic: string; partition: number },
     rows: Attribution[],
     lastOffset: number,
-  ): Promise<number> {
+  ): Promise<Attribution[]> {
     const fk = fenceKey(fence.group, fence.topic, fence.partition);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = (await this.redis.get(fk)) ?? '-1';
@@ -90,7 +99,7 @@ export class RedisExperimentResultStore implements ExperimentResultStore {
         for (const [field, n] of h.fields) args.push(n, field);
       }
       const r = Number(await this.redis.attributeExperiment(keys.length, ...keys, ...args));
-      if (r === 0) return fresh.length;
+      if (r === 0) return fresh;
     }
     throw new Error(`experiment fence ${fk} kept changing: is another consumer writing this partition?`);
   }

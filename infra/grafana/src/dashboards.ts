@@ -303,7 +303,7 @@ export const INGEST_STREAMS: DashboardSpec = {
 export const RECALL: DashboardSpec = {
   uid: 'towerflow-recall',
   title: 'towerflow: Recall API',
-  description: 'GET /v1/recall: latency by stage, where answers come from, caches, Milvus batching, degraded answers, versions and online hit rate.',
+  description: 'GET /v1/recall: latency by stage, where answers come from, caches, Milvus batching, degraded answers, versions, online hit rate and experiments.',
   rows: [
     {
       title: 'Latency',
@@ -400,6 +400,66 @@ export const RECALL: DashboardSpec = {
           description: 'Behaviour events that followed an answer within the window (the online hit rate’s denominator).',
           unit: 'reqps',
           queries: [{ expr: rate('towerflow_online_events_total', 'source'), legend: '{{source}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Experiments',
+      panels: [
+        {
+          title: 'Online hit rate (1 h) by experiment arm',
+          description: 'Per arm of an experiment (the experiments processor, docs/operations.md): share of attributed behaviour events whose item was among the arm’s exposed items in the window before (EXPERIMENT_WINDOW_SECONDS); last hour, else since the processor started. `towerflow experiment report` gives the lift with its interval.',
+          unit: 'percentunit',
+          min: 0,
+          queries: [
+            {
+              expr: `(sum by (experiment, arm) (increase(towerflow_experiment_hits_total{${TF}}[1h])) / (sum by (experiment, arm) (increase(towerflow_experiment_events_total{${TF}}[1h])) > 0)) or (sum by (experiment, arm) (towerflow_experiment_hits_total{${TF}}) / (sum by (experiment, arm) (towerflow_experiment_events_total{${TF}}) > 0))`,
+              legend: '{{experiment}} {{arm}}',
+            },
+          ],
+          emptyWhenHealthy: 'no experiment is running or no event was attributed yet (`towerflow experiment status`).',
+        },
+        {
+          title: 'Attributed events and hits per second by arm',
+          description: 'Behaviour events joined to an arm’s exposures (counted once per event, exactly once per partition), and those whose item was exposed.',
+          unit: 'reqps',
+          queries: [
+            { expr: rate('towerflow_experiment_events_total', 'experiment, arm'), legend: 'events {{experiment}} {{arm}}' },
+            { expr: rate('towerflow_experiment_hits_total', 'experiment, arm'), legend: 'hits {{experiment}} {{arm}}' },
+          ],
+          emptyWhenHealthy: 'no experiment is running.',
+        },
+        {
+          title: 'Users newly exposed per hour by arm',
+          description: 'Users exposed by each arm, each counted once per UTC day: the split the sample-ratio test checks (the report counts distinct users over the whole run).',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (experiment, arm) (increase(towerflow_experiment_exposed_users_total{${TF}}[1h]))`,
+              legend: '{{experiment}} {{arm}}',
+            },
+          ],
+          emptyWhenHealthy: 'no experiment is running.',
+        },
+        {
+          title: 'Hit position by arm',
+          description: 'Median and p90 position of the hit item in the exposure the user saw last (1 = top of the answer).',
+          unit: 'none',
+          queries: [
+            { expr: quantile(0.5, 'towerflow_experiment_hit_position', 'experiment, arm', '', '1h'), legend: 'p50 {{experiment}} {{arm}}' },
+            { expr: quantile(0.9, 'towerflow_experiment_hit_position', 'experiment, arm', '', '1h'), legend: 'p90 {{experiment}} {{arm}}' },
+          ],
+          emptyWhenHealthy: 'no experiment is running or no hit yet.',
+        },
+        {
+          title: 'Exposures kept, late and skipped per second',
+          description: 'Exposures kept for the join by arm; late ones (an event of their user in the window had been joined before they arrived: those events went unattributed, the cost of consuming recall.exposures and behaviour.events independently); skipped ones (outside any experiment, or naming an experiment without a definition).',
+          unit: 'reqps',
+          queries: [
+            { expr: rate('towerflow_experiment_exposures_total', 'experiment, arm'), legend: 'kept {{experiment}} {{arm}}' },
+            { expr: rate('towerflow_experiment_late_exposures_total', 'experiment, arm'), legend: 'late {{experiment}} {{arm}}' },
+            { expr: rate('towerflow_experiment_exposures_skipped_total', 'reason'), legend: 'skipped {{reason}}' },
+          ],
         },
       ],
     },

@@ -100,6 +100,25 @@ describe('stream batch: decode', () => {
   });
 });
 
+describe('stream batch: a processor’s own rule', () => {
+  it('dead-letters a record the contract accepts but the processor rejects, with its reason', () => {
+    const d = decodeBatch(
+      'history',
+      'behaviour',
+      [record(20, event(1)), record(21, event(2))],
+      (role, value) =>
+        role === 'behaviour' && (value as { item_id: string }).item_id === 'i2'
+          ? 'item i2 is not wanted'
+          : undefined,
+    );
+    expect(d.valid.map((v) => v.offset)).toEqual([20]);
+    expect(d.deadKinds).toEqual(new Map([['invalid', 1]]));
+    const letter = JSON.parse(String(d.dead[0]?.value)) as { reason: string; source: { offset: string } };
+    expect(letter.reason).toBe('invalid behaviour event: item i2 is not wanted');
+    expect(letter.source.offset).toBe('21');
+  });
+});
+
 describe('stream batch: handle', () => {
   it('counts, dead-letters, writes the valid records up to the batch end and observes their freshness', async () => {
     const { processor, batches } = fakeProcessor();

@@ -55,8 +55,12 @@ describe.each(backends)('experiment results (%s)', (_name, make) => {
       { experiment: a, arm: 'control', user_id: 'u1', ts: DAY2 },
       { experiment: a, arm: 'candidate', user_id: 'u2', ts: DAY2 },
     ];
-    await store.markExposed(rows);
-    await store.markExposed(rows);
+    expect(await store.markExposed(rows)).toEqual([
+      { experiment: a, arm: 'control', added: 1 }, // DAY1
+      { experiment: a, arm: 'control', added: 1 }, // DAY2
+      { experiment: a, arm: 'candidate', added: 1 },
+    ]);
+    expect((await store.markExposed(rows)).map((r) => r.added)).toEqual([0, 0, 0]);
     const r = await store.results(a);
     expect(r.get('control')?.exposedUsers).toBe(1);
     expect(r.get('candidate')?.exposedUsers).toBe(1);
@@ -69,10 +73,11 @@ describe.each(backends)('experiment results (%s)', (_name, make) => {
       at(12, a, 'candidate', 'u2', DAY2, 1),
       at(13, b, 'candidate', 'u3', DAY1, 60), // a second experiment in the same batch
     ];
-    expect(await store.attribute(fence, batch, 14)).toBe(4);
-    expect(await store.attribute(fence, batch, 14)).toBe(0);
+    expect(await store.attribute(fence, batch, 14)).toEqual(batch);
+    expect(await store.attribute(fence, batch, 14)).toEqual([]);
     // a re-delivery that overlaps the fence counts only what is past it
-    expect(await store.attribute(fence, [...batch, at(15, a, 'candidate', 'u2', DAY2, 0)], 15)).toBe(1);
+    const late = at(15, a, 'candidate', 'u2', DAY2, 0);
+    expect(await store.attribute(fence, [...batch, late], 15)).toEqual([late]);
     const r = await store.results(a);
     expect(r.get('control')?.users).toEqual(new Map([['u1', { events: 2, hits: 1 }]]));
     expect(r.get('candidate')?.users).toEqual(new Map([['u2', { events: 2, hits: 1 }]]));

@@ -91,6 +91,7 @@ describe('instances of an app', () => {
       ['stream-sequence', 19001],
       ['stream-items', 19002],
       ['stream-embeddings', 19003],
+      ['stream-experiments', 19004],
       ['serve', 18001],
     ]);
     expect(APPS.map((a) => instanceOf(cfg, a, 2)).map((i) => [i.name, i.port])).toEqual([
@@ -99,6 +100,7 @@ describe('instances of an app', () => {
       ['stream-sequence-2', 21001],
       ['stream-items-2', 21002],
       ['stream-embeddings-2', 21003],
+      ['stream-experiments-2', 21004],
       ['serve-2', 20001],
     ]);
     // the process learns its port from the setting it reads
@@ -128,6 +130,10 @@ describe('instances of an app', () => {
     expect(partitionCeiling(cfg, findApp('items'))).toEqual({
       instances: 6,
       settings: ['TOPIC_ITEM_PARTITIONS=3', 'TOPIC_USER_PARTITIONS=3'],
+    });
+    expect(partitionCeiling(cfg, findApp('experiments'))).toEqual({
+      instances: 9,
+      settings: ['TOPIC_EXPOSURE_PARTITIONS=3', 'TOPIC_BEHAVIOUR_PARTITIONS=6'],
     });
     expect(partitionCeiling(cfg, findApp('serve'))).toBeUndefined();
     await expect(appsUp(cfg, ['sequence'], { instances: 7 })).rejects.toThrow(

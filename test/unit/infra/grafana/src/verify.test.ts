@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { metricNames, ruleExpressions, substitute } from '../../../../../infra/grafana/src/verify.js';
+import {
+  metricNames,
+  ruleExpressions,
+  seriesNamesOf,
+  substitute,
+} from '../../../../../infra/grafana/src/verify.js';
 
 describe('dashboard checks', () => {
   it('finds the metric names of an expression, not functions, labels or recording rules', () => {
@@ -12,6 +17,21 @@ describe('dashboard checks', () => {
     expect(
       metricNames('time() - max(towerflow_model_live_published_timestamp_seconds{stack=~"$stack"})'),
     ).toEqual(['towerflow_model_live_published_timestamp_seconds']);
+  });
+
+  it('knows a described metric family by its series names, a histogram’s buckets, count and sum too', () => {
+    expect(
+      seriesNamesOf({
+        towerflow_experiment_events_total: [{ type: 'counter' }],
+        towerflow_experiment_hit_position: [{ type: 'histogram' }],
+      }),
+    ).toEqual([
+      'towerflow_experiment_events_total',
+      'towerflow_experiment_hit_position',
+      'towerflow_experiment_hit_position_bucket',
+      'towerflow_experiment_hit_position_count',
+      'towerflow_experiment_hit_position_sum',
+    ]);
   });
 
   it('substitutes the dashboard variables', () => {
