@@ -58,7 +58,22 @@ describe('recall API door', () => {
     );
 
   it('answers a key limited to some users 403 naming user_id for any other user, before any store is asked', async () => {
-    const a = app();
+    const empty = new Proxy({}, { get: () => async () => [] });
+    const a = buildRecallApp(
+      loadConfig({}),
+      quiet,
+      {
+        searcher: {},
+        sequence: empty,
+        history: empty,
+        profiles: empty,
+        profileCache: empty,
+        models: { current: () => undefined },
+        popularity: empty,
+      } as unknown as RecallDeps,
+      new Registry(),
+      KEYS,
+    );
     const tenant = { authorization: 'Bearer tenant-key' };
     const other = await a.inject({ url: '/v1/recall?user_id=globex.1', headers: tenant });
     expect(other.statusCode).toBe(403);
