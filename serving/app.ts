@@ -129,7 +129,12 @@ export function buildRecallApp(
         'arm: the arm override is for debugging and needs an operator key (RECALL_OPERATOR_KEYS)';
       return reply.code(403).send({ error: 'forbidden', message, errors: [{ field: 'arm', message }] });
     }
-    const routing = routeOf(deps.experiments?.current, parsed.req.userId, parsed.req.arm, Math.random());
+    const routing = routeOf(
+      deps.experiments?.current,
+      parsed.req.userId,
+      parsed.req.arm,
+      (deps.sample ?? Math.random)(),
+    );
     if (!routing.ok)
       return reply.code(409).send({
         error: 'conflict',

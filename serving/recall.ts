@@ -82,6 +82,8 @@ export interface RecallDeps {
   experiments?: { readonly current: ExperimentDefinition | undefined };
   /** Where every returned answer is logged (serving/exposures.ts); absent: nowhere. */
   exposures?: ExposureSink;
+  /** Uniform in [0, 1): which requests a shadow experiment samples (default Math.random; tests fix it). */
+  sample?: () => number;
 }
 
 /** What a shadow computation measured: its own time and its overlap@K with the live answer. */
