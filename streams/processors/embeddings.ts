@@ -176,6 +176,11 @@ function metrics(registry: Registry) {
       help: 'Rows written for versions a running experiment serves beside the live one (its candidate)',
       registers: [registry],
     }),
+    besideVersions: new Gauge({
+      name: 'towerflow_embeddings_experiment_versions',
+      help: 'Versions a running experiment serves beside the live one whose rows this processor moves too, towers and item vectors loaded (0: no experiment)',
+      registers: [registry],
+    }),
     besideSkipped: new Counter({
       name: 'towerflow_embeddings_experiment_skipped_total',
       help: 'Events not applied to a version an experiment serves beside the live one: its towers or item vectors could not be loaded (the live rows moved; that version’s rows miss them)',
@@ -201,11 +206,14 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
   let m: ReturnType<typeof metrics> | undefined;
   const experiments = new ExperimentRegistry(redis, registryDir(cfg));
   const watch = new ExperimentWatch(() => experiments.running(cfg.milvusAlias), cfg.experimentRefreshMs, {
-    onChange: (d) =>
+    onChange: (d) => {
       log?.info(
         d ? { experiment: d.name, control: d.control, candidate: d.candidate } : {},
         d ? 'experiment running: its versions’ rows move too' : 'no experiment running',
-      ),
+      );
+      // its versions' towers and item vectors loaded now, not by the next batch
+      warm().catch(() => {});
+    },
   });
   // one updater (towers and item vectors in memory) per version whose rows move
   const updaters = new Map<string, LiveUpdaters>();
@@ -262,8 +270,13 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
         );
       }
     }
+    m?.besideVersions.set(targets.length - 1);
     return { targets, updaters: ups, skipped };
   }
+
+  /** Loads what the next batch needs: the live version's and a running experiment's updaters. */
+  const warm = () =>
+    models.current().then((live) => live && targetsOf({ version: live.pointer.version, model: live.model }));
 
   /** The partition batch's users as of just before its first fresh event. */
   async function loadUsers(targets: Target[], fresh: Keyed[]): Promise<Map<string, UserState>> {
@@ -369,10 +382,6 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       await watch.start();
       // the towers and item vectors of the live version (and an experiment's) before the first
       // fetch, not inside it
-      const warm = () =>
-        models
-          .current()
-          .then((live) => live && targetsOf({ version: live.pointer.version, model: live.model }));
       await warm().catch((e: Error) =>
         log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
       );
@@ -380,13 +389,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       await onModelEvents(sub, () => {
         warm().catch(() => {});
       });
-      // an experiment's start or end: re-read it at once, and warm its candidate
-      await onExperimentEvents(sub, () => {
-        watch
-          .refresh()
-          .then(warm)
-          .catch(() => {});
-      });
+      // an experiment's start or end: re-read at once (a change warms its versions)
+      await onExperimentEvents(sub, () => void watch.refresh());
     },
     registerMetrics(registry: Registry) {
       m = metrics(registry);

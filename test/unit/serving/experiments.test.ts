@@ -116,7 +116,7 @@ function stack(o: {
     return (
       m?.values.find(
         (v) =>
-          (suffix === '' || v.metricName === `${name}${suffix}`) &&
+          (suffix === '' || (v as { metricName?: string }).metricName === `${name}${suffix}`) &&
           Object.entries(labels).every(([k, x]) => v.labels[k] === x),
       )?.value ?? 0
     );
