@@ -21,7 +21,7 @@ import { RedisItemChangeLog } from '../../stores/profiles/redis-changes.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { onExperimentEvents, onModelEvents } from '../../versions/channel.js';
-import type { ExperimentDefinition } from '../../versions/experiments/definition.js';
+import { versionsBeside } from '../../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../../versions/experiments/registry.js';
 import { ExperimentWatch } from '../../versions/experiments/watch.js';
 import { LiveModels, type Served } from '../../versions/live-models.js';
@@ -108,15 +108,6 @@ export function dropApplied(
 interface Target {
   served: Served;
   slot: 'live' | 'version';
-}
-
-/**
- * The versions a running experiment serves besides the live one, whose rows the processor keeps
- * current too: the candidate, and the control once another version went live.
- */
-export function versionsBeside(live: string, experiment: ExperimentDefinition | undefined): string[] {
-  if (!experiment) return [];
-  return [...new Set([experiment.control, experiment.candidate])].filter((v) => v !== live);
 }
 
 /** A user's state while a partition batch is processed. */
