@@ -171,6 +171,7 @@ describe('A/B experiment in the recall API (real stack)', () => {
       ),
     );
     const ms = await timeUntil('user_id=u1&k=5', (b) => b.experiment === NAME);
+    process.stderr.write(`experiment: start seen by serve after ${ms.toFixed(0)} ms\n`);
     expect(ms).toBeLessThan(1000);
     // the embeddings processor has the candidate's towers and item vectors before behaviour comes
     await expect
@@ -288,6 +289,7 @@ describe('A/B experiment in the recall API (real stack)', () => {
     const user = users.find((u) => armOf(NAME, SHARE, u) === 'candidate') as string;
     await experiments.end(NAME, 'aborted');
     const ms = await timeUntil(`user_id=${user}&k=5`, (b) => b.experiment === null);
+    process.stderr.write(`experiment: abort seen by serve after ${ms.toFixed(0)} ms\n`);
     expect(ms).toBeLessThan(1000);
     const after = await recall(`user_id=${user}&k=5`);
     expect([after.body.model_version, after.body.arm]).toEqual([CONTROL, null]);
