@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { pbkdf2Sync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -54,7 +54,8 @@ export function serverProperties(
   const port = portOf(ctx.cfg.kafkaBrokers[0] ?? '', 9092);
   const ctl = ctx.cfg.kafkaControllerPort;
   // with SCRAM the one client listener (which the broker also uses to talk to itself) takes
-  // SASL_PLAINTEXT only; the controller listener stays plain, bound to loopback
+  // SASL_PLAINTEXT only; the controller listener stays plain, on TOWERFLOW_BIND_HOST (loopback
+  // unless set otherwise: a controller reachable from other machines needs its own SASL)
   const listener = scram ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
   const sasl = scram
     ? `sasl.enabled.mechanisms=SCRAM-SHA-256
@@ -102,6 +103,20 @@ export function jmxAgentArg(ctx: ServiceContext, agentLib: string): string {
   return `-javaagent:${jar}=${ctx.cfg.bindHost}:${EXPORTER_PORTS.kafka}:${rules}`;
 }
 
+/** PBKDF2 rounds of the stored SCRAM credential (Kafka's minimum and default for SHA-256). */
+const SCRAM_ITERATIONS = 4096;
+
+/**
+ * The storage tool's `--add-scram` value for a user, with the salted password (RFC 5802's
+ * SaltedPassword: PBKDF2-HMAC-SHA-256 of the password) rather than the password itself: a
+ * command line is visible to every user of the machine (`ps`), the salted form does not give
+ * the password away.
+ */
+export function scramCredential(user: string, password: string, salt = randomBytes(16)): string {
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  return `SCRAM-SHA-256=[name=${user},iterations=${SCRAM_ITERATIONS},salt="${salt.toString('base64')}",saltedpassword="${salted.toString('base64')}"]`;
+}
+
 /**
  * The java arguments that format the KRaft storage of `props` once (`--feature NAME=LEVEL` each
  * of `features`; with `scram`, its SCRAM-SHA-256 user created in the metadata log).
@@ -124,7 +139,7 @@ export function formatArgs(
     props,
     '--ignore-formatted',
     ...features.flatMap((f) => ['--feature', f]),
-    ...(scram ? ['--add-scram', `SCRAM-SHA-256=[name=${scram.user},password=${scram.password}]`] : []),
+    ...(scram ? ['--add-scram', scramCredential(scram.user, scram.password)] : []),
   ];
 }
 
@@ -201,7 +216,7 @@ export const kafkaService: LocalService = {
     if (!formatted) {
       ctx.say('kafka: formatting KRaft storage');
       try {
-        // the SCRAM password goes through the storage tool's arguments once, at format time only
+        // the storage tool gets the salted password, not the password (scramCredential)
         await run(java, formatArgs(ctx, lib, d.props, [], scram), { maxBuffer: 16 << 20 });
         if (scram) writeFileSync(scramMark, `${scram.user}\n`);
       } catch (e) {

@@ -1,3 +1,4 @@
+import { pbkdf2Sync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import {
   redactedConfig,
   redactUrl,
 } from '../../../config/index.js';
+import { scramCredential } from '../../../infra/local/services/kafka.js';
 import { redisAclFile } from '../../../infra/local/services/redis.js';
 import { REDACTED_LOG_PATHS } from '../../../runtime/logger.js';
 
@@ -148,6 +150,17 @@ describe('client credentials', () => {
     expect(acl).toBe(
       `user default off\nuser ${LOCAL_SERVICE_USER} on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all\n`,
     );
+  });
+});
+
+describe('the local broker’s SCRAM user', () => {
+  it('goes to the storage tool salted (PBKDF2-HMAC-SHA-256, 4,096 rounds), never as the password', () => {
+    const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+    const value = scramCredential('towerflow', 'pencil', salt);
+    expect(value).toBe(
+      `SCRAM-SHA-256=[name=towerflow,iterations=4096,salt="W22ZaJ0SNY7soEsUEjb6gQ==",saltedpassword="${pbkdf2Sync('pencil', salt, 4096, 32, 'sha256').toString('base64')}"]`,
+    );
+    expect(value).not.toContain('pencil');
   });
 });
 
