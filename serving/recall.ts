@@ -300,14 +300,16 @@ export async function recall(
   route: Route = LIVE_ROUTE,
 ): Promise<RecallOutcome> {
   const { res, features } = await answer(deps, req, route);
-  deps.answers
-    ?.record(req.userId, {
-      ts: req.at ?? Date.now(),
-      version: res.model_version ?? '',
-      source: res.source,
-      itemIds: res.items.map((i) => i.item_id),
-    })
-    .catch(() => {});
+  // an operator's forced arm is debugging: the user's next event is not scored against it
+  if (!route.forced)
+    deps.answers
+      ?.record(req.userId, {
+        ts: req.at ?? Date.now(),
+        version: res.model_version ?? '',
+        source: res.source,
+        itemIds: res.items.map((i) => i.item_id),
+      })
+      .catch(() => {});
   const shadowOf = route.shadow;
   if (!shadowOf || !features || res.source === 'popular') return { response: res };
   return { response: res, shadow: () => shadow(deps, req, features, shadowOf, res) };

@@ -59,6 +59,8 @@ function stack(o: {
   const towers = { [CONTROL]: tower(CONTROL), [CANDIDATE]: tower(CANDIDATE) };
   const searches: { version: string; vector: number[] }[] = [];
   const exposures: Exposure[] = [];
+  /** The answers recorded for the online hit rate: the version each was of. */
+  const recorded: string[] = [];
   const stored = (tag: string | undefined): StoredRow | undefined =>
     tag
       ? { version: tag, row: Float32Array.from([0.5, 0.5]), raw: encodeTagged(tag, Float32Array.from([0.5])) }
@@ -107,6 +109,11 @@ function stack(o: {
     sequenceLength: 50,
     experiments: { current: o.experiment },
     exposures: { record: (e: Exposure) => exposures.push(e) },
+    answers: {
+      record: async (_u: string, a: { version: string }) => {
+        recorded.push(a.version);
+      },
+    },
     sample: () => o.sample ?? 0.5,
   } as unknown as RecallDeps;
   const registry = new Registry();
@@ -121,7 +128,7 @@ function stack(o: {
       )?.value ?? 0
     );
   };
-  return { app, towers, searches, exposures, metric };
+  return { app, towers, searches, exposures, recorded, metric };
 }
 
 const apps: { close(): Promise<unknown> }[] = [];
@@ -242,6 +249,24 @@ describe('the arm override', () => {
       arm: null,
       model_version: CANDIDATE,
     });
+    // nor is it the user's last answer, against which their next event is scored online
+    expect(s.recorded).toEqual([]);
+  });
+});
+
+describe('a backtest (`at`) during an experiment', () => {
+  it('is answered by the live version and logged outside the experiment', async () => {
+    const user = inArm('candidate');
+    const s = open({ experiment: ab });
+    const r = await s.app.inject({ url: `/v1/recall?user_id=${user}&k=2&at=1700000000000`, headers: read });
+    expect([r.statusCode, r.json().model_version, r.json().experiment, r.json().arm]).toEqual([
+      200,
+      CONTROL,
+      null,
+      null,
+    ]);
+    await new Promise((done) => setImmediate(done));
+    expect(s.exposures.map((e) => [e.model_version, e.experiment, e.arm])).toEqual([[CONTROL, null, null]]);
   });
 });
 
@@ -252,7 +277,10 @@ describe('exposures', () => {
     const r = await s.app.inject({ url: `/v1/recall?user_id=${user}&k=2`, headers: read });
     await s.app.inject({ url: '/v1/recall?user_id=user-1&k=0', headers: read });
     await s.app.inject({ url: '/v1/recall?user_id=user-1&arm=control', headers: read });
-    await expect.poll(() => s.exposures.length).toBe(1);
+    // every exposure is recorded in a setImmediate after its answer: one turn later all are in
+    await new Promise((done) => setImmediate(done));
+    expect(s.exposures).toHaveLength(1);
+    expect(s.recorded).toEqual([CANDIDATE]);
     const body = r.json();
     expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(s.exposures[0]).toEqual({
