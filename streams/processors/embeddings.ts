@@ -122,6 +122,11 @@ interface UserState {
   applied: Set<string>;
 }
 
+/** How long a batch waits for the first load of a version beside the live one (see besideReady). */
+const BESIDE_LOAD_WAIT_MS = 20_000;
+/** After a failed load of a version beside the live one, batches skip it this long before trying again. */
+const BESIDE_RETRY_MS = 30_000;
+
 function metrics(registry: Registry) {
   return {
     events: new Counter({
@@ -248,21 +253,64 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     const targets: Target[] = [{ served: live, slot: 'live' }];
     const ups: IdRowUpdater[] = [await updaterOf(live)];
     let skipped = 0;
+    for (const [version] of loading) if (!beside.includes(version)) loading.delete(version);
     for (const version of beside) {
-      try {
-        const served = await models.served(version);
-        ups.push(await updaterOf(served));
-        targets.push({ served, slot: 'version' });
-      } catch (e) {
+      const ready = await besideReady(version);
+      if (ready === undefined) {
         skipped++;
-        log?.warn(
-          { version, err: (e as Error).message },
-          'experiment version not loadable: its rows skip this batch',
-        );
+        continue;
       }
+      ups.push(ready.updater);
+      targets.push({ served: ready.served, slot: 'version' });
     }
     m?.besideVersions.set(targets.length - 1);
     return { targets, updaters: ups, skipped };
+  }
+
+  /**
+   * A version beside the live one, loaded (towers, then item vectors from Milvus). Its first load
+   * is waited for, up to BESIDE_LOAD_WAIT_MS, so that a candidate's rows miss no event of the
+   * experiment's first seconds (which would bias the comparison against it); a load slower than
+   * that goes on in the background while batches skip its rows (counted), and a failed one is
+   * not tried again for BESIDE_RETRY_MS: the live rows never wait on it twice.
+   */
+  type Ready = { served: Served; updater: IdRowUpdater };
+  const loading = new Map<
+    string,
+    { ready?: Ready; waited: boolean; failedAt?: number; promise: Promise<void> }
+  >();
+  async function besideReady(version: string): Promise<Ready | undefined> {
+    let entry = loading.get(version);
+    if (entry?.failedAt !== undefined && Date.now() - entry.failedAt >= BESIDE_RETRY_MS) entry = undefined;
+    if (!entry) {
+      const e: { ready?: Ready; waited: boolean; failedAt?: number; promise: Promise<void> } = {
+        waited: false,
+        promise: Promise.resolve(),
+      };
+      e.promise = (async () => {
+        const served = await models.served(version);
+        e.ready = { served, updater: await updaterOf(served) };
+      })().catch((err: Error) => {
+        e.failedAt = Date.now();
+        log?.warn(
+          { version, err: err.message },
+          'experiment version not loadable: its rows skip batches for now',
+        );
+      });
+      loading.set(version, e);
+      entry = e;
+    }
+    if (entry.ready || entry.waited) return entry.ready;
+    entry.waited = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      entry.promise,
+      new Promise<void>((done) => {
+        timer = setTimeout(done, BESIDE_LOAD_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    return entry.ready;
   }
 
   /** Loads what the next batch needs: the live version's and a running experiment's updaters. */
