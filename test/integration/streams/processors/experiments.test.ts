@@ -371,8 +371,9 @@ describe('experiments processor (real Kafka and Redis)', () => {
       late: count('towerflow_experiment_late_exposures_total'),
     };
     const bytes = Number(await redis.call('MEMORY', 'USAGE', joinStateKey('b-0')));
+    const rejoined = sumSamples(text, 'towerflow_experiment_rejoined_batches_total', { reason: 'state' });
     process.stderr.write(
-      `experiments join: ${JSON.stringify(measured)}; one pair's join state ${bytes} bytes\n`,
+      `experiments join: ${JSON.stringify(measured)}; backlog batches joined again ${rejoined}; one pair's join state ${bytes} bytes\n`,
     );
   });
 });
