@@ -138,14 +138,17 @@ export class RedisExperimentResultStore implements ExperimentResultStore {
     ];
     for (const w of states) {
       keys.push(w.key);
-      args.push(w.version, w.ttlSeconds, w.set.length / 2, w.del.length, ...w.set, ...w.del);
+      args.push(w.version, w.ttlSeconds, w.set.length / 2, w.del.length);
+      for (const a of w.set) args.push(a);
+      for (const a of w.del) args.push(a);
     }
     for (const [key, h] of hashes) {
       keys.push(h.days, key);
       args.push(h.day, h.fields.size);
       for (const [field, n] of h.fields) args.push(n, field);
     }
-    const reply = (await this.redis.commitExperiment(keys.length, ...keys, ...args)) as (number | string)[];
+    // arrays, not spread: a large batch has more arguments than a call can take (ioredis flattens them)
+    const reply = (await this.redis.commitExperiment(keys.length, keys, args)) as (number | string)[];
     if (Number(reply[0]) === 0) return { ok: true };
     if (Number(reply[0]) === 1) return { ok: false, fence: Number(reply[1]), moved: [] };
     return {
@@ -202,6 +205,6 @@ export class RedisExperimentResultStore implements ExperimentResultStore {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    commitExperiment(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+    commitExperiment(numKeys: number, keys: string[], args: (string | number)[]): Promise<unknown>;
   }
 }

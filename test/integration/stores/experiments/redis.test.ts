@@ -146,6 +146,32 @@ describe.each(backends)('experiment results (%s)', (_name, make) => {
     await redis.del(...users.map(joinStateKey), fenceKey(p.group, p.topic, p.partition));
   });
 
+  it('commits a batch with more arguments than one function call can take', async () => {
+    // 40,000 users' states: about 280,000 script arguments (a call spread past ~120,000 throws)
+    const states = new RedisJoinStateStore(redis, 60_000);
+    const users = Array.from({ length: 40_000 }, (_, i) => `big${i}-${run}`);
+    const p = { ...fence, partition: 2 };
+    const writes = users.map(
+      (u, i) =>
+        states.write(u, undefined, {
+          exposures: [],
+          events: [{ ts: DAY1, event_id: `e${i}`, item_id: 'i1', claims: [] }],
+        }) as GuardedHashWrite,
+    );
+    try {
+      expect(await store.commit(p, -1, 40_000, [], writes)).toEqual({ ok: true });
+      const some = await states.read([users[0] as string, users[39_999] as string]);
+      expect([...some.values()].map((r) => [r.version, r.state.events.length])).toEqual([
+        [1, 1],
+        [1, 1],
+      ]);
+    } finally {
+      for (let i = 0; i < users.length; i += 5000)
+        await redis.del(...users.slice(i, i + 5000).map(joinStateKey));
+      await redis.del(fenceKey(p.group, p.topic, p.partition));
+    }
+  });
+
   it('forgets an experiment on drop', async () => {
     await store.drop(b);
     const r = await store.results(b);
