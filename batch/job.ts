@@ -45,6 +45,11 @@ export interface BatchOptions {
   /** Last day of the window, YYYY-MM-DD (default: yesterday, UTC). */
   date?: string;
   force?: boolean;
+  /**
+   * false: build a candidate only (trained, gated for information, its collection written),
+   * for `towerflow experiment start --candidate`; the live version keeps serving.
+   */
+  publish?: boolean;
   windowDays?: number;
   epochs?: number;
   /** Overrides of the training configuration (tests, experiments). */
@@ -57,6 +62,8 @@ export interface BatchReport {
   version: string;
   collection: string;
   published: boolean;
+  /** Why a built version was not published: `--no-publish`, or the experiment running on the alias. */
+  held?: string;
   window: { from: string; to: string } & WindowStats;
   /** Held-out users the gate evaluated. */
   gateUsers: number;
@@ -112,6 +119,36 @@ async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promis
     if (run.cfg.batchPublishTraining === 'all' && split.train.length < ds.interactions.length)
       r = await retrainOnAll(t, held, { gate, metrics });
     const { collection, built } = await buildVectors(t, held.model);
+    const hold = await holdReason(run);
+    if (hold !== undefined) {
+      // a candidate: kept (folder and collection), not switched, and out of Milvus memory until
+      // an experiment loads it
+      held.kept = true;
+      const pointer: LivePointer = {
+        version,
+        collection,
+        dim: held.model.dim,
+        publishedAt: new Date().toISOString(),
+      };
+      const caughtUp = await catchUpItems(run, pointer, held.model, itemsReadAt);
+      await run.vectorStore.release(version).catch((e: Error) => run.say(`  release failed: ${e.message}`));
+      run.say(`built ${version} (collection ${collection}) and did not publish it: ${hold}`);
+      return {
+        ...batchReport(t, {
+          collection,
+          published: false,
+          gateUsers: gateSplit.test.length,
+          gate,
+          metrics,
+          training: r,
+          built,
+          aliasSwitchMs: 0,
+          caughtUp,
+          retired: { userStateKeys: 0, versions: [], released: [] },
+        }),
+        held: hold,
+      };
+    }
     const { pointer, switchedAt, aliasSwitchMs } = await switchLive(t, lease, collection, held);
     const caughtUp = await catchUpItems(run, pointer, held.model, itemsReadAt);
     const retired = await retireOld(run, switchedAt);
@@ -129,8 +166,12 @@ async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promis
     });
   } finally {
     held.model.dispose();
-    // never remove a folder the live pointer names (a failure right after the commit point)
-    if (!held.published && (await run.registry.live().catch(() => undefined))?.version !== version)
+    // never remove a folder the live pointer names (a failure right after the commit point), nor a kept candidate
+    if (
+      !held.published &&
+      !held.kept &&
+      (await run.registry.live().catch(() => undefined))?.version !== version
+    )
       await run.registry.removeVersionDir(version).catch(() => {});
   }
 }
@@ -201,6 +242,8 @@ interface Training {
 interface Candidate {
   model: ModelVersion;
   published: boolean;
+  /** Built and kept without publishing (a candidate for an experiment). */
+  kept?: boolean;
 }
 
 function startRun(deps: BatchDeps, o: BatchOptions): BatchRun {
@@ -346,7 +389,8 @@ async function gateCandidate(t: Training, candidate: ModelVersion, gateSplit: Le
   );
   await writeMetadataExtra(dir, { gate, metrics });
   say(`gate: ${gate.pass ? 'pass' : 'FAIL'}: ${gate.reason}`);
-  if (!gate.pass && !o.force)
+  // a candidate for an experiment is judged by the experiment: the gate only informs
+  if (!gate.pass && !o.force && o.publish !== false)
     throw new GateRefusedError(`${gate.reason}; not published, the live version keeps serving`);
   return { gate, metrics };
 }
@@ -405,6 +449,17 @@ async function switchLive(t: Training, lease: Lease, collection: string, held: C
     );
   });
   return { pointer, switchedAt: t0, aliasSwitchMs: performance.now() - t0 };
+}
+
+/**
+ * Why this run must not publish, or undefined: asked not to, or an experiment runs on the alias
+ * (switching it would change the control arm in the middle of the comparison; the built version
+ * waits, and can be the next experiment's candidate or be published by `experiment promote`).
+ */
+async function holdReason(run: BatchRun): Promise<string | undefined> {
+  if (run.o.publish === false) return 'asked not to (--no-publish)';
+  const exp = await new ExperimentRegistry(run.redis, run.registry.dir).running(run.cfg.milvusAlias);
+  return exp ? `experiment ${exp.name} is running on ${exp.alias}` : undefined;
 }
 
 /** Items changed while the collection was built: their state now, through the new towers. */

@@ -152,6 +152,9 @@ async function main(): Promise<void> {
       const r = await buildCollection(milvus, name, data, n);
       if (name === coll) ({ insertS, insertWallS, flushS, createIndexS, loadS } = r);
       memory.push({ after: `${milvus.collectionOf(name)} loaded`, milvus_rss_mib: rssMiB() });
+      progress(
+        `Milvus server resident memory: ${memory.map((m) => m.milvus_rss_mib?.toFixed(0) ?? '?').join(' → ')} MiB`,
+      );
     }
     const indexBuildS = createIndexS + loadS;
 

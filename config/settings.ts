@@ -284,6 +284,19 @@ export const SETTINGS = {
     default: '10000',
     doc: 'Exposures a recall API instance may have unacknowledged by Kafka; beyond it (or while Kafka is unreachable) exposures are dropped and counted, never waited for.',
   },
+  experimentRefreshMs: {
+    env: 'EXPERIMENT_REFRESH_MS',
+    kind: 'int',
+    min: 50,
+    default: '500',
+    doc: 'How often each recall API instance and the embeddings processor re-read the running experiment (one Redis GET). A start, promote or abort is also announced on a Redis channel and takes effect within milliseconds; this bounds it when that message is lost.',
+  },
+  shadowMaxInFlight: {
+    env: 'SHADOW_MAX_IN_FLIGHT',
+    kind: 'int',
+    default: '16',
+    doc: 'Shadow computations (a shadow experiment’s candidate answers) a recall API instance runs at once; a sampled request beyond it is not shadowed (counted), so a slow candidate never piles up work beside the live answers.',
+  },
   recallApiKeys: {
     env: 'RECALL_API_KEYS',
     kind: 'list',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FilterError } from '../clients/milvus/filter.js';
@@ -7,10 +8,12 @@ import type { ApiKeys } from '../runtime/api-keys.js';
 import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
+import { exposureOf, routeOf } from './arms.js';
 import { recallOpenApi } from './openapi.js';
 import { parseRecallQuery } from './query.js';
 import { recallHealth } from './readiness.js';
-import { type RecallDeps, recall } from './recall.js';
+import { type RecallDeps, type RecallOutcome, recall } from './recall.js';
+import { ShadowRunner } from './shadow.js';
 
 /**
  * GET /v1/recall for callers with a recall or operator key (an ingest key is told 403), each key
@@ -82,6 +85,14 @@ export function buildRecallApp(
     labelNames: ['model_version', 'source'],
     registers: [registry],
   });
+  const armLatency = new Histogram({
+    name: 'towerflow_recall_arm_seconds',
+    help: 'Recall latency of answers an A/B experiment’s arm served, by arm (forced arms not counted)',
+    labelNames: ['arm'],
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const shadows = new ShadowRunner(cfg.shadowMaxInFlight, registry, log);
   registerLiveModelGauges(registry, deps);
   const withMetrics: RecallDeps = {
     ...deps,
@@ -113,11 +124,41 @@ export function buildRecallApp(
     }
     const scoped = outsideScope(request.userScope, [{ field: 'user_id', userId: parsed.req.userId }]);
     if (scoped) return reply.code(403).send(scoped);
+    if (parsed.req.arm && !request.isOperator) {
+      const message =
+        'arm: the arm override is for debugging and needs an operator key (RECALL_OPERATOR_KEYS)';
+      return reply.code(403).send({ error: 'forbidden', message, errors: [{ field: 'arm', message }] });
+    }
+    const routing = routeOf(
+      deps.experiments?.current,
+      parsed.req.userId,
+      parsed.req.arm,
+      (deps.sample ?? Math.random)(),
+    );
+    if (!routing.ok)
+      return reply.code(409).send({
+        error: 'conflict',
+        message: routing.message,
+        errors: [{ field: 'arm', message: routing.message }],
+      });
+    const route = routing.route;
     try {
-      const r = await recall(withMetrics, parsed.req);
-      latency.observe({ source: r.source }, (performance.now() - t0) / 1000);
+      const out: RecallOutcome = await recall(withMetrics, parsed.req, route);
+      const r = out.response;
+      const seconds = (performance.now() - t0) / 1000;
+      latency.observe({ source: r.source }, seconds);
+      if (route.arm && !route.forced) armLatency.observe({ arm: route.arm }, seconds);
       answers.inc({ model_version: r.model_version ?? 'none', source: r.source });
-      return r;
+      const requestId = randomUUID();
+      const ts = Date.now();
+      const exposures = deps.exposures;
+      const shadow = out.shadow;
+      // after the answer is written: neither the exposure nor the shadow delays it
+      setImmediate(() => {
+        exposures?.record(exposureOf(requestId, r, route, ts));
+        if (shadow) shadows.run(shadow);
+      });
+      return { request_id: requestId, ...r };
     } catch (e) {
       if (e instanceof FilterError) {
         return reply.code(400).send({

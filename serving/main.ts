@@ -17,16 +17,22 @@ import { seenSettings } from '../stores/seen/index.js';
 import { RedisSeenStore } from '../stores/seen/redis.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { openItemVectors } from '../stores/vectors/open.js';
-import { onModelEvents } from '../versions/channel.js';
+import { onExperimentEvents, onModelEvents } from '../versions/channel.js';
+import { ExperimentRegistry } from '../versions/experiments/registry.js';
+import { ExperimentWatch } from '../versions/experiments/watch.js';
 import { LiveModels } from '../versions/live-models.js';
+import { registryDir } from '../versions/registry.js';
 import { buildRecallApp } from './app.js';
+import { ExposureLog } from './exposures.js';
 import type { RecallDeps } from './recall.js';
 import { SearchBatcher } from './search-batcher.js';
 
 /** The recall API's dependencies from the configuration, and the Redis connection they share. */
 export async function recallDeps(
   cfg: Config,
-): Promise<RecallDeps & { redis: Redis; searcher: SearchBatcher; close(): Promise<void> }> {
+): Promise<
+  RecallDeps & { redis: Redis; searcher: SearchBatcher; experiments: ExperimentWatch; close(): Promise<void> }
+> {
   // no offline queue: while Redis is down each command fails at once and the request degrades
   // (features from HBase) instead of waiting for reconnects
   const redis = createRedis(cfg, { enableOfflineQueue: false });
@@ -35,6 +41,16 @@ export async function recallDeps(
   const vectorStore = openItemVectors(cfg, { timeoutMs: cfg.recallMilvusTimeoutMs });
   const models = new LiveModels(cfg, redis, { cpuUserTower: cfg.recallUserTower === 'js' });
   const seen = seenSettings(cfg);
+  // the alias's running experiment, in memory: requests read it for free; its versions stay
+  // loaded and are loaded as soon as it starts (not by its first request)
+  const registry = new ExperimentRegistry(redis, registryDir(cfg));
+  const experiments = new ExperimentWatch(() => registry.running(cfg.milvusAlias), cfg.experimentRefreshMs, {
+    onChange: (d) => {
+      models.hold(d ? [d.control, d.candidate] : []);
+      if (d) for (const v of [d.control, d.candidate]) models.preload(v);
+    },
+  });
+  await experiments.start(); // Redis down at start: none until it answers
   const searcher = new SearchBatcher(
     vectorStore,
     Math.max(1, cfg.recallSearchBatch),
@@ -60,8 +76,10 @@ export async function recallDeps(
     popularity: new RedisPopularityStore(redis),
     searcher,
     models,
+    experiments,
     sequenceLength: cfg.sequenceLength,
     async close() {
+      experiments.stop();
       models.dispose();
       hbase.close();
       await vectorStore.close();
@@ -70,7 +88,10 @@ export async function recallDeps(
   };
 }
 
-/** `towerflow serve`: the recall API until SIGTERM; preloads each newly published version. */
+/**
+ * `towerflow serve`: the recall API until SIGTERM; preloads each newly published version,
+ * re-reads the running experiment on its announcements, logs every answer as an exposure.
+ */
 export async function runServe(cfg: Config): Promise<void> {
   const log = createLogger(cfg, 'serve');
   const deps = await recallDeps(cfg);
@@ -80,7 +101,15 @@ export async function runServe(cfg: Config): Promise<void> {
     (version) => deps.models.preload(version),
     (why, message) => log.warn({ message }, why),
   ).catch((e: Error) => log.warn({ err: e.message }, 'no publish notifications'));
-  const app = buildRecallApp(cfg, log, deps, createRegistry('serve'), resolveAllKeys(cfg));
+  await onExperimentEvents(sub, () => void deps.experiments.refresh()).catch((e: Error) =>
+    log.warn({ err: e.message }, 'no experiment notifications: EXPERIMENT_REFRESH_MS polling only'),
+  );
+  const registry = createRegistry('serve');
+  const exposures = new ExposureLog(cfg, log);
+  exposures.registerMetrics(registry);
+  // connects in the background: until Kafka answers, exposures are dropped and counted
+  void exposures.start();
+  const app = buildRecallApp(cfg, log, { ...deps, exposures }, registry, resolveAllKeys(cfg));
   await app.listen({ host: cfg.bindHost, port: cfg.recallPort });
   const withdraw = announceTarget(cfg, 'serve', `${cfg.bindHost}:${cfg.recallPort}`);
   log.info(
@@ -93,6 +122,7 @@ export async function runServe(cfg: Config): Promise<void> {
   onShutdown(log, async () => {
     await app.close();
     await sub.quit().catch(() => {});
+    await exposures.close();
     await deps.close();
     withdraw();
   });

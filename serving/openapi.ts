@@ -10,7 +10,8 @@ const problem = {
   properties: {
     error: {
       type: 'string',
-      description: 'bad_request, unauthorized, forbidden, rate_limited, method_not_allowed, not_found',
+      description:
+        'bad_request, unauthorized, forbidden, conflict, rate_limited, method_not_allowed, not_found',
     },
     message: { type: 'string' },
     errors: {
@@ -28,13 +29,38 @@ const problem = {
 
 const recallResponse = {
   type: 'object',
-  required: ['user_id', 'model_version', 'source', 'id_row', 'degraded', 'items'],
+  required: [
+    'request_id',
+    'user_id',
+    'model_version',
+    'experiment',
+    'arm',
+    'source',
+    'id_row',
+    'degraded',
+    'items',
+  ],
   properties: {
+    request_id: {
+      type: 'string',
+      description: 'Unique id of this answer; its exposure on `recall.exposures` carries the same.',
+    },
     user_id: { type: 'string' },
     model_version: {
       type: ['string', 'null'],
       description:
-        'The version whose user tower and item collection served this answer (null before the first publish).',
+        'The version whose user tower, ID row and item collection served this answer (null before the first publish, or when the version could not be loaded).',
+    },
+    experiment: {
+      type: ['string', 'null'],
+      description:
+        'The running A/B experiment this answer belongs to; null outside one (a shadow experiment never shows: its candidate’s answers are computed beside and never returned).',
+    },
+    arm: {
+      type: ['string', 'null'],
+      enum: ['control', 'candidate', null],
+      description:
+        'The arm that answered: the user’s own (a stable hash of experiment and user), or the one the `arm` override asked for; null outside an experiment.',
     },
     source: {
       type: 'string',
@@ -108,8 +134,9 @@ export function recallOpenApi(o: { maxK: number } = { maxK: Number(SETTINGS.reca
               'WWW-Authenticate': { schema: { type: 'string' } },
             }),
             '403': problemResponse(
-              'A key of another kind (an ingest key): recall takes recall or operator keys; or a key limited to some users (`KEY;users=…`) asked for another user.',
+              'A key of another kind (an ingest key): recall takes recall or operator keys; or a key limited to some users (`KEY;users=…`) asked for another user; or the `arm` override without an operator key.',
             ),
+            '409': problemResponse('The `arm` override while no experiment is running.'),
             '429': problemResponse(
               'More requests than RECALL_RATE_LIMIT_PER_SECOND (burst RECALL_RATE_LIMIT_BURST) from this key; retry after Retry-After seconds.',
               { 'Retry-After': { schema: { type: 'integer', minimum: 1 } } },

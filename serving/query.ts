@@ -1,5 +1,6 @@
 import type { Condition } from '../clients/milvus/filter.js';
 import { ID_PATTERN, MAX_TIMESTAMP_MS } from '../schemas/ids.js';
+import type { Arm } from '../versions/experiments/assign.js';
 import type { RecallRequest } from './recall.js';
 
 /** Category values: what catalogues use, nothing an expression needs (quotes, brackets, backslashes). */
@@ -57,6 +58,11 @@ export const RECALL_PARAMS: Record<
   popularity_beta: {
     description: `Popularity correction β from 0 to ${MAX_BETA} (default RECALL_POPULARITY_BETA): the top 2k are re-scored s − β·ln(1 + all-time count).`,
     schema: { type: 'number', minimum: 0, maximum: MAX_BETA },
+  },
+  arm: {
+    description:
+      'Debugging: answer as this arm of the running experiment instead of the user’s own arm. Needs an operator key (403 with any other); 409 when no experiment is running. Such answers are logged as exposures outside the experiment.',
+    schema: { type: 'string', enum: ['control', 'candidate'] },
   },
 };
 
@@ -130,6 +136,9 @@ export function parseRecallQuery(
   const excludeRaw = str('exclude_seen');
   if (excludeRaw !== undefined && excludeRaw !== 'true' && excludeRaw !== 'false')
     errors.push({ field: 'exclude_seen', message: 'true or false' });
+  const arm = str('arm');
+  if (arm !== undefined && arm !== 'control' && arm !== 'candidate')
+    errors.push({ field: 'arm', message: 'control or candidate' });
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -140,6 +149,7 @@ export function parseRecallQuery(
       popularityBeta: beta,
       excludeSeen: excludeRaw !== 'false',
       ...(at !== undefined ? { at } : {}),
+      ...(arm !== undefined ? { arm: arm as Arm } : {}),
     },
   };
 }

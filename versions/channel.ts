@@ -46,3 +46,31 @@ export async function onModelEvents(
   });
   await sub.subscribe(MODEL_CHANNEL);
 }
+
+/**
+ * Channel on which an experiment's start and end are announced, so every recall API instance and
+ * the embeddings processor re-read the running experiment at once instead of at their next poll.
+ */
+export const EXPERIMENT_CHANNEL = 'tf:exp:events';
+
+/** Best effort, as announceLive: readers also poll (EXPERIMENT_REFRESH_MS). */
+export function announceExperiment(
+  redis: Redis,
+  event: 'started' | 'ended',
+  name: string,
+  alias: string,
+): Promise<number> {
+  return redis.publish(EXPERIMENT_CHANNEL, JSON.stringify({ event, name, alias }));
+}
+
+/**
+ * Subscribes `sub` (a dedicated connection, as for onModelEvents; the same one may carry both)
+ * to experiment events; `onChange` hears each, whatever it says: the reader re-reads Redis, so
+ * a message is only a wake-up and its content is never trusted.
+ */
+export async function onExperimentEvents(sub: Redis, onChange: () => void): Promise<void> {
+  sub.on('message', (channel) => {
+    if (channel === EXPERIMENT_CHANNEL) onChange();
+  });
+  await sub.subscribe(EXPERIMENT_CHANNEL);
+}

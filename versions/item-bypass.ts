@@ -1,8 +1,14 @@
 import { itemRecordOf } from '../model/data/profiles.js';
+import type { ModelVersion } from '../model/version.js';
 import type { ItemChangeLog, ItemState, ProfileStore } from '../stores/profiles/index.js';
 import type { ItemVectorRow, ItemVectorStore } from '../stores/vectors/index.js';
 import { ITEM_SCALARS, scalarsOf } from '../stores/vectors/item-fields.js';
-import type { Live } from './live-models.js';
+
+/** The version whose collection the bypass writes, with its towers (the live one, or an experiment's). */
+export interface BypassTarget {
+  pointer: { version: string };
+  model: ModelVersion;
+}
 
 export interface BypassResult {
   /** The live version whose collection was changed; undefined before the first publish. */
@@ -63,14 +69,15 @@ export class ItemBypass {
   }
 
   /**
-   * Writes the current state of `itemIds` into `live`'s collection with `live`'s item tower.
+   * Writes the current state of `itemIds` into `live`'s collection with `live`'s item tower (the
+   * live version's, or one a running experiment serves beside it).
    * Rows that already hold those scalars and that vector (within VECTOR_TOLERANCE) are left
    * alone, and ids with no row are not deleted: a re-delivered batch or a replayed catalogue writes nothing. Each write
    * leaves a deleted copy in its sealed segment, and a version's collection is never compacted
    * (docs/decisions.md, "Full segments"), so only real changes may cost memory until the next
    * publish.
    */
-  async applyTo(live: Live, itemIds: string[]): Promise<BypassResult> {
+  async applyTo(live: BypassTarget, itemIds: string[]): Promise<BypassResult> {
     const ids = [...new Set(itemIds)];
     const out: BypassResult = { version: live.pointer.version, upserted: 0, deleted: 0, unchanged: 0 };
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -82,7 +89,7 @@ export class ItemBypass {
     return out;
   }
 
-  private async applyChunk(live: Live, ids: string[]): Promise<Omit<BypassResult, 'version'>> {
+  private async applyChunk(live: BypassTarget, ids: string[]): Promise<Omit<BypassResult, 'version'>> {
     const version = live.pointer.version;
     const [states, rows] = await Promise.all([
       this.profiles.getItems(ids),

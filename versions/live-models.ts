@@ -9,6 +9,12 @@ export interface Live {
   model: ModelVersion;
 }
 
+/** A version a request is served by (the live one, or an experiment arm's) with its towers. */
+export interface Served {
+  version: string;
+  model: ModelVersion;
+}
+
 /**
  * The model versions a serving process holds. Each request reads the live pointer once and
  * uses the towers of that version with that version's collection, so a publish in the middle of
@@ -19,6 +25,8 @@ export class LiveModels {
   private readonly registry: ModelRegistry;
   private readonly loaded = new Map<string, Promise<ModelVersion>>();
   private lastPointer: LivePointer | undefined;
+  /** Versions a running experiment serves: never evicted while held. */
+  private held = new Set<string>();
 
   constructor(
     cfg: Config,
@@ -43,11 +51,29 @@ export class LiveModels {
     return { pointer, model: await this.model(pointer.version) };
   }
 
+  /** The version of the live pointer last read (undefined before the first read). */
+  get lastVersion(): string | undefined {
+    return this.lastPointer?.version;
+  }
+
   /** Loads ahead (on a publish message) so the first request of a new version does not pay for it. */
   preload(version: string): void {
     Promise.resolve()
       .then(() => this.model(version))
       .catch(() => {});
+  }
+
+  /**
+   * Keeps these versions loaded (a running experiment's control and candidate) besides the two
+   * most recent; the versions held before are evicted like any other from now on.
+   */
+  hold(versions: Iterable<string>): void {
+    this.held = new Set(versions);
+  }
+
+  /** The towers of a named version (an experiment arm's), loaded on first use like the live one's. */
+  served(version: string): Promise<Served> {
+    return this.model(version).then((model) => ({ version, model }));
   }
 
   private model(version: string): Promise<ModelVersion> {
@@ -56,9 +82,12 @@ export class LiveModels {
       p = ModelVersion.load(this.registry.versionDir(version), this.load);
       p.catch(() => this.loaded.delete(version));
       this.loaded.set(version, p);
-      // keep the newest two: the live one and the one requests in flight may still hold
-      while (this.loaded.size > 2) {
-        const oldest = this.loaded.keys().next().value as string;
+      // keep the newest two (the live one and the one requests in flight may still hold) and
+      // the held ones
+      for (;;) {
+        const loose = [...this.loaded.keys()].filter((v) => !this.held.has(v));
+        if (loose.length <= 2) break;
+        const oldest = loose[0] as string;
         const old = this.loaded.get(oldest);
         this.loaded.delete(oldest);
         // disposed a little later: a request that read the old pointer may still be using it

@@ -9,6 +9,7 @@ import { requireServices } from '../preflight.js';
 interface RunOpts {
   date?: string;
   force?: boolean;
+  publish?: boolean;
   windowDays?: number;
   epochs?: number;
   json?: boolean;
@@ -79,6 +80,10 @@ export function batchCommand(): Command {
       .option('--epochs <n>', 'training epochs (default: BATCH_EPOCHS)', positiveInt('--epochs'))
       .option('--force', 'publish even if the gate refuses');
   withRunOptions(batch.command('run').description('run the job once now'))
+    .option(
+      '--no-publish',
+      'build a candidate only (trained, gated for information, its collection written, not live): for `towerflow experiment start --candidate`',
+    )
     .option('--json', 'print the report as one JSON object on stdout')
     .action(async (o: RunOpts) => {
       const say = (m: string) => process.stderr.write(`batch: ${m}\n`);
@@ -90,7 +95,7 @@ export function batchCommand(): Command {
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else
         process.stdout.write(
-          `published ${r.version} (collection ${r.collection}, ${r.vectors.rows.toLocaleString('en-US')} items)\n` +
+          `${r.published ? 'published' : `built (not published: ${r.held})`} ${r.version} (collection ${r.collection}, ${r.vectors.rows.toLocaleString('en-US')} items)\n` +
             `gate: ${r.gate.reason}\n` +
             `steps (s): ${Object.entries(r.steps)
               .map(([k, v]) => `${k} ${v}`)

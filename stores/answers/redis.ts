@@ -35,6 +35,9 @@ export function decodeAnswer(raw: string): RecordedAnswer | undefined {
   return { ts: t, version, source, items: hashes };
 }
 
+/** Users per MGET: bounds one command's size. */
+const CHUNK = 500;
+
 export class RedisAnswerStore implements AnswerStore {
   constructor(
     private readonly redis: Redis,
@@ -57,15 +60,18 @@ export class RedisAnswerStore implements AnswerStore {
   async lastOf(userIds: readonly string[]): Promise<Map<string, RecordedAnswer>> {
     const out = new Map<string, RecordedAnswer>();
     if (userIds.length === 0) return out;
-    // one GET per key in a pipeline, not MGET: the keys may live in different Redis Cluster slots
-    const p = this.redis.pipeline();
-    for (const u of userIds) p.get(answerKey(u));
-    const results = (await p.exec()) ?? [];
-    results.forEach(([err, raw], i) => {
-      if (err) throw err;
-      const a = typeof raw === 'string' ? decodeAnswer(raw) : undefined;
-      if (a) out.set(userIds[i] as string, a);
-    });
+    // one MGET per chunk, not a GET per user: the sequence processor asks this for every user of
+    // every batch, and a command per user cost it more CPU than the rest of its work (bench
+    // ingest against 1d3777a, docs/decisions.md). Like the sequence store's chunked script, this
+    // is for one Redis primary (deployment.md: Redis Cluster needs keys tagged by partition).
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const chunk = userIds.slice(i, i + CHUNK);
+      const values = await this.redis.mget(...chunk.map(answerKey));
+      values.forEach((raw, j) => {
+        const a = typeof raw === 'string' ? decodeAnswer(raw) : undefined;
+        if (a) out.set(chunk[j] as string, a);
+      });
+    }
     return out;
   }
 }

@@ -8,6 +8,18 @@ export interface IdRow {
   /** The model version whose towers and item vectors the row was trained against. */
   version: string;
   row: Float32Array;
+  /**
+   * Where it is kept: `live` (default) the user's one row of the live version (idRowKey);
+   * `version` a row of a version served beside it, under that version (versionRowKey).
+   */
+  slot?: 'live' | 'version';
+}
+
+/** A row as read, with its raw text (the recall API fingerprints it for its vector cache). */
+export interface StoredRow {
+  version: string;
+  row: Float32Array;
+  raw: string;
 }
 
 /** A partition's fence move: from the value the caller read (-1: none yet) to the batch's last offset. */
@@ -48,11 +60,16 @@ export interface RowFence {
  * meaningless with the new towers, and the daily job's retire step removes them).
  */
 export interface IdRowStore {
-  /** The user's row with whatever version it has (the caller compares), and its raw text for fingerprints. */
-  getAny(userId: string): Promise<{ version: string; row: Float32Array; raw: string } | undefined>;
-  /** The user's row of this version (undefined: none, or one of another version). */
+  /** The user's live-slot row with whatever version it has (the caller compares), and its raw text for fingerprints. */
+  getAny(userId: string): Promise<StoredRow | undefined>;
+  /**
+   * The user's row of `version` from either slot (the live one first; the version's own slot
+   * carries an experiment's rows over a promote until the live slot is rewritten), in one read.
+   */
+  getOf(userId: string, version: string): Promise<StoredRow | undefined>;
+  /** The user's row of this version, either slot (undefined: none, or one of another version). */
   get(userId: string, version: string): Promise<Float32Array | undefined>;
-  /** Rows of several users for one version, in the order asked (undefined: none for that version). */
+  /** Rows of several users for one version, either slot, in the order asked (undefined: none for that version). */
   getMany(userIds: string[], version: string): Promise<(Float32Array | undefined)[]>;
   /** Writes the rows together. */
   setMany(rows: IdRow[]): Promise<void>;
@@ -68,8 +85,10 @@ export interface IdRowStore {
   recentApplied(userIds: readonly string[]): Promise<Buffer[]>;
   /** Each user's applied-events ledger (zeros for a user with none). */
   applied(userIds: readonly string[]): Promise<AppliedTally[]>;
-  /** Drops every row (the daily job's retire step); how many there were. */
+  /** Drops every live-slot row (the daily job's retire step); how many there were. */
   dropAll(): Promise<number>;
+  /** Drops every row kept apart for one version (its experiment ended); how many there were. */
+  dropVersion(version: string): Promise<number>;
 }
 
 /** A cached vector with the tag naming what it was computed from (recall compares it). */

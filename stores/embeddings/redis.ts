@@ -1,7 +1,14 @@
 import { type Redis, unlinkMatching } from '../../clients/redis.js';
 import { type FencedPartition, fenceKeyOf } from '../fence.js';
-import type { AppliedTally, AppliedUpdate, IdRow, IdRowStore, RowFence } from './index.js';
-import { appliedKey, ID_ROW_PATTERN, idRowKey, userVectorKey } from './keys.js';
+import type { AppliedTally, AppliedUpdate, IdRow, IdRowStore, RowFence, StoredRow } from './index.js';
+import {
+  appliedKey,
+  ID_ROW_PATTERN,
+  idRowKey,
+  userVectorKey,
+  versionRowKey,
+  versionRowPattern,
+} from './keys.js';
 import { decodeTagged, encodeTagged } from './tagged-vector.js';
 
 const encode = (r: IdRow): string => encodeTagged(r.version, r.row);
@@ -9,6 +16,18 @@ const encode = (r: IdRow): string => encodeTagged(r.version, r.row);
 function decode(raw: string): { version: string; row: Float32Array } | undefined {
   const t = decodeTagged(raw);
   return t && { version: t.tag, row: t.vector };
+}
+
+const keyOf = (r: IdRow): string =>
+  r.slot === 'version' ? versionRowKey(r.version, r.userId) : idRowKey(r.userId);
+
+/** The first of the raw rows tagged `version` (the live slot's, then the version's own). */
+function pick(raws: readonly (string | null | undefined)[], version: string): StoredRow | undefined {
+  for (const raw of raws) {
+    const r = raw ? decode(raw) : undefined;
+    if (r && raw && r.version === version) return { ...r, raw };
+  }
+  return undefined;
 }
 
 // Writes a micro-batch's rows, drops the users' cached vectors and moves the partition's fence,
@@ -52,25 +71,29 @@ export class RedisIdRowStore implements IdRowStore {
     redis.defineCommand('setIdRowsFenced', { lua: SET_FENCED_SCRIPT });
   }
 
-  async getAny(userId: string): Promise<{ version: string; row: Float32Array; raw: string } | undefined> {
+  async getAny(userId: string): Promise<StoredRow | undefined> {
     const raw = await this.redis.get(idRowKey(userId));
     const r = raw ? decode(raw) : undefined;
     return r && raw ? { ...r, raw } : undefined;
   }
 
+  async getOf(userId: string, version: string): Promise<StoredRow | undefined> {
+    return pick(await this.redis.mget(idRowKey(userId), versionRowKey(version, userId)), version);
+  }
+
   async get(userId: string, version: string): Promise<Float32Array | undefined> {
-    const raw = await this.redis.get(idRowKey(userId));
-    const r = raw ? decode(raw) : undefined;
-    return r && r.version === version ? r.row : undefined;
+    return (await this.getOf(userId, version))?.row;
   }
 
   async getMany(userIds: string[], version: string): Promise<(Float32Array | undefined)[]> {
     if (userIds.length === 0) return [];
-    const raws = await this.redis.mget(...userIds.map(idRowKey));
-    return raws.map((raw) => {
-      const r = raw ? decode(raw) : undefined;
-      return r && r.version === version ? r.row : undefined;
-    });
+    // both slots of every user in one MGET: live keys, then the version's
+    const raws = await this.redis.mget(
+      ...userIds.map(idRowKey),
+      ...userIds.map((u) => versionRowKey(version, u)),
+    );
+    const n = userIds.length;
+    return userIds.map((_, i) => pick([raws[i], raws[n + i]], version)?.row);
   }
 
   /** Writes the rows in one round trip (MULTI), so a batch's rows land together. */
@@ -78,8 +101,8 @@ export class RedisIdRowStore implements IdRowStore {
     if (rows.length === 0) return;
     const tx = this.redis.multi();
     for (const r of rows)
-      if (this.ttlSeconds > 0) tx.set(idRowKey(r.userId), encode(r), 'EX', this.ttlSeconds);
-      else tx.set(idRowKey(r.userId), encode(r));
+      if (this.ttlSeconds > 0) tx.set(keyOf(r), encode(r), 'EX', this.ttlSeconds);
+      else tx.set(keyOf(r), encode(r));
     const res = await tx.exec();
     const failed = res?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
@@ -97,7 +120,7 @@ export class RedisIdRowStore implements IdRowStore {
   ): Promise<boolean> {
     const keys = [
       fenceKeyOf(fence.partition),
-      ...rows.map((r) => idRowKey(r.userId)),
+      ...rows.map(keyOf),
       ...rows.map((r) => userVectorKey(r.userId)),
       ...applied.map((a) => appliedKey(a.userId)),
     ];
@@ -141,6 +164,10 @@ export class RedisIdRowStore implements IdRowStore {
 
   dropAll(): Promise<number> {
     return unlinkMatching(this.redis, ID_ROW_PATTERN);
+  }
+
+  dropVersion(version: string): Promise<number> {
+    return unlinkMatching(this.redis, versionRowPattern(version));
   }
 }
 

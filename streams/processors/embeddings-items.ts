@@ -1,7 +1,7 @@
 import { IdRowUpdater, type IncrementalConfig, type LiveItems } from '../../model/incremental.js';
 import type { ItemChangeLog } from '../../stores/profiles/index.js';
 import type { ItemVectorStore } from '../../stores/vectors/index.js';
-import type { Live } from '../../versions/live-models.js';
+import type { Served } from '../../versions/live-models.js';
 
 /**
  * The live version's item vectors, read from its Milvus collection rather than recomputed with
@@ -58,7 +58,7 @@ const CHANGES_SLACK_MS = 30_000;
 const DISPOSE_AFTER_MS = 30_000;
 
 /**
- * One IdRowUpdater for the live version, holding its item vectors in memory. A new version
+ * One IdRowUpdater for a served version (the live one, or an experiment's), holding its item vectors in memory. A new version
  * (noticed on the pointer each batch reads, or warmed on the publish message) loads its vectors
  * once; items the item bypass changed since are re-read from the collection every minute.
  */
@@ -75,9 +75,9 @@ export class LiveUpdaters {
   ) {}
 
   /** The updater of `live`'s version: loads it on first use, refreshes changed items in the background. */
-  updaterFor(live: Live): Promise<IdRowUpdater> {
+  updaterFor(live: Served): Promise<IdRowUpdater> {
     const held = this.held;
-    if (held?.version === live.pointer.version) {
+    if (held?.version === live.version) {
       if (Date.now() - this.checkedAt > CHANGES_EVERY_MS && !this.refreshing) {
         this.refreshing = true;
         this.refreshChanged(live, held)
@@ -90,9 +90,9 @@ export class LiveUpdaters {
     }
     const checkedAt = Date.now();
     const t0 = performance.now();
-    const state = loadLiveItems(this.vectorStore, live.pointer.version, live.model.dim).then((l) => {
+    const state = loadLiveItems(this.vectorStore, live.version, live.model.dim).then((l) => {
       this.onLoad({
-        version: live.pointer.version,
+        version: live.version,
         items: l.ids.length,
         seconds: (performance.now() - t0) / 1000,
       });
@@ -102,12 +102,12 @@ export class LiveUpdaters {
     state.catch(() => {
       if (this.held?.state === state) this.held = undefined;
     });
-    this.replace({ version: live.pointer.version, state });
+    this.replace({ version: live.version, state });
     this.checkedAt = checkedAt;
     return state.then((s) => s.updater);
   }
 
-  private build(live: Live, l: Loaded): State {
+  private build(live: Served, l: Loaded): State {
     const items: LiveItems = { vectors: l.vectors, rowOf: new Map(l.ids.map((id, i) => [id, i])) };
     return { ...l, updater: new IdRowUpdater(live.model, items, this.cfg) };
   }
@@ -120,7 +120,7 @@ export class LiveUpdaters {
   }
 
   /** Re-reads the items the change log names since the last look; deleted ones leave the set. */
-  private async refreshChanged(live: Live, held: Held): Promise<void> {
+  private async refreshChanged(live: Served, held: Held): Promise<void> {
     const since = this.checkedAt - CHANGES_SLACK_MS;
     const now = Date.now();
     const changed = await this.changes.since(since);
@@ -130,7 +130,7 @@ export class LiveUpdaters {
     }
     const fresh = new Map<string, number[]>();
     for (let i = 0; i < changed.length; i += 1000) {
-      const rows = await this.vectorStore.fetch(live.pointer.version, changed.slice(i, i + 1000), [
+      const rows = await this.vectorStore.fetch(live.version, changed.slice(i, i + 1000), [
         'item_id',
         'vector',
       ]);

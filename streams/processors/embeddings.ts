@@ -20,8 +20,12 @@ import { HBaseProfileStore } from '../../stores/profiles/hbase.js';
 import { RedisItemChangeLog } from '../../stores/profiles/redis-changes.js';
 import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
-import { onModelEvents } from '../../versions/channel.js';
-import { type Live, LiveModels } from '../../versions/live-models.js';
+import { onExperimentEvents, onModelEvents } from '../../versions/channel.js';
+import { versionsBeside } from '../../versions/experiments/definition.js';
+import { ExperimentRegistry } from '../../versions/experiments/registry.js';
+import { ExperimentWatch } from '../../versions/experiments/watch.js';
+import { LiveModels, type Served } from '../../versions/live-models.js';
+import { registryDir } from '../../versions/registry.js';
 import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 import { LiveUpdaters } from './embeddings-items.js';
 
@@ -49,6 +53,12 @@ import { LiveUpdaters } from './embeddings-items.js';
  * Before the first publish there is no version to update against: the events are committed
  * without any update (towerflow_embeddings_events_total{outcome="no_version"}); the daily job
  * trains on them anyway.
+ *
+ * Experiments (DESIGN.md §9): while one runs, the versions it serves beside the live one (its
+ * candidate; its control too once another version went live) have their own rows, moved by the
+ * same events with their own towers and item vectors and written under their version
+ * (versionRowKey) in the same atomic script as the live rows, behind the same fence and with
+ * the same applied-events record: an event moves every served version's row once or none.
  */
 
 export interface Keyed {
@@ -94,9 +104,16 @@ export function dropApplied(
   return out;
 }
 
+/** A version whose rows a batch moves, and where they are kept. */
+interface Target {
+  served: Served;
+  slot: 'live' | 'version';
+}
+
 /** A user's state while a partition batch is processed. */
 interface UserState {
-  row?: Float32Array;
+  /** The user's row of each target (by the targets' order; undefined: the version's table row). */
+  rows: (Float32Array | undefined)[];
   profile?: Record<string, string>;
   /** Behaviour before the events still to apply, oldest first (seconds). */
   history: Behaviour[];
@@ -145,6 +162,21 @@ function metrics(registry: Registry) {
       help: 'Time the latest load of a version’s item vectors from Milvus took',
       registers: [registry],
     }),
+    besideRows: new Counter({
+      name: 'towerflow_embeddings_experiment_rows_total',
+      help: 'Rows written for versions a running experiment serves beside the live one (its candidate)',
+      registers: [registry],
+    }),
+    besideVersions: new Gauge({
+      name: 'towerflow_embeddings_experiment_versions',
+      help: 'Versions a running experiment serves beside the live one whose rows this processor moves too, towers and item vectors loaded (0: no experiment)',
+      registers: [registry],
+    }),
+    besideSkipped: new Counter({
+      name: 'towerflow_embeddings_experiment_skipped_total',
+      help: 'Events not applied to a version an experiment serves beside the live one: its towers or item vectors could not be loaded (the live rows moved; that version’s rows miss them)',
+      registers: [registry],
+    }),
   };
 }
 
@@ -163,25 +195,88 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
   const group = groupIdOf(cfg, 'embeddings');
   const ledger = cfg.embeddingsAppliedLedger === 'on';
   let m: ReturnType<typeof metrics> | undefined;
-  const updaters = new LiveUpdaters(
-    vectorStore,
-    new RedisItemChangeLog(redis),
-    incrementalFromSettings(cfg),
-    (info) => {
-      m?.itemVectors.set(info.items);
-      m?.loadSeconds.set(info.seconds);
-      log?.info(info, 'live item vectors loaded');
+  const experiments = new ExperimentRegistry(redis, registryDir(cfg));
+  const watch = new ExperimentWatch(() => experiments.running(cfg.milvusAlias), cfg.experimentRefreshMs, {
+    onChange: (d) => {
+      log?.info(
+        d ? { experiment: d.name, control: d.control, candidate: d.candidate } : {},
+        d ? 'experiment running: its versions’ rows move too' : 'no experiment running',
+      );
+      // its versions' towers and item vectors loaded now, not by the next batch
+      warm().catch(() => {});
     },
-  );
+  });
+  // one updater (towers and item vectors in memory) per version whose rows move
+  const updaters = new Map<string, LiveUpdaters>();
+  const updaterOf = (served: Served) => {
+    let u = updaters.get(served.version);
+    if (!u) {
+      u = new LiveUpdaters(
+        vectorStore,
+        new RedisItemChangeLog(redis),
+        incrementalFromSettings(cfg),
+        (info) => {
+          m?.itemVectors.set(info.items);
+          m?.loadSeconds.set(info.seconds);
+          log?.info(info, 'item vectors loaded');
+        },
+      );
+      updaters.set(served.version, u);
+    }
+    return u.updaterFor(served);
+  };
+  /** Updaters of versions no batch moves any more, disposed once a batch holding one is surely done. */
+  const prune = (keep: ReadonlySet<string>) => {
+    for (const [version, u] of updaters)
+      if (!keep.has(version)) {
+        updaters.delete(version);
+        setTimeout(() => u.dispose(), 30_000).unref();
+      }
+  };
+
+  /**
+   * What this batch moves: the live version's rows, and those of every version the running
+   * experiment serves beside it that can be loaded (one that cannot is skipped and counted: the
+   * live rows must not wait for it).
+   */
+  async function targetsOf(
+    live: Served,
+  ): Promise<{ targets: Target[]; updaters: IdRowUpdater[]; skipped: number }> {
+    const beside = versionsBeside(live.version, watch.current);
+    models.hold([live.version, ...beside]);
+    prune(new Set([live.version, ...beside]));
+    const targets: Target[] = [{ served: live, slot: 'live' }];
+    const ups: IdRowUpdater[] = [await updaterOf(live)];
+    let skipped = 0;
+    for (const version of beside) {
+      try {
+        const served = await models.served(version);
+        ups.push(await updaterOf(served));
+        targets.push({ served, slot: 'version' });
+      } catch (e) {
+        skipped++;
+        log?.warn(
+          { version, err: (e as Error).message },
+          'experiment version not loadable: its rows skip this batch',
+        );
+      }
+    }
+    m?.besideVersions.set(targets.length - 1);
+    return { targets, updaters: ups, skipped };
+  }
+
+  /** Loads what the next batch needs: the live version's and a running experiment's updaters. */
+  const warm = () =>
+    models.current().then((live) => live && targetsOf({ version: live.pointer.version, model: live.model }));
 
   /** The partition batch's users as of just before its first fresh event. */
-  async function loadUsers(live: Live, fresh: Keyed[]): Promise<Map<string, UserState>> {
+  async function loadUsers(targets: Target[], fresh: Keyed[]): Promise<Map<string, UserState>> {
     const ids = [...new Set(fresh.map((k) => k.event.user_id))];
     const inBatch = new Set(fresh.map((k) => k.event.event_id));
-    // the profile is a feature only when the version has user categorical fields
-    const wantProfile = live.model.features.userCategorical.length > 0;
+    // the profile is a feature only when a version has user categorical fields
+    const wantProfile = targets.some((t) => t.served.model.features.userCategorical.length > 0);
     const [current, recent, profs, applied] = await Promise.all([
-      rows.getMany(ids, live.pointer.version),
+      Promise.all(targets.map((t) => rows.getMany(ids, t.served.version))),
       Promise.all(ids.map((u) => sequences.recent(u))),
       wantProfile ? profiles.getUsers(ids) : undefined,
       rows.recentApplied(ids),
@@ -190,7 +285,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     ids.forEach((u, i) => {
       const p = profs?.[i]?.profile;
       out.set(u, {
-        row: current[i],
+        rows: current.map((c) => c[i]),
         profile: p
           ? Object.fromEntries(
               Object.entries(p).map(([k, v]) => [k, Array.isArray(v) ? v.join('|') : String(v)]),
@@ -205,29 +300,46 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     return out;
   }
 
+  /** Moves the chunk's users' rows of every target; the live target's stats. */
   async function applyMicroBatch(
-    live: Live,
-    updater: IdRowUpdater,
+    targets: Target[],
+    ups: IdRowUpdater[],
     users: Map<string, UserState>,
     chunk: Keyed[],
     fence: RowFence,
   ): Promise<UpdateStats> {
     const end = m?.batchSeconds.startTimer();
     const byUser = eventsByUser(chunk.map((k) => k.event));
-    const inputs: UserUpdate[] = [...byUser].map(([userId, events]) => {
-      const s = users.get(userId) as UserState;
-      return { userId, idRow: s.row, profile: s.profile, history: s.history, events: events.map(behaviour) };
-    });
-    const result = updater.update(inputs);
-    // only users with an event on a live item moved; the others keep the version's table row
     const written: IdRow[] = [];
-    inputs.forEach((u, i) => {
-      const s = users.get(u.userId) as UserState;
-      s.history = [...s.history, ...u.events];
-      if (!u.events.some((e) => updater.live.rowOf.has(e.itemId))) return;
-      s.row = result.rows[i] as Float32Array;
-      written.push({ userId: u.userId, version: live.pointer.version, row: s.row });
+    let stats: UpdateStats | undefined;
+    targets.forEach((t, ti) => {
+      const updater = ups[ti] as IdRowUpdater;
+      const inputs: UserUpdate[] = [...byUser].map(([userId, events]) => {
+        const s = users.get(userId) as UserState;
+        return {
+          userId,
+          idRow: s.rows[ti],
+          profile: s.profile,
+          history: s.history,
+          events: events.map(behaviour),
+        };
+      });
+      const result = updater.update(inputs);
+      // only users with an event on an item of this version moved; the others keep its table row
+      inputs.forEach((u, i) => {
+        if (!u.events.some((e) => updater.live.rowOf.has(e.itemId))) return;
+        const s = users.get(u.userId) as UserState;
+        const row = result.rows[i] as Float32Array;
+        s.rows[ti] = row;
+        written.push({ userId: u.userId, version: t.served.version, row, slot: t.slot });
+      });
+      if (ti === 0) stats = result.stats;
     });
+    // every target saw the same history before these events: it grows once, after all of them
+    for (const [userId, events] of byUser) {
+      const s = users.get(userId) as UserState;
+      s.history = [...s.history, ...events.map(behaviour)];
+    }
     const tallies = ledger ? tallyByUser(chunk.map((k) => k.event)) : undefined;
     const applied: AppliedUpdate[] = [...byUser].map(([userId, events]) => {
       const s = users.get(userId) as UserState;
@@ -243,7 +355,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
         `embeddings fence of ${fence.partition.topic}/${fence.partition.partition} moved: is another consumer writing this partition?`,
       );
     end?.();
-    return result.stats;
+    m?.besideRows.inc(written.filter((r) => r.slot === 'version').length);
+    return stats as UpdateStats;
   }
 
   return {
@@ -257,21 +370,18 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
     async setup() {
       await redis.connect();
       await sub.connect();
-      // the live version's towers and item vectors before the first fetch, not inside it
-      const live = await models.current().catch(() => undefined);
-      if (live)
-        await updaters
-          .updaterFor(live)
-          .catch((e: Error) =>
-            log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
-          );
-      // warms the new version (towers and item vectors) so its first batch does not wait for it
+      await watch.start();
+      // the towers and item vectors of the live version (and an experiment's) before the first
+      // fetch, not inside it
+      await warm().catch((e: Error) =>
+        log?.warn({ err: e.message }, 'could not load the live item vectors; the first batch retries'),
+      );
+      // warms a new version (towers and item vectors) so its first batch does not wait for it
       await onModelEvents(sub, () => {
-        models
-          .current()
-          .then((live) => live && updaters.updaterFor(live))
-          .catch(() => {});
+        warm().catch(() => {});
       });
+      // an experiment's start or end: re-read at once (a change warms its versions)
+      await onExperimentEvents(sub, () => void watch.refresh());
     },
     registerMetrics(registry: Registry) {
       m = metrics(registry);
@@ -287,17 +397,22 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       }
       const at = { partition: batch.partition, first: keyed[0]?.offset, last: batch.lastOffset };
       log?.debug({ ...at, version: live.pointer.version }, 'batch: loading the updater');
-      const updater = await updaters.updaterFor(live);
+      const {
+        targets,
+        updaters: ups,
+        skipped,
+      } = await targetsOf({ version: live.pointer.version, model: live.model });
       const partition = { group, topic: batch.topic, partition: batch.partition };
       let fence = await rows.fence(partition);
       const fresh = keyed.filter((k) => k.offset > fence);
       log?.debug({ ...at, fence, fresh: fresh.length }, 'batch: fence read');
       m?.events.inc({ outcome: 'fenced' }, keyed.length - fresh.length);
       if (fresh.length === 0) return 0;
-      const users = await loadUsers(live, fresh);
+      const users = await loadUsers(targets, fresh);
       log?.debug({ ...at, users: users.size }, 'batch: users loaded');
       const unique = dropApplied(fresh, users);
       m?.events.inc({ outcome: 'duplicate' }, fresh.length - unique.length);
+      m?.besideSkipped.inc(skipped * unique.length);
       if (unique.length === 0) {
         // only events applied before (a producer's retry): the fence still moves past them
         if (!(await rows.setManyFenced([], { partition, expected: fence, next: batch.lastOffset })))
@@ -310,7 +425,7 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       for (const [c, chunk] of chunks.entries()) {
         // the last micro-batch also covers the batch's dead-lettered tail
         const next = c === chunks.length - 1 ? batch.lastOffset : (chunk.at(-1) as Keyed).offset;
-        const stats = await applyMicroBatch(live, updater, users, chunk, {
+        const stats = await applyMicroBatch(targets, ups, users, chunk, {
           partition,
           expected: fence,
           next,
@@ -328,7 +443,8 @@ export function embeddingsProcessor(cfg: Config, log?: Logger): StreamProcessor 
       return unique.length;
     },
     async close() {
-      updaters.dispose();
+      watch.stop();
+      for (const u of updaters.values()) u.dispose();
       models.dispose();
       hbase.close();
       await vectorStore.close();

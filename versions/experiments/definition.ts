@@ -70,3 +70,13 @@ export function defineExperiment(
 /** The version serving an arm. */
 export const versionOfArm = (d: ExperimentDefinition, arm: 'control' | 'candidate'): string =>
   arm === 'candidate' ? d.candidate : d.control;
+
+/**
+ * The versions a running experiment serves besides the live one, which the stream processors
+ * keep current too (ID rows, item bypass): its candidate, and its control once another version
+ * went live.
+ */
+export function versionsBeside(live: string, experiment: ExperimentDefinition | undefined): string[] {
+  if (!experiment) return [];
+  return [...new Set([experiment.control, experiment.candidate])].filter((v) => v !== live);
+}

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redisKey } from '../../clients/keys.js';
 import type { Redis } from '../../clients/redis.js';
+import { announceExperiment } from '../channel.js';
 import { type ExperimentDefinition, ExperimentError, type ExperimentState } from './definition.js';
 
 /** The running experiment of an alias (what every recall API instance reads per request). */
@@ -76,6 +77,7 @@ export class ExperimentRegistry {
     if (outcome === 'taken')
       throw new ExperimentError(`an experiment named ${def.name} exists already: choose another --name`);
     await this.writeMirror(def);
+    await this.announce('started', def);
     return def;
   }
 
@@ -97,7 +99,10 @@ export class ExperimentRegistry {
       return { definition: known, changed: false };
     }
     const definition = JSON.parse(raw) as ExperimentDefinition;
-    if (outcome === 'ok') await this.writeMirror(definition);
+    if (outcome === 'ok') {
+      await this.writeMirror(definition);
+      await this.announce('ended', definition);
+    }
     return { definition, changed: outcome === 'ok' };
   }
 
@@ -111,6 +116,17 @@ export class ExperimentRegistry {
     const held = new Set<string>();
     for (const d of await this.mirror()) if (d.state === 'running') held.add(d.candidate).add(d.control);
     return held;
+  }
+
+  /**
+   * Wakes the readers (recall API instances, embeddings processor) so the change takes effect in
+   * milliseconds; a lost message costs at most their poll interval (EXPERIMENT_REFRESH_MS).
+   */
+  private announce(event: 'started' | 'ended', def: ExperimentDefinition): Promise<void> {
+    return announceExperiment(this.redis, event, def.name, def.alias).then(
+      () => {},
+      () => {},
+    );
   }
 
   private get file(): string {

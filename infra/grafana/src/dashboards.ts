@@ -469,6 +469,43 @@ export const RECALL: DashboardSpec = {
             { expr: rate('towerflow_experiment_exposures_skipped_total', 'reason'), legend: 'skipped {{reason}}' },
           ],
         },
+        {
+          title: 'Recall latency by A/B arm (p50, p99)',
+          description: 'Latency of the answers each arm of an A/B experiment served (its own towers, ID rows and collection); answers to the operator’s arm override are not counted.',
+          unit: 's',
+          queries: [
+            { expr: quantile(0.5, 'towerflow_recall_arm_seconds', 'arm'), legend: 'p50 {{arm}}' },
+            { expr: quantile(0.99, 'towerflow_recall_arm_seconds', 'arm'), legend: 'p99 {{arm}}' },
+          ],
+          emptyWhenHealthy: 'no A/B experiment is running.',
+        },
+        {
+          title: 'Shadow candidate latency (p50, p99)',
+          description: 'A shadow experiment’s candidate answers, computed after the live answer was sent and never returned: the time of its tower, ID-row read and Milvus search. Skipped (SHADOW_MAX_IN_FLIGHT) and failed ones are in towerflow_recall_shadow_total.',
+          unit: 's',
+          queries: [
+            { expr: quantile(0.5, 'towerflow_recall_shadow_seconds', ''), legend: 'p50' },
+            { expr: quantile(0.99, 'towerflow_recall_shadow_seconds', ''), legend: 'p99' },
+          ],
+          emptyWhenHealthy: 'no shadow experiment is running.',
+        },
+        {
+          title: 'Shadow candidate overlap@K with the live answer',
+          description: 'Share of the live answer’s top k the shadow candidate’s top k also holds (median and p10 over 5 minutes): how differently the candidate would have answered.',
+          unit: 'percentunit',
+          min: 0,
+          queries: [
+            { expr: quantile(0.5, 'towerflow_recall_shadow_overlap', ''), legend: 'median' },
+            { expr: quantile(0.1, 'towerflow_recall_shadow_overlap', ''), legend: 'p10' },
+          ],
+          emptyWhenHealthy: 'no shadow experiment is running.',
+        },
+        {
+          title: 'Exposures logged per second by outcome',
+          description: 'Every answer the recall API returns, written to recall.exposures: sent (acknowledged), dropped (Kafka not ready or more than EXPOSURE_MAX_IN_FLIGHT behind: the answer never waits), failed (refused).',
+          unit: 'reqps',
+          queries: [{ expr: rate('towerflow_recall_exposures_total', 'outcome'), legend: '{{outcome}}' }],
+        },
       ],
     },
     processes('Process'),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../../clients/keys.js';
 import type { IdRowStore, UserVectorCache } from '../../../stores/embeddings/index.js';
-import { appliedKey, idRowKey, userVectorKey } from '../../../stores/embeddings/keys.js';
+import { appliedKey, idRowKey, userVectorKey, versionRowKey } from '../../../stores/embeddings/keys.js';
 import { RedisIdRowStore } from '../../../stores/embeddings/redis.js';
 import { RedisUserVectorCache } from '../../../stores/embeddings/redis-user-vectors.js';
 import { type FencedPartition, fenceKeyOf } from '../../../stores/fence.js';
@@ -159,13 +159,50 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
       expect(await redis.ttl(appliedKey(a))).toBeGreaterThan(50);
     });
 
+    it('keeps a version served beside the live one apart, in the same fenced step, and reads either slot for a version', async () => {
+      const [a, b] = [user('sa'), user('sb')];
+      const [live, cand] = [`vl-${run}`, `vc-${run}`];
+      const p = partition('slots');
+      await cache.set(a, 'tag', vec(9));
+      const batch = [
+        { userId: a, version: live, row: vec(1) },
+        { userId: a, version: cand, row: vec(2), slot: 'version' as const },
+        { userId: b, version: cand, row: vec(3), slot: 'version' as const },
+      ];
+      expect(await rows.setManyFenced(batch, { partition: p, expected: -1, next: 7 })).toBe(true);
+      expect(await rows.fence(p)).toBe(7);
+      expect(await cache.get(a)).toBeUndefined();
+      // each version its own row; the live slot holds only the live version's
+      expect(await rows.getMany([a, b], live)).toEqual([vec(1), undefined]);
+      expect(await rows.getMany([a, b], cand)).toEqual([vec(2), vec(3)]);
+      expect((await rows.getAny(b))?.version).toBeUndefined();
+      expect((await rows.getOf(a, cand))?.raw).toBe(await redis.get(versionRowKey(cand, a)));
+      // a refused fence writes neither slot
+      const stale = [{ userId: b, version: cand, row: vec(100), slot: 'version' as const }];
+      expect(await rows.setManyFenced(stale, { partition: p, expected: -1, next: 9 })).toBe(false);
+      // promoted: the candidate's row is read from its slot until the live slot holds one of it
+      expect(await rows.get(b, cand)).toEqual(vec(3));
+      await rows.setMany([{ userId: b, version: cand, row: vec(4) }]);
+      expect(await rows.getMany([b], cand)).toEqual([vec(4)]);
+      // the daily job's dropAll leaves the kept-apart rows; dropVersion takes exactly one version's
+      await rows.setMany([{ userId: a, version: `vo-${run}`, row: vec(5), slot: 'version' }]);
+      expect(await rows.dropVersion(cand)).toBe(2);
+      expect(await rows.getMany([a, b], cand)).toEqual([undefined, vec(4)]);
+      expect(await rows.get(a, `vo-${run}`)).toEqual(vec(5));
+      expect(await rows.dropVersion(`vo-${run}`)).toBe(1);
+    });
+
     it('drops every row', async () => {
       await rows.dropAll(); // whatever an interrupted run left
       const some = [user('drop1'), user('drop2'), user('drop3')];
       await rows.setMany(some.map((u) => ({ userId: u, version: 'v', row: vec(1) })));
+      await rows.setMany([{ userId: some[0] as string, version: `vk-${run}`, row: vec(1), slot: 'version' }]);
       await cache.set(some[0] as string, 'tag', vec(1));
       expect(await rows.dropAll()).toBe(3);
       expect(await rows.getMany(some, 'v')).toEqual([undefined, undefined, undefined]);
+      // rows kept apart for a version an experiment serves are not the live slot's: still there
+      expect(await rows.get(some[0] as string, `vk-${run}`)).toEqual(vec(1));
+      expect(await rows.dropVersion(`vk-${run}`)).toBe(1);
       // cached vectors are the cache's: still there
       expect(await cache.get(some[0] as string)).toEqual({ tag: 'tag', vector: vec(1) });
     });
@@ -177,6 +214,11 @@ describe('embeddings (Redis): ID rows and the user-vector cache', () => {
         await expect(off.get(bad, 'v')).rejects.toThrow(KeyError);
         await expect(off.getAny(bad)).rejects.toThrow(KeyError);
         await expect(off.getMany(['ok', bad], 'v')).rejects.toThrow(KeyError);
+        await expect(off.getOf(bad, 'v')).rejects.toThrow(KeyError);
+        await expect(off.getOf('ok', bad)).rejects.toThrow(KeyError);
+        await expect(
+          off.setMany([{ userId: 'ok', version: bad, row: vec(1), slot: 'version' }]),
+        ).rejects.toThrow(KeyError);
         await expect(off.setMany(row)).rejects.toThrow(KeyError);
         const p = { group: 'g', topic: 't', partition: 0 };
         await expect(off.setManyFenced(row, { partition: p, expected: -1, next: 0 })).rejects.toThrow(

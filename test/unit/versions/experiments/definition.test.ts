@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { defineExperiment, ExperimentError } from '../../../../versions/experiments/definition.js';
+import {
+  defineExperiment,
+  ExperimentError,
+  versionsBeside,
+} from '../../../../versions/experiments/definition.js';
 
 const live = { alias: 'towerflow_items', version: 'v20240131-030405' };
 const now = new Date('2024-02-01T00:00:00Z');
@@ -35,5 +39,19 @@ describe('defineExperiment', () => {
     expect(() => defineExperiment({ name: 'ok', candidate: 'v20240201-030405' }, undefined, now)).toThrow(
       'no live model version',
     );
+  });
+});
+
+describe('versionsBeside (what the stream processors keep current besides the live version)', () => {
+  const d = defineExperiment({ name: 'new-tower', candidate: 'v20240201-030405' }, live, now);
+
+  it('is the candidate while the control is live', () => {
+    expect(versionsBeside('v20240131-030405', d)).toEqual(['v20240201-030405']);
+  });
+
+  it('is the control and the candidate once a third version went live, the control while the candidate is live, nothing without an experiment', () => {
+    expect(versionsBeside('v20240202-030405', d)).toEqual(['v20240131-030405', 'v20240201-030405']);
+    expect(versionsBeside('v20240201-030405', d)).toEqual(['v20240131-030405']);
+    expect(versionsBeside('v20240131-030405', undefined)).toEqual([]);
   });
 });
