@@ -67,7 +67,9 @@ function prepareBaseline(root: string, home: string): string {
   if (!existsSync(path.join(dir, 'dist', 'bin', 'towerflow.js'))) {
     if (!existsSync(dir)) {
       mkdirSync(path.dirname(dir), { recursive: true });
-      execFileSync('git', ['-C', root, 'worktree', 'add', '--detach', dir, full], { stdio: ['ignore', 2, 2] });
+      execFileSync('git', ['-C', root, 'worktree', 'add', '--detach', dir, full], {
+        stdio: ['ignore', 2, 2],
+      });
     }
     if (!existsSync(path.join(dir, 'node_modules')))
       symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));

@@ -445,7 +445,7 @@ export const SETTINGS = {
     kind: 'int',
     min: 1,
     default: '1800',
-    doc: 'Experiments processor: a behaviour event is attributed to the user’s exposures of at most this long before it (by event time). Exposures are kept in Redis twice this long, so an event processed up to one window late still finds them.',
+    doc: 'Experiments processor: a behaviour event is attributed to the user’s exposures of at most this long before it (by event time), whichever of the two the processor reads first. Per user, Redis keeps the exposures of this long before their newest one and the events an exposure can still join (none older than this before the newest exposure); the user’s key expires twice this long after its last write.',
   },
   experimentUserExposures: {
     env: 'EXPERIMENT_USER_EXPOSURES',
@@ -453,6 +453,13 @@ export const SETTINGS = {
     min: 1,
     default: '20',
     doc: 'Experiments processor: most exposures kept per user (the newest); a user shown more answers within the window loses the oldest from the join.',
+  },
+  experimentUserEvents: {
+    env: 'EXPERIMENT_USER_EVENTS',
+    kind: 'int',
+    min: 1,
+    default: '50',
+    doc: 'Experiments processor: most behaviour events kept per user (the newest) while an A/B experiment runs, so an exposure read after them still joins them; a user with more events than this before their exposure is read loses the oldest from its join.',
   },
   experimentExposureItems: {
     env: 'EXPERIMENT_EXPOSURE_ITEMS',

@@ -1,83 +1,205 @@
 import type { Attribution } from '../stores/experiments/index.js';
-import type { RecentExposure } from '../stores/experiments/recent.js';
+import {
+  byTimeThen,
+  type Claim,
+  type JoinEvent,
+  type JoinExposure,
+  type UserJoinState,
+} from '../stores/experiments/join-state.js';
 
-// The experiments processor's join (DESIGN.md §9), as pure functions: behaviour events against
-// the exposures their users got in the window before each event.
+// The experiments processor's join (DESIGN.md §9), as pure functions: a symmetric window join of
+// behaviour events and exposures by user. An event is attributed to each arm the user was shown
+// an answer of in the window before it (event time), whichever of the two Kafka topics brought
+// its record first:
+// - an event that arrives after its exposures joins them then (the event's own row);
+// - an exposure that arrives after events of its window joins those events then (rows of the
+//   exposure): each event is counted at most once per arm, however many exposures of the arm
+//   come late.
+// Hit and position are the same either way: the item's position in the arm's exposure the user
+// saw last before the event among those that hold it (latest time, ties to the smaller request
+// id), else a miss. An exposure that comes late and is that exposure for an event already
+// counted for the arm changes what the event counts: a miss becomes a hit, or the hit moves to
+// the new position (a row with `before`). So once both topics are through, every event counts
+// what it would have had every exposure arrived first.
 
-/** One behaviour event as the join needs it. */
-export interface JoinedEvent {
-  offset: number;
-  user_id: string;
-  item_id: string;
-  /** Event time, Unix ms. */
-  ts: number;
+export interface JoinSettings {
+  /** An event joins the exposures of at most this long before it (ms, event time). */
+  windowMs: number;
+  /** Most exposures kept per user (the newest). */
+  exposuresPerUser: number;
+  /** Most events kept per user (the newest), for exposures that arrive after them. */
+  eventsPerUser: number;
+  /** Most items kept per exposure (the top ones). */
+  items: number;
+}
+
+export type JoinRecord =
+  | { kind: 'exposure'; offset: number; user_id: string; exposure: JoinExposure }
+  | { kind: 'event'; offset: number; user_id: string; event: Omit<JoinEvent, 'claims'> };
+
+export interface JoinOutcome {
+  /** The new state of each user whose state changed. */
+  states: Map<string, UserJoinState>;
+  /** Count changes, in record order (ascending offsets). */
+  rows: Attribution[];
+  /** Exposures new to the join (not a copy of one kept), and whether events of their window had come first. */
+  kept: { user_id: string; exposure: JoinExposure; late: boolean }[];
+}
+
+/** The exposure the user saw last of two (later, then the smaller request id): its list is the one that counts. */
+export const seenLater = (
+  a: { ts: number; request_id: string },
+  b: { ts: number; request_id: string },
+): boolean => a.ts > b.ts || (a.ts === b.ts && a.request_id < b.request_id);
+
+const inWindow = (exposureTs: number, eventTs: number, windowMs: number): boolean =>
+  exposureTs <= eventTs && eventTs - exposureTs <= windowMs;
+
+/**
+ * What an event counts for each arm the user was shown in its window, from the exposures given
+ * (oldest first): one claim per (experiment, arm), in the order their first exposure appears.
+ */
+export function claimsOf(
+  exposures: readonly JoinExposure[],
+  event: { ts: number; item_id: string },
+  windowMs: number,
+): Claim[] {
+  const arms = new Map<string, Claim>();
+  for (const x of exposures) {
+    if (!inWindow(x.ts, event.ts, windowMs)) continue;
+    const key = `${x.experiment}\0${x.arm}`;
+    const c = arms.get(key) ?? { experiment: x.experiment, arm: x.arm, position: 0 };
+    arms.set(key, c);
+    const at = x.items.indexOf(event.item_id);
+    if (at >= 0 && (!c.source || seenLater(x, c.source))) {
+      c.position = at + 1;
+      c.source = { ts: x.ts, request_id: x.request_id };
+    }
+  }
+  return [...arms.values()];
+}
+
+const row = (offset: number, user_id: string, e: { ts: number }, c: Claim, before?: number): Attribution => ({
+  offset,
+  experiment: c.experiment,
+  arm: c.arm,
+  user_id,
+  ts: e.ts,
+  position: c.position,
+  ...(before === undefined ? {} : { before }),
+});
+
+/**
+ * A new event of the user: kept, and attributed to the arms of the exposures already there.
+ * Undefined when it is a copy of an event kept (the same event id: a producer's retry).
+ */
+export function addEvent(
+  state: UserJoinState,
+  offset: number,
+  user_id: string,
+  event: Omit<JoinEvent, 'claims'>,
+  s: JoinSettings,
+): Attribution[] | undefined {
+  if (state.events.some((e) => e.event_id === event.event_id)) return undefined;
+  const claims = claimsOf(state.exposures, event, s.windowMs);
+  state.events.push({ ...event, claims });
+  state.events.sort(byTimeThen((e) => e.event_id));
+  trim(state, s);
+  return claims.map((c) => row(offset, user_id, event, c));
 }
 
 /**
- * Per event, one attribution for each (experiment, arm) of which the user got an exposure at most
- * `windowMs` before the event (and not after it): a hit when the event's item was among that
- * arm's exposed items, at its 1-based position in the most recent such exposure (the list the
- * user saw last), else a miss (position 0). Events without such an exposure are not counted.
- * Output in event order, so offsets ascend as the store's fence needs.
+ * A new exposure of the user: kept, and joined to the user's events of its window that came
+ * before it. Undefined when it is a copy of an exposure kept (the same request id).
  */
-export function joinExposures(
-  events: readonly JoinedEvent[],
-  exposures: ReadonlyMap<string, readonly RecentExposure[]>,
-  windowMs: number,
-): Attribution[] {
-  const out: Attribution[] = [];
-  for (const e of events) {
-    const mine = exposures.get(e.user_id);
-    if (!mine) continue;
-    // (experiment, arm) → the position of the item in the newest exposure that holds it
-    const arms = new Map<string, { experiment: string; arm: string; newest: number; position: number }>();
-    for (const x of mine) {
-      if (x.ts > e.ts || e.ts - x.ts > windowMs) continue;
-      const key = `${x.experiment}\0${x.arm}`;
-      const a = arms.get(key) ?? { experiment: x.experiment, arm: x.arm, newest: -1, position: 0 };
-      arms.set(key, a);
-      const at = x.items.indexOf(e.item_id);
-      if (at >= 0 && x.ts > a.newest) {
-        a.newest = x.ts;
-        a.position = at + 1;
-      }
+export function addExposure(
+  state: UserJoinState,
+  offset: number,
+  user_id: string,
+  exposure: JoinExposure,
+  s: JoinSettings,
+): { rows: Attribution[]; late: boolean } | undefined {
+  if (state.exposures.some((x) => x.request_id === exposure.request_id)) return undefined;
+  const x = { ...exposure, items: exposure.items.slice(0, s.items) };
+  state.exposures.push(x);
+  state.exposures.sort(byTimeThen((e) => e.request_id));
+  const rows: Attribution[] = [];
+  let late = false;
+  for (const e of state.events) {
+    if (!inWindow(x.ts, e.ts, s.windowMs)) continue;
+    late = true;
+    const c = e.claims.find((c) => c.experiment === x.experiment && c.arm === x.arm);
+    if (!c) {
+      // not counted for this arm yet: as the event would have been, had its exposures come first
+      const mine = state.exposures.filter((o) => o.experiment === x.experiment && o.arm === x.arm);
+      const [claim] = claimsOf(mine, e, s.windowMs) as [Claim];
+      e.claims.push(claim);
+      rows.push(row(offset, user_id, e, claim));
+      continue;
     }
-    for (const a of arms.values())
-      out.push({
-        offset: e.offset,
-        experiment: a.experiment,
-        arm: a.arm,
-        user_id: e.user_id,
-        ts: e.ts,
-        position: a.position,
-      });
+    const at = x.items.indexOf(e.item_id);
+    if (at < 0 || (c.source && !seenLater(x, c.source))) continue;
+    const before = c.position;
+    c.position = at + 1;
+    c.source = { ts: x.ts, request_id: x.request_id };
+    if (before !== c.position) rows.push(row(offset, user_id, e, c, before));
   }
-  return out;
+  trim(state, s);
+  return { rows, late };
 }
 
-/** Per user, their latest event time and the span of exposure times the join may need for these events. */
-export function joinSpans(
-  events: readonly JoinedEvent[],
-  windowMs: number,
-): Map<string, { latest: number; from: number; to: number }> {
-  const out = new Map<string, { latest: number; from: number; to: number }>();
-  for (const e of events) {
-    const s = out.get(e.user_id);
-    if (!s) out.set(e.user_id, { latest: e.ts, from: e.ts - windowMs, to: e.ts });
+/**
+ * Keeps a user's state bounded. Exposures: those of the window before the newest one (their
+ * times are the recall API's clock), at most `exposuresPerUser`. Events: those an exposure can
+ * still join, at most `eventsPerUser`. An exposure joins events at or after its time, so an
+ * event before the newest exposure's time less one window (room for exposures written out of
+ * order) is done; bounding events by the newest event instead would drop them when the exposure
+ * topic is consumed more than one window behind the behaviour topic (a catch-up), and would let
+ * an event's own time (the client's) drop the others.
+ */
+export function trim(state: UserJoinState, s: JoinSettings): void {
+  const newestExposure = state.exposures.at(-1)?.ts;
+  if (newestExposure !== undefined) {
+    const from = newestExposure - s.windowMs;
+    state.exposures = state.exposures.filter((x) => x.ts >= from);
+    state.events = state.events.filter((e) => e.ts >= from);
+  }
+  state.exposures = state.exposures.slice(-s.exposuresPerUser);
+  state.events = state.events.slice(-s.eventsPerUser);
+}
+
+const copyState = (s: UserJoinState | undefined): UserJoinState => ({
+  exposures: (s?.exposures ?? []).map((x) => ({ ...x })),
+  events: (s?.events ?? []).map((e) => ({
+    ...e,
+    claims: e.claims.map((c) => ({ ...c, ...(c.source ? { source: { ...c.source } } : {}) })),
+  })),
+});
+
+/**
+ * One batch of one partition against the users' states as read (left untouched): each record in
+ * order, as if each were joined alone.
+ */
+export function joinBatch(
+  records: readonly JoinRecord[],
+  before: ReadonlyMap<string, UserJoinState>,
+  s: JoinSettings,
+): JoinOutcome {
+  const states = new Map<string, UserJoinState>();
+  const out: JoinOutcome = { states, rows: [], kept: [] };
+  for (const r of records) {
+    let state = states.get(r.user_id);
+    if (!state) {
+      state = copyState(before.get(r.user_id));
+      states.set(r.user_id, state);
+    }
+    if (r.kind === 'event') out.rows.push(...(addEvent(state, r.offset, r.user_id, r.event, s) ?? []));
     else {
-      s.latest = Math.max(s.latest, e.ts);
-      s.from = Math.min(s.from, e.ts - windowMs);
-      s.to = s.latest;
+      const done = addExposure(state, r.offset, r.user_id, r.exposure, s);
+      if (!done) continue;
+      out.rows.push(...done.rows);
+      out.kept.push({ user_id: r.user_id, exposure: r.exposure, late: done.late });
     }
   }
   return out;
 }
-
-/**
- * An exposure arrived late: an event of its user within the window after it had been joined
- * already (the user's latest joined event time, read atomically with the exposure's write, says
- * so), so that event was not attributed to it. A lower bound when the user has several events:
- * a later one past the window hides an earlier one inside it.
- */
-export const arrivedLate = (exposureTs: number, lastEventTs: number | undefined, windowMs: number): boolean =>
-  lastEventTs !== undefined && lastEventTs >= exposureTs && lastEventTs - exposureTs <= windowMs;

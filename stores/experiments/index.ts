@@ -1,20 +1,47 @@
+import type { FencedPartition } from '../fence.js';
+import type { GuardedHashWrite } from './join-state.js';
+
 /** Counts of one user in one arm: attributed behaviour events and those whose item was exposed. */
 export interface ArmUserCounts {
   events: number;
   hits: number;
 }
 
-/** One behaviour event attributed to an exposure of a running experiment. */
+/**
+ * One behaviour event attributed to an arm of a running experiment, or a change of what it
+ * counts there (a newer exposure of the arm that arrived after the event).
+ */
 export interface Attribution {
-  /** Kafka offset of the event, for the exactly-once fence. */
+  /** Kafka offset of the record that made this row (the event, or the late exposure). */
   offset: number;
   experiment: string;
   arm: string;
   user_id: string;
+  /** The event's time (its UTC day holds the counts). */
   ts: number;
   /** 1-based position of the item in the exposure, or 0 for a miss. */
   position: number;
+  /**
+   * What the event counted for this arm before this row: absent when it is newly attributed (one
+   * event more), 0 when it was a miss (one hit more), else the hit's earlier position (the hit
+   * moves from that position's bucket to this one's).
+   */
+  before?: number;
 }
+
+/** The counts one row changes: the user's events and hits, and hits per position bucket. */
+export function countDeltas(r: Attribution): { events: number; hits: number; positions: [string, number][] } {
+  const newEvent = r.before === undefined;
+  const wasHit = (r.before ?? 0) > 0;
+  const positions: [string, number][] = [];
+  if (wasHit && r.position > 0 && positionBucket(r.before as number) !== positionBucket(r.position)) {
+    positions.push([positionBucket(r.before as number), -1], [positionBucket(r.position), 1]);
+  } else if (!wasHit && r.position > 0) positions.push([positionBucket(r.position), 1]);
+  return { events: newEvent ? 1 : 0, hits: !wasHit && r.position > 0 ? 1 : 0, positions };
+}
+
+/** Why a commit wrote nothing: the fence moved (another consumer), or these users' states did. */
+export type CommitResult = { ok: true } | { ok: false; fence: number; moved: string[] };
 
 export interface ArmResults {
   /** Users the arm exposed, over every day. */
@@ -34,15 +61,21 @@ export interface ExperimentResultStore {
   markExposed(
     rows: { experiment: string; arm: string; user_id: string; ts: number }[],
   ): Promise<{ experiment: string; arm: string; added: number }[]>;
+  /** The partition's fence: the last offset whose join states and counts are in (-1: none). */
+  fence(p: FencedPartition): Promise<number>;
   /**
-   * Counts attributions (ascending offsets) exactly once per partition: returns the rows that
-   * were new (a re-delivered batch counts none).
+   * One batch of a partition, exactly once: if the fence is still `expected` and every user's
+   * join state still at the version read, writes the states, counts the rows and moves the fence
+   * to `lastOffset`, all at once; otherwise nothing, and says what moved. A batch delivered again
+   * finds its offsets at or below the fence and is left out before it is joined.
    */
-  attribute(
-    fence: { group: string; topic: string; partition: number },
-    rows: Attribution[],
+  commit(
+    p: FencedPartition,
+    expected: number,
     lastOffset: number,
-  ): Promise<Attribution[]>;
+    rows: readonly Attribution[],
+    states: readonly GuardedHashWrite[],
+  ): Promise<CommitResult>;
   /** Every arm's results of an experiment. */
   results(experiment: string): Promise<Map<string, ArmResults>>;
   /** Forgets an experiment's results (after its report was archived). */

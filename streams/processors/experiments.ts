@@ -3,14 +3,15 @@ import { createRedis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import type { Exposure } from '../../schemas/exposure.js';
-import type { Attribution } from '../../stores/experiments/index.js';
-import { type RecentExposure, RedisRecentExposureStore } from '../../stores/experiments/recent.js';
+import { countDeltas } from '../../stores/experiments/index.js';
+import { RedisJoinStateStore } from '../../stores/experiments/join-state.js';
 import { RedisExperimentResultStore } from '../../stores/experiments/redis.js';
 import { ARMS } from '../../versions/experiments/assign.js';
 import { EXPERIMENT_NAME, type ExperimentDefinition } from '../../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../../versions/experiments/registry.js';
 import { registryDir } from '../../versions/registry.js';
-import { arrivedLate, joinExposures, joinSpans } from '../experiment-join.js';
+import { joinAndCommit } from '../experiment-commit.js';
+import type { JoinOutcome, JoinRecord, JoinSettings } from '../experiment-join.js';
 import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Hit positions the histogram resolves (the report's position buckets: 1, 2–5, …, 51–100, >100). */
@@ -25,33 +26,36 @@ export const SKIP_REASONS = ['no_experiment', 'unknown_experiment'] as const;
 /**
  * recall.exposures + behaviour.events → per-arm experiment results (DESIGN.md §9).
  *
- * Exposures of a known experiment are kept per user for the join window (Redis, bounded, TTL)
- * and mark their user as exposed in their arm; both writes are idempotent. Each behaviour event
- * of a user is joined to the user's exposures of the window before it (streams/experiment-join.ts)
- * and counted per arm (events, hits, hit position) exactly once per partition: the counts and
- * the partition's fence move together in one script (stores/experiments/redis.ts).
+ * A symmetric window join by user (streams/experiment-join.ts): each user's recent exposures of
+ * known experiments and, while an A/B experiment runs, their recent behaviour events are kept in
+ * Redis (bounded, TTL; stores/experiments/join-state.ts). An event joins the exposures of the
+ * window before it; an exposure that arrives after events of its window joins them then. Either
+ * way each event counts once per arm (events, hits, hit position), whichever topic came first.
  *
- * Ordering: the two topics are consumed independently, so an event consumed before its exposure
- * arrives is not attributed to it. The exposure's arrival then finds the user's later event
- * already joined (the mark each join leaves, stores/experiments/recent.ts) and counts itself late
- * (`towerflow_experiment_late_exposures_total`): of the two, exactly one sees the other.
+ * Exactly once per partition of either topic: a batch is joined against the users' states as
+ * read, and the new states, the counts and the partition's fence are written in one script only
+ * if no state moved meanwhile (else the moved users are read again and the batch joined again).
+ * A batch delivered again is left out up to the fence before it is joined.
  */
 export function experimentsProcessor(cfg: Config): StreamProcessor {
   const redis = createRedis(cfg);
-  const windowMs = cfg.experimentWindowSeconds * 1000;
-  const recent = new RedisRecentExposureStore(redis, {
-    windowMs,
-    perUser: cfg.experimentUserExposures,
+  const settings: JoinSettings = {
+    windowMs: cfg.experimentWindowSeconds * 1000,
+    exposuresPerUser: cfg.experimentUserExposures,
+    eventsPerUser: cfg.experimentUserEvents,
     items: cfg.experimentExposureItems,
-  });
+  };
+  const joinStates = new RedisJoinStateStore(redis, settings.windowMs);
   const results = new RedisExperimentResultStore(redis);
   const book = new ExperimentBook(new ExperimentRegistry(redis, registryDir(cfg)), cfg.milvusAlias);
   const group = groupIdOf(cfg, 'experiments');
   let m: ReturnType<typeof experimentMetrics> | undefined;
 
-  async function writeExposures(values: Exposure[]): Promise<void> {
-    const kept: (RecentExposure & { user_id: string })[] = [];
-    for (const e of values) {
+  /** The exposures the join keeps: those of an experiment with a definition; the rest counted as skipped. */
+  async function exposuresOf(records: PartitionBatch['records']): Promise<JoinRecord[]> {
+    const out: JoinRecord[] = [];
+    for (const { offset, value } of records) {
+      const e = value as Exposure;
       if (e.experiment === null || e.arm === null) {
         m?.skipped.inc({ reason: 'no_experiment' });
         continue;
@@ -60,47 +64,50 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
         m?.skipped.inc({ reason: 'unknown_experiment' });
         continue;
       }
-      kept.push({
-        ts: e.ts,
-        request_id: e.request_id,
-        experiment: e.experiment,
-        arm: e.arm,
-        items: e.items,
+      const { ts, request_id, experiment, arm, items } = e;
+      out.push({
+        kind: 'exposure',
+        offset,
         user_id: e.user_id,
+        exposure: { ts, request_id, experiment, arm, items },
       });
     }
-    if (kept.length === 0) return;
-    const added = await recent.add(kept);
-    const exposed = await results.markExposed(kept);
-    if (m) {
-      for (const [i, e] of kept.entries()) {
-        const a = added[i];
-        const labels = { experiment: e.experiment, arm: e.arm };
-        if (!a?.added) continue; // re-delivered: counted when it first came
-        m.exposures.inc(labels);
-        if (arrivedLate(e.ts, a.lastEventTs, windowMs)) m.late.inc(labels);
-      }
-      for (const x of exposed) m.exposedUsers.inc({ experiment: x.experiment, arm: x.arm }, x.added);
-    }
+    return out;
   }
 
-  async function writeEvents(batch: PartitionBatch): Promise<void> {
-    // nothing to attribute while no A/B experiment runs: the batch commits without a store call
-    if (!(await book.anyRunning())) return;
-    const events = batch.records.map((r) => {
-      const e = r.value as BehaviourEvent;
-      return { offset: r.offset, user_id: e.user_id, item_id: e.item_id, ts: e.ts };
+  const eventsOf = (records: PartitionBatch['records']): JoinRecord[] =>
+    records.map(({ offset, value }) => {
+      const e = value as BehaviourEvent;
+      return {
+        kind: 'event',
+        offset,
+        user_id: e.user_id,
+        event: { ts: e.ts, event_id: e.event_id, item_id: e.item_id },
+      };
     });
-    // each user's mark and read in one script: an exposure that misses the read sees the mark
-    const exposures = await recent.joinRead(joinSpans(events, windowMs));
-    const rows = joinExposures(events, exposures, windowMs);
-    if (rows.length === 0) return;
-    const fresh = await results.attribute(
+
+  async function join(batch: PartitionBatch): Promise<void> {
+    // no A/B experiment running: nothing to attribute, and no event to keep for a late exposure
+    if (batch.role === 'behaviour' && !(await book.anyRunning())) return;
+    const out = await joinAndCommit(
+      {
+        states: joinStates,
+        results,
+        settings,
+        onRejoin: (reason) => m?.rejoined.inc({ reason }),
+        onExposed: (exposed) => {
+          for (const x of exposed) m?.exposedUsers.inc({ experiment: x.experiment, arm: x.arm }, x.added);
+        },
+      },
       { group, topic: batch.topic, partition: batch.partition },
-      rows,
       batch.lastOffset,
+      async (fence) => {
+        // a batch delivered again is left out up to the fence, before it is joined
+        const fresh = batch.records.filter((r) => r.offset > fence);
+        return batch.role === 'exposures' ? await exposuresOf(fresh) : eventsOf(fresh);
+      },
     );
-    if (m) count(m, fresh);
+    if (out && m) count(m, out);
   }
 
   return {
@@ -116,8 +123,7 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
       book.onRunning = (name) => m && zeroArms(m, name);
     },
     async write(batch: PartitionBatch) {
-      if (batch.role === 'exposures') await writeExposures(batch.records.map((r) => r.value as Exposure));
-      else await writeEvents(batch);
+      await join(batch);
       // every record is through (kept, joined or of no experiment), as the other processors count
       return batch.records.length;
     },
@@ -140,14 +146,20 @@ export function rejectExposure(e: Exposure): string | undefined {
   return undefined;
 }
 
-function count(m: ReturnType<typeof experimentMetrics>, fresh: readonly Attribution[]): void {
-  for (const a of fresh) {
-    const labels = { experiment: a.experiment, arm: a.arm };
-    m.events.inc(labels);
-    if (a.position > 0) {
-      m.hits.inc(labels);
-      m.position.observe(labels, a.position);
-    }
+function count(m: ReturnType<typeof experimentMetrics>, out: JoinOutcome): void {
+  for (const x of out.kept) {
+    const labels = { experiment: x.exposure.experiment, arm: x.exposure.arm };
+    m.exposures.inc(labels);
+    if (x.late) m.late.inc(labels);
+  }
+  for (const r of out.rows) {
+    const labels = { experiment: r.experiment, arm: r.arm };
+    const d = countDeltas(r);
+    if (d.events) m.events.inc(labels);
+    if (d.hits) m.hits.inc(labels);
+    // a hit observed once at its position; moved, its earlier position is observed as retracted
+    if (r.position > 0 && r.position !== r.before) m.position.observe(labels, r.position);
+    if ((r.before ?? 0) > 0 && r.position !== r.before) m.retracted.observe(labels, r.before as number);
   }
 }
 
@@ -195,6 +207,9 @@ function zeroArms(m: ReturnType<typeof experimentMetrics>, experiment: string): 
   for (const arm of ARMS) {
     const labels = { experiment, arm };
     for (const c of [m.exposures, m.exposedUsers, m.events, m.hits, m.late]) c.inc(labels, 0);
+    // the net position histogram (observed − retracted) needs both from the start
+    m.position.zero(labels);
+    m.retracted.zero(labels);
   }
 }
 
@@ -209,8 +224,16 @@ export function experimentMetrics(registry: Registry) {
     registers: [registry],
   });
   for (const reason of SKIP_REASONS) skipped.inc({ reason }, 0);
+  const rejoined = new Counter({
+    name: 'towerflow_experiment_rejoined_batches_total',
+    help: 'Batches joined again because, between their read and their commit, a user’s join state was written by the other topic’s batch (state) or the partition’s fence moved (fence: another consumer)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of ['state', 'fence']) rejoined.inc({ reason }, 0);
   return {
     skipped,
+    rejoined,
     exposures: counter(
       'towerflow_experiment_exposures_total',
       'Exposures of an experiment kept for the join, by arm (a re-delivered one is not counted again)',
@@ -229,14 +252,21 @@ export function experimentMetrics(registry: Registry) {
     ),
     position: new Histogram({
       name: 'towerflow_experiment_hit_position',
-      help: 'Position of the item in the exposure the user saw last, per hit (share within K = bucket le=K / hits)',
+      help: 'Position of the item in the arm’s exposure the user saw last, per hit; a hit moved by a later-arriving newer exposure is observed again at its new position (net positions = this − towerflow_experiment_hit_position_retracted)',
+      labelNames,
+      buckets: POSITION_BUCKETS,
+      registers: [registry],
+    }),
+    retracted: new Histogram({
+      name: 'towerflow_experiment_hit_position_retracted',
+      help: 'Earlier positions of hits that moved: an exposure the user saw later, holding the item elsewhere, arrived after the event was counted',
       labelNames,
       buckets: POSITION_BUCKETS,
       registers: [registry],
     }),
     late: counter(
       'towerflow_experiment_late_exposures_total',
-      'Exposures that arrived after an event of their user in the window had been joined without them (that event was not attributed to them): the cost of consuming the two topics independently',
+      'Exposures that arrived after events of their user in their window and joined those events on arrival (the symmetric join: nothing is left unattributed by the order the two topics are consumed in)',
     ),
   };
 }

@@ -8,6 +8,14 @@ const rate = (metric: string, by: string, extra = '', window = '1m') =>
   `sum by (${by}) (rate(${metric}{${TF}${extra}}[${window}]))`;
 const quantile = (q: number, metric: string, by: string, extra = '', window = '5m') =>
   `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket{${TF}${extra}}[${window}])))`;
+/**
+ * A quantile of a histogram less its retractions (observations withdrawn later, counted in a
+ * second histogram with the same buckets); where no retraction series exists, the histogram alone.
+ */
+const netQuantile = (q: number, metric: string, retracted: string, by: string, window: string) => {
+  const buckets = (m: string) => `sum by (le, ${by}) (rate(${m}_bucket{${TF}}[${window}]))`;
+  return `histogram_quantile(${q}, (${buckets(metric)} - ${buckets(retracted)}) or ${buckets(metric)})`;
+};
 /** Error budget left over 30 days: 1 − (bad / all) / (1 − target); 1 = untouched, 0 = spent. */
 const budgetLeft = (bad: string, all: string, target: number) =>
   `1 - ((${bad}) or vector(0)) / clamp_min(${all}, 1) / ${(1 - target).toFixed(4)}`;
@@ -443,17 +451,17 @@ export const RECALL: DashboardSpec = {
         },
         {
           title: 'Hit position by arm',
-          description: 'Median and p90 position of the hit item in the exposure the user saw last (1 = top of the answer).',
+          description: 'Median and p90 position of the hit item in the arm’s exposure the user saw last before the event (1 = top of the answer); a hit moved by a later-read exposure counts at its new position only (observed less retracted).',
           unit: 'none',
           queries: [
-            { expr: quantile(0.5, 'towerflow_experiment_hit_position', 'experiment, arm', '', '1h'), legend: 'p50 {{experiment}} {{arm}}' },
-            { expr: quantile(0.9, 'towerflow_experiment_hit_position', 'experiment, arm', '', '1h'), legend: 'p90 {{experiment}} {{arm}}' },
+            { expr: netQuantile(0.5, 'towerflow_experiment_hit_position', 'towerflow_experiment_hit_position_retracted', 'experiment, arm', '1h'), legend: 'p50 {{experiment}} {{arm}}' },
+            { expr: netQuantile(0.9, 'towerflow_experiment_hit_position', 'towerflow_experiment_hit_position_retracted', 'experiment, arm', '1h'), legend: 'p90 {{experiment}} {{arm}}' },
           ],
           emptyWhenHealthy: 'no experiment is running or no hit yet.',
         },
         {
           title: 'Exposures kept, late and skipped per second',
-          description: 'Exposures kept for the join by arm; late ones (an event of their user in the window had been joined before they arrived: those events went unattributed, the cost of consuming recall.exposures and behaviour.events independently); skipped ones (outside any experiment, or naming an experiment without a definition).',
+          description: 'Exposures kept for the join by arm; late ones (read after events of their user in their window, and joined to those events then: many after a restart with a backlog, few in steady state); skipped ones (outside any experiment, or naming an experiment without a definition).',
           unit: 'reqps',
           queries: [
             { expr: rate('towerflow_experiment_exposures_total', 'experiment, arm'), legend: 'kept {{experiment}} {{arm}}' },

@@ -7,6 +7,7 @@ import { IsolatedStack } from '../../../../infra/local/isolated-stack.js';
 import type { BehaviourEvent } from '../../../../schemas/behaviour.js';
 import type { Exposure } from '../../../../schemas/exposure.js';
 import type { ArmResults } from '../../../../stores/experiments/index.js';
+import { joinStateKey } from '../../../../stores/experiments/join-state.js';
 import { RedisExperimentResultStore } from '../../../../stores/experiments/redis.js';
 import type { DeadLetter } from '../../../../streams/dlq.js';
 import { groupIdOf } from '../../../../streams/runtime.js';
@@ -17,7 +18,9 @@ import { registryDir } from '../../../../versions/registry.js';
 
 // The experiments processor on the real Kafka and Redis: exposures and behaviour produced straight
 // to their topics, per-arm results and counters checked exactly, a full re-delivery of both topics
-// counting nothing again, malformed exposures dead-lettered, and the ordering caveat measured.
+// counting nothing again (with the join states gone, so only the fences stand), malformed
+// exposures dead-lettered, and the join measured whichever topic comes first: an exposure and its
+// click at once, 200 ms apart, and both as a backlog after a restart, every click attributed once.
 const NAME = 'ab-ops';
 const SHARE = 0.5;
 const MIN = 60_000;
@@ -71,6 +74,22 @@ describe('experiments processor (real Kafka and Redis)', () => {
   }
   const drained = (role: 'exposures' | 'behaviour') =>
     stack.waitForZeroLag(['experiments'], 60_000, stack.topics[role]);
+  const joinStateKeys = async (): Promise<string[]> => {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${joinStateKey('x').slice(0, -1)}*`,
+        'COUNT',
+        1000,
+      );
+      out.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  };
 
   beforeAll(async () => {
     await redis.connect();
@@ -203,8 +222,13 @@ describe('experiments processor (real Kafka and Redis)', () => {
     expect([dlq('invalid'), dlq('not_json')]).toEqual([2, 1]);
   });
 
-  it('counts nothing again when both topics are delivered again from the start', async () => {
+  it('counts nothing again when both topics are delivered again from the start, the join states gone', async () => {
     await stack.down(['experiments']);
+    // the users' join states expired (as after their TTL): only each partition's fence stands
+    // between a re-delivered exposure or event and a second count
+    const states = await joinStateKeys();
+    expect(states.length).toBeGreaterThan(0);
+    await redis.del(...states);
     const admin = await stack.kafkaAdmin();
     for (const role of ['exposures', 'behaviour'] as const)
       await admin.resetOffsets({
@@ -225,29 +249,68 @@ describe('experiments processor (real Kafka and Redis)', () => {
         name,
         0,
       ]);
+    expect(await joinStateKeys()).toEqual([]); // nothing was joined again
     const all = size + (await stack.topicSize(stack.topics.exposures));
     expect(sumSamples(text, 'towerflow_stream_consumed_total', { processor: 'experiments' })).toBe(all);
     // every record but the three dead letters is through, as the other processors count
     expect(sumSamples(text, 'towerflow_stream_written_total', { processor: 'experiments' })).toBe(all - 3);
   });
 
-  it('does not attribute an event consumed before its exposure, and counts that exposure late', async () => {
+  it('attributes an event consumed before its exposure when the exposure comes, and moves the hit to a later one', async () => {
     const u = 'latecomer';
     const arm = armOf(NAME, SHARE, u);
     const before = await metrics();
-    await produce('behaviour', [event(u, 'it-late', T0 + 5 * MIN)]);
+    const was = (await results.results(NAME)).get(arm) as ArmResults;
+    const click = event(u, 'it-late', T0 + 5 * MIN);
+    // the click twice (a producer's retry: the same event id at another offset), then the exposures
+    await produce('behaviour', [click, click]);
     await drained('behaviour');
     await produce('exposures', [exposure(u, T0 + 4 * MIN, ['it-late'])]);
     await drained('exposures');
-    const r = (await results.results(NAME)).get(arm) as ArmResults;
-    expect(r.users.has(u)).toBe(false);
-    expect(r.exposedUsers).toBe((settled.get(arm) as ArmResults).exposedUsers + 1);
-    const late = (t: string) => sumSamples(t, 'towerflow_experiment_late_exposures_total', arms(arm));
-    expect(late(await metrics()) - late(before)).toBe(1);
+    let r = (await results.results(NAME)).get(arm) as ArmResults;
+    expect(r.users.get(u)).toEqual({ events: 1, hits: 1 });
+    expect(r.exposedUsers).toBe(was.exposedUsers + 1);
+    expect(r.positions.get('1')).toBe((was.positions.get('1') ?? 0) + 1);
+    // the user saw a later answer before the click, holding the item at 7: the hit is there now
+    await produce('exposures', [exposure(u, T0 + 4 * MIN + 1, ['a', 'b', 'c', 'd', 'e', 'f', 'it-late'])]);
+    await drained('exposures');
+    r = (await results.results(NAME)).get(arm) as ArmResults;
+    expect(r.users.get(u)).toEqual({ events: 1, hits: 1 });
+    expect(r.positions.get('1') ?? 0).toBe(was.positions.get('1') ?? 0);
+    expect(r.positions.get('6-10')).toBe((was.positions.get('6-10') ?? 0) + 1);
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sumSamples(after, name, { ...arms(arm), ...labels }) -
+      sumSamples(before, name, { ...arms(arm), ...labels });
+    expect(
+      [
+        'towerflow_experiment_events_total',
+        'towerflow_experiment_hits_total',
+        'towerflow_experiment_late_exposures_total',
+        'towerflow_experiment_exposures_total',
+        'towerflow_experiment_hit_position_count',
+        'towerflow_experiment_hit_position_retracted_count',
+      ].map((n) => delta(n)),
+    ).toEqual([1, 1, 2, 2, 2, 1]);
+    // net positions: one hit, between 6 and 10
+    expect(
+      ['1', '5', '10'].map(
+        (le) =>
+          delta('towerflow_experiment_hit_position_bucket', { le }) -
+          delta('towerflow_experiment_hit_position_retracted_bucket', { le }),
+      ),
+    ).toEqual([0, 0, 1]);
   });
 
-  it('measures the ordering caveat: with an exposure and its click produced together, joined + late = all', async () => {
-    const measured: Record<string, { pairs: number; late: number }> = {};
+  it('attributes every click exactly once whichever topic brings it first: at once, 200 ms apart, a backlog', async () => {
+    const measured: Record<string, { pairs: number; joined: number; late: number }> = {};
+    const perUser = async (pairs: string[]) => {
+      const r = await results.results(NAME);
+      return pairs.filter((u) => {
+        const c = (r.get(armOf(NAME, SHARE, u)) as ArmResults).users.get(u);
+        return c?.events === 1 && c.hits === 1;
+      }).length;
+    };
     for (const [label, gapMs] of [
       ['same instant', 0],
       ['200 ms apart', 200],
@@ -268,11 +331,17 @@ describe('experiments processor (real Kafka and Redis)', () => {
       const after = await metrics();
       const delta = (name: string) =>
         sumSamples(after, name, { experiment: NAME }) - sumSamples(before, name, { experiment: NAME });
-      // every click either found its exposure or made it late: nothing is lost unseen
-      expect(
-        delta('towerflow_experiment_events_total') + delta('towerflow_experiment_late_exposures_total'),
-      ).toBe(pairs.length);
-      measured[label] = { pairs: pairs.length, late: delta('towerflow_experiment_late_exposures_total') };
+      expect([
+        label,
+        delta('towerflow_experiment_events_total'),
+        delta('towerflow_experiment_hits_total'),
+      ]).toEqual([label, pairs.length, pairs.length]);
+      expect(await perUser(pairs)).toBe(pairs.length);
+      measured[label] = {
+        pairs: pairs.length,
+        joined: await perUser(pairs),
+        late: delta('towerflow_experiment_late_exposures_total'),
+      };
     }
     // a catch-up: the processor down while 2,000 users are shown an answer and click 1 s later
     await stack.down(['experiments']);
@@ -289,11 +358,22 @@ describe('experiments processor (real Kafka and Redis)', () => {
     await stack.up(['experiments']);
     await drained('exposures');
     await drained('behaviour');
-    const text = await metrics();
-    const events = sumSamples(text, 'towerflow_experiment_events_total', { experiment: NAME });
-    const late = sumSamples(text, 'towerflow_experiment_late_exposures_total', { experiment: NAME });
-    expect(events + late).toBe(pairs.length);
-    measured['backlog after a restart'] = { pairs: pairs.length, late };
-    process.stderr.write(`experiments ordering caveat: ${JSON.stringify(measured)}\n`);
+    const text = await metrics(); // a fresh process: its counters are the backlog's
+    const count = (name: string) => sumSamples(text, name, { experiment: NAME });
+    expect([count('towerflow_experiment_events_total'), count('towerflow_experiment_hits_total')]).toEqual([
+      pairs.length,
+      pairs.length,
+    ]);
+    expect(await perUser(pairs)).toBe(pairs.length);
+    measured['backlog after a restart'] = {
+      pairs: pairs.length,
+      joined: await perUser(pairs),
+      late: count('towerflow_experiment_late_exposures_total'),
+    };
+    const bytes = Number(await redis.call('MEMORY', 'USAGE', joinStateKey('b-0')));
+    const rejoined = sumSamples(text, 'towerflow_experiment_rejoined_batches_total', { reason: 'state' });
+    process.stderr.write(
+      `experiments join: ${JSON.stringify(measured)}; backlog batches joined again ${rejoined}; one pair's join state ${bytes} bytes\n`,
+    );
   });
 });

@@ -35,12 +35,15 @@ describe('experiments processor: exposures it cannot use', () => {
 });
 
 describe('experiments processor: metrics', () => {
-  it('exports the skip reasons at 0 from the start, and per-arm series only once counted', async () => {
+  it('exports the skip and rejoin reasons at 0 from the start, and per-arm series only once counted', async () => {
     const registry = new Registry();
     experimentMetrics(registry);
     const text = await registry.metrics();
     expect(text).toContain('towerflow_experiment_exposures_skipped_total{reason="no_experiment"} 0');
     expect(text).toContain('towerflow_experiment_exposures_skipped_total{reason="unknown_experiment"} 0');
+    expect(text).toContain('towerflow_experiment_rejoined_batches_total{reason="state"} 0');
+    expect(text).toContain('towerflow_experiment_rejoined_batches_total{reason="fence"} 0');
+    expect(text).toContain('# TYPE towerflow_experiment_hit_position_retracted histogram');
     // names without series still carry HELP and TYPE (what `dashboards verify` reads as known)
     expect(text).toContain('# TYPE towerflow_experiment_events_total counter');
     expect(text).not.toContain('towerflow_experiment_events_total{');
