@@ -129,9 +129,15 @@ export function buildRecallApp(
         'arm: the arm override is for debugging and needs an operator key (RECALL_OPERATOR_KEYS)';
       return reply.code(403).send({ error: 'forbidden', message, errors: [{ field: 'arm', message }] });
     }
-    // a backtest (`at`) replays the past: it is no experiment's traffic, and the live version answers it
-    const experiment = parsed.req.at === undefined ? deps.experiments?.current : undefined;
-    const routing = routeOf(experiment, parsed.req.userId, parsed.req.arm, (deps.sample ?? Math.random)());
+    // a backtest (`at`) replays the past: no experiment's traffic, answered by the live version,
+    // unless an operator names the arm (which is outside the experiment's counts anyway)
+    const backtest = parsed.req.at !== undefined && parsed.req.arm === undefined;
+    const routing = routeOf(
+      backtest ? undefined : deps.experiments?.current,
+      parsed.req.userId,
+      parsed.req.arm,
+      (deps.sample ?? Math.random)(),
+    );
     if (!routing.ok)
       return reply.code(409).send({
         error: 'conflict',

@@ -206,8 +206,11 @@ describe('A/B experiment in the recall API (real stack)', () => {
     for (const u of users) {
       const arm = armOf(NAME, SHARE, u);
       const version = arm === 'candidate' ? CANDIDATE : CONTROL;
-      const { status, body } = await recall(`user_id=${u}&k=10&at=${at}`);
+      // a backtest time pins the context features the scores are checked with; a backtest is
+      // answered by an arm's version only when an operator names it (the arm is the user's own)
+      const { status, body } = await recall(`user_id=${u}&k=10&at=${at}&arm=${arm}`, OPERATOR_KEY);
       expect(status).toBe(200);
+      forcedIds.add(body.request_id);
       expect([
         body.experiment,
         body.arm,
