@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
+import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { announceLive } from '../versions/channel.js';
 import {
@@ -46,6 +47,8 @@ export interface PromoteOutcome extends ExperimentOutcome {
 export interface AbortOutcome extends ExperimentOutcome {
   /** What became of the candidate's collection. */
   candidate: 'dropped' | 'released' | 'kept live' | 'kept for another experiment';
+  /** The candidate's ID rows (the version slot the embeddings processor moved) dropped by this call. */
+  idRows: number;
 }
 
 /** The lease is held for a load and a switch, plus the grace before a release. */
@@ -247,7 +250,8 @@ export async function promoteExperiment(
  * Ends the experiment as aborted (recall API instances stop splitting at once) and, after the
  * grace for requests that read the definition before, frees the candidate: dropped when nothing
  * else refers to it, released when rollback may still return to it, kept when it is live or
- * another running experiment serves it. Run again, it frees what is still to free.
+ * another running experiment serves it; the candidate's ID rows go with a dropped or released
+ * collection. Run again, it frees what is still to free.
  */
 export async function abortExperiment(
   d: ExperimentDeps,
@@ -273,8 +277,13 @@ export async function abortExperiment(
         await new Promise((r) => setTimeout(r, waitMs));
       }
       const candidate = await freeCandidate(d, models, experiments, definition.candidate);
-      say(`candidate ${definition.candidate}: ${candidate}`);
-      return { definition, changed, candidate };
+      // its incremental ID rows: no arm reads them any more (a live or still-served version keeps them)
+      const idRows =
+        candidate === 'dropped' || candidate === 'released'
+          ? await new RedisIdRowStore(d.redis).dropVersion(definition.candidate)
+          : 0;
+      say(`candidate ${definition.candidate}: ${candidate}, ${idRows} ID rows dropped`);
+      return { definition, changed, candidate, idRows };
     },
     leaseWaitMs(d.cfg),
   );

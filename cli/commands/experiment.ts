@@ -201,7 +201,7 @@ export function experimentCommand(): Command {
     .command('abort')
     .argument('<name>')
     .description(
-      'end the experiment (the recall API stops splitting) and, after BATCH_RELEASE_GRACE_SECONDS, free the candidate’s collection: dropped, or only released when rollback may return to it, kept when live or held by another experiment; holds the batch job’s lease; safe to run again',
+      'end the experiment (the recall API stops splitting) and, after BATCH_RELEASE_GRACE_SECONDS, free the candidate’s collection: dropped, or only released when rollback may return to it, kept when live or held by another experiment (its ID rows go with a dropped or released one); holds the batch job’s lease; safe to run again',
     )
     .option('--json', 'print the outcome as JSON')
     .action(async (name: string, o: { json?: boolean }) => {
@@ -210,7 +210,7 @@ export function experimentCommand(): Command {
       write(
         o.json
           ? JSON.stringify(r)
-          : `${r.changed ? 'aborted' : 'already aborted'}: ${name}; candidate ${r.definition.candidate} ${r.candidate}`,
+          : `${r.changed ? 'aborted' : 'already aborted'}: ${name}; candidate ${r.definition.candidate} ${r.candidate}${r.idRows > 0 ? `, ${r.idRows} of its ID rows dropped` : ''}`,
       );
     });
   return cmd;
