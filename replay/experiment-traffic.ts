@@ -72,6 +72,11 @@ export interface ArmTally {
 
 export interface TrafficOptions {
   recall: { url: string; key: string };
+  /**
+   * The experiment the answers must come from. An answer outside it (a recall API that has not
+   * seen the start yet: its exposure counts for no arm) is asked again, for up to 5 s.
+   */
+  experiment?: string;
   /** Items asked per answer (keep it within EXPERIMENT_EXPOSURE_ITEMS: further ones are not joined). */
   k: number;
   /** Seeds the order in which users arrive. */
@@ -112,7 +117,25 @@ interface RecallBody {
   items: { item_id: string }[];
 }
 
+/** How long an answer outside `experiment` is asked again. */
+const START_WAIT_MS = 5000;
+
 async function ask(o: TrafficOptions, user: string): Promise<ShownAnswer> {
+  const end = Date.now() + START_WAIT_MS;
+  for (;;) {
+    const a = await askOnce(o, user);
+    if (o.experiment === undefined || a.experiment === o.experiment) return a;
+    if (Date.now() > end)
+      throw new UserFacingError({
+        cause: `the recall API still answers user ${user} outside experiment ${o.experiment} (${a.experiment ?? 'none'}) ${START_WAIT_MS / 1000} s on`,
+        fix: '`towerflow experiment status` says whether it runs; the recall API logs the experiments it reads',
+        exitCode: ExitCode.UNAVAILABLE,
+      });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function askOnce(o: TrafficOptions, user: string): Promise<ShownAnswer> {
   const url = `${o.recall.url}/v1/recall?user_id=${encodeURIComponent(user)}&k=${o.k}`;
   let res: Response;
   try {

@@ -107,6 +107,7 @@ describe('an A/B experiment on live traffic with simulated users (real stack)', 
   async function simulate(name: string, users: SimulatedUser[], seed: number): Promise<TrafficResult> {
     const traffic = await simulateUsers(ds, users, ingest, {
       recall: { url: stack.recallUrl, key: stack.recallKey },
+      experiment: name,
       k: K,
       seed,
       round: 80,

@@ -52,12 +52,14 @@ describe('simulateUsers', () => {
         return;
       }
       const arm = Number(user.slice(1)) % 2 === 0 ? 'control' : 'candidate';
+      // `late` sees the experiment from its third request on
+      const outside = user === 'late' && asked.filter((a) => a.startsWith('late ')).length <= 2;
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           request_id: `r-${user}`,
           user_id: user,
-          experiment: 'e',
-          arm,
+          experiment: outside ? null : 'e',
+          arm: outside ? null : arm,
           model_version: arm === 'control' ? 'v1' : 'v2',
           source: 'personal',
           items: ['i0', 'i1', 'i2', 'i3', 'i4'].map((item_id) => ({ item_id, score: 1 })),
@@ -148,6 +150,30 @@ describe('simulateUsers', () => {
       ).answers.map((a) => a.user);
     expect(await orderOf(3)).toEqual(await orderOf(3));
     expect(await orderOf(3)).not.toEqual(await orderOf(4));
+  });
+
+  it('asks again while an answer is outside the experiment, and only then', async () => {
+    asked.length = 0;
+    const late = { user: 'late', next: [x('late', 'i1', 1)] };
+    const once = await simulateUsers(ds, [late], ingest([]).client, {
+      recall: { url, key: 'rk' },
+      k: 5,
+      seed: 1,
+    });
+    expect([asked.length, once.answers[0]?.experiment]).toEqual([1, null]);
+    asked.length = 0;
+    const r = await simulateUsers(ds, [late], ingest([]).client, {
+      recall: { url, key: 'rk' },
+      experiment: 'e',
+      k: 5,
+      seed: 1,
+    });
+    expect(asked).toHaveLength(3);
+    expect([r.answers[0]?.experiment, r.answers[0]?.arm, r.byArm]).toEqual([
+      'e',
+      'candidate',
+      { candidate: { users: 1, events: 1, hits: 1 } },
+    ]);
   });
 
   it('stops at an answer other than 200, naming the user and the status', async () => {
