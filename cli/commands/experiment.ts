@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import type { ExperimentDefinition } from '../../versions/experiments/definition.js';
+import { pct, reportText } from '../output/experiment-report.js';
 import { formatTable } from '../output/table.js';
 import { requireServices, type ServiceName } from '../preflight.js';
 
@@ -57,8 +58,6 @@ function definitionRow(d: ExperimentDefinition) {
     ended: d.endedAt ?? '',
   };
 }
-
-const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)} %` : '-');
 
 /** `towerflow experiment start|status|report|promote|abort`: model versions compared on live traffic. */
 export function experimentCommand(): Command {
@@ -155,28 +154,7 @@ export function experimentCommand(): Command {
           write(JSON.stringify(r));
           return;
         }
-        const rows = r.arms.map((a) => ({
-          arm: a.name,
-          model_version: a.model_version,
-          users: a.users,
-          events: a.events,
-          hits: a.hits,
-          hit_rate: pct(a.hit_rate),
-          p50_ms: a.latency_ms?.p50,
-          p99_ms: a.latency_ms?.p99,
-        }));
-        write(
-          [
-            `${r.name} (${r.mode}, ${r.state}, candidate share ${pct(r.share)})`,
-            formatTable(rows).trimEnd(),
-            `lift ${pct(r.lift)}, 95 % CI [${pct(r.ci_low)}, ${pct(r.ci_high)}] (${r.ci_method})`,
-            `sample ratio: chi² ${r.srm_chi2.toFixed(2)}, p ${r.srm_p.toPrecision(3)}${r.srm_mismatch ? ' — MISMATCH' : ''}`,
-            `recommendation: ${r.recommendation} (${r.reason})`,
-            ...(r.arms.some((a) => a.latency_ms)
-              ? []
-              : ['latency: not in Prometheus (no recall API reported it)']),
-          ].join('\n'),
-        );
+        write(reportText(r));
       });
     });
   cmd
