@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { HBaseClient } from '../clients/hbase/thrift2.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
@@ -14,6 +15,7 @@ import {
 } from '../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../versions/experiments/registry.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
+import { type CaughtUp, catchUpItems } from './catch-up.js';
 import { LOCK_KEY } from './job.js';
 import { withLock } from './lock.js';
 import { releaseAfterGrace } from './release.js';
@@ -34,6 +36,16 @@ export interface ExperimentOutcome {
   definition: ExperimentDefinition;
   /** false: it was in that state already, and nothing changed. */
   changed: boolean;
+}
+
+/** A start also needs the item profiles (HBase) to catch the candidate's collection up. */
+export interface StartDeps extends ExperimentDeps {
+  hbase: HBaseClient;
+}
+
+export interface StartOutcome extends ExperimentOutcome {
+  /** Items changed since the candidate was built, written into its collection (a start that changed something). */
+  caughtUp?: CaughtUp;
 }
 
 export interface PromoteOutcome extends ExperimentOutcome {
@@ -119,14 +131,16 @@ export async function pointerOf(
 
 /**
  * Starts an experiment on the live alias: the candidate must have a folder and a collection, which
- * is loaded before any recall API instance can read the definition. Starting one that runs already
- * with the same settings changes nothing (`changed: false`).
+ * is loaded before any recall API instance can read the definition. Then the items changed since
+ * the candidate was built go into its collection through its item tower, as the daily job does
+ * after a switch: from the start on the item bypass writes them there itself. Starting one that
+ * runs already with the same settings changes nothing (`changed: false`).
  */
 export async function startExperiment(
-  d: ExperimentDeps,
+  d: StartDeps,
   req: StartRequest,
   say: (m: string) => void = () => {},
-): Promise<ExperimentOutcome> {
+): Promise<StartOutcome> {
   const { models, experiments } = registries(d);
   const live = await models.live();
   let def: ExperimentDefinition;
@@ -158,14 +172,40 @@ export async function startExperiment(
     });
   say(`loading ${d.vectorStore.collectionOf(def.candidate)}`);
   await d.vectorStore.load(def.candidate);
+  let started: ExperimentDefinition;
   try {
-    return { definition: await experiments.start(def), changed: true };
+    started = await experiments.start(def);
   } catch (e) {
     // a concurrent start of the same experiment won: that is this one
     const raced = await again();
     if (raced) return raced;
     if (e instanceof ExperimentError) throw refused(e);
     throw e;
+  }
+  const dir = models.versionDir(def.candidate);
+  const caughtUp = await catchUpItems(
+    d,
+    def.candidate,
+    // TensorFlow loads only when an item changed
+    async () => (await import('../model/version.js')).ModelVersion.load(dir),
+    await builtAt(dir),
+    say,
+  );
+  return { definition: started, changed: true, caughtUp };
+}
+
+/**
+ * When a version's towers were saved (metadata.json), from which its collection may miss item
+ * changes; 0 (everything the change log still holds) when it does not say.
+ */
+async function builtAt(dir: string): Promise<number> {
+  try {
+    const meta = JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')) as {
+      createdAt?: string;
+    };
+    return Date.parse(meta.createdAt ?? '') || 0;
+  } catch {
+    return 0;
   }
 }
 

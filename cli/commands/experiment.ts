@@ -91,14 +91,22 @@ export function experimentCommand(): Command {
     .option('--json', 'print the definition as JSON')
     .action(async (o: { name: string; candidate: string; share: number; mode: string; json?: boolean }) => {
       const { startExperiment } = await import('../../batch/experiments.js');
-      const r = await withDeps(['redis', 'milvus'], (d) =>
-        startExperiment(d, { name: o.name, candidate: o.candidate, share: o.share, mode: o.mode }, say),
-      );
+      const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
+      const r = await withDeps(['redis', 'milvus', 'hbase'], async (d) => {
+        // the item profiles, for the items changed since the candidate was built
+        const hbase = HBaseClient.fromConfig(d.cfg);
+        try {
+          const req = { name: o.name, candidate: o.candidate, share: o.share, mode: o.mode };
+          return await startExperiment({ ...d, hbase }, req, say);
+        } finally {
+          hbase.close();
+        }
+      });
       const def = r.definition;
       write(
         o.json
-          ? JSON.stringify({ ...def, changed: r.changed })
-          : `${r.changed ? 'started' : 'already running'}: ${def.name} (${def.mode}, ${pct(def.share)} to ${def.candidate}; control ${def.control} on ${def.alias})`,
+          ? JSON.stringify({ ...def, changed: r.changed, ...(r.caughtUp ? { caught_up: r.caughtUp } : {}) })
+          : `${r.changed ? 'started' : 'already running'}: ${def.name} (${def.mode}, ${pct(def.share)} to ${def.candidate}; control ${def.control} on ${def.alias})${caughtUpText(r.caughtUp)}`,
       );
     });
   cmd
@@ -192,6 +200,13 @@ export function experimentCommand(): Command {
       );
     });
   return cmd;
+}
+
+/** The start's catch-up of the candidate's collection, when it did something. */
+function caughtUpText(c: { upserted: number; deleted: number; error?: string } | undefined): string {
+  if (c?.error) return `; items changed since the candidate was built not caught up: ${c.error}`;
+  if (!c || c.upserted + c.deleted === 0) return '';
+  return `; items changed since the candidate was built: ${c.upserted} re-inferred, ${c.deleted} removed`;
 }
 
 async function requireDefinition(

@@ -1,4 +1,5 @@
 import { startExperiment } from '../../batch/experiments.js';
+import type { HBaseClient } from '../../clients/hbase/thrift2.js';
 import type { Redis } from '../../clients/redis.js';
 import type { Config } from '../../config/index.js';
 import type { Dataset, Interaction } from '../../model/data/types.js';
@@ -35,6 +36,7 @@ export interface DemoExperiment {
 export interface DemoExperimentDeps {
   cfg: Config;
   redis: Redis;
+  hbase: HBaseClient;
   vectorStore: ItemVectorStore;
   ingest: IngestClient;
   /** Resolves once the experiments processor has consumed everything of both its topics. */

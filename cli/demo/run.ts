@@ -397,6 +397,7 @@ function experimentStep(
         {
           cfg,
           redis: s.redis,
+          hbase: s.hbase,
           vectorStore,
           ingest: data.client,
           waitForLag: () =>

@@ -9,8 +9,11 @@ import { HBaseClient } from '../../../clients/hbase/thrift2.js';
 import { createRedis } from '../../../clients/redis.js';
 import { projectRoot } from '../../../config/index.js';
 import { IsolatedStack } from '../../../infra/local/isolated-stack.js';
+import { itemRecordOf } from '../../../model/data/profiles.js';
 import { syntheticDataset } from '../../../model/data/synthetic.js';
+import { ModelVersion } from '../../../model/version.js';
 import { IngestClient } from '../../../replay/client.js';
+import { itemEvents } from '../../../replay/events.js';
 import {
   holdOutNext,
   type SimulatedUser,
@@ -20,11 +23,13 @@ import {
 import { replay } from '../../../replay/run.js';
 import { versionRowPattern } from '../../../stores/embeddings/keys.js';
 import { RedisExperimentResultStore } from '../../../stores/experiments/redis.js';
+import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
+import type { ItemState } from '../../../stores/profiles/index.js';
 import { openItemVectors } from '../../../stores/vectors/open.js';
 import { ARMS, type Arm, armOf } from '../../../versions/experiments/assign.js';
 import { ExperimentRegistry } from '../../../versions/experiments/registry.js';
 import { buildReport, type ExperimentReport } from '../../../versions/experiments/report.js';
-import { registryDir } from '../../../versions/registry.js';
+import { ModelRegistry, registryDir } from '../../../versions/registry.js';
 
 // Issue 24, shown to work: two model versions of clearly different quality compared on live
 // traffic through the whole stack (ingest, every processor, the recall API, the daily job's
@@ -34,7 +39,9 @@ import { registryDir } from '../../../versions/registry.js';
 // warm-started towers (the job's gate: HR@50 0.18 against 0.56). The report must say the
 // candidate is worse with a 95 % interval below zero and no sample-ratio mismatch; a second
 // experiment whose simulated users are picked 70/30 by their arm, where the design says 50/50,
-// must be flagged as a sample-ratio mismatch. Online hit rates come out far below the gate's:
+// must be flagged as a sample-ratio mismatch. Around them: the start catches the candidate's
+// collection up with an item changed since it was built, and the abort drops its collection and
+// its ID rows. Online hit rates come out far below the gate's:
 // about half of these users' next interactions repeat an item they had, which recall leaves out
 // (the gate tests only new items), so those are misses in both arms alike.
 const exec = promisify(execFile);
@@ -48,6 +55,8 @@ const SHARE = 0.5;
 /** Next interactions per user: the first three for the A/B experiment, the last for the SRM one. */
 const NEXT = 4;
 const K = 50;
+/** The item changed between the candidate's build and the experiment's start. */
+const MOVED = 'i7';
 const DAY_MS = 86_400_000;
 
 describe('an A/B experiment on live traffic with simulated users (real stack)', () => {
@@ -199,8 +208,53 @@ describe('an A/B experiment on live traffic with simulated users (real stack)', 
     );
   });
 
+  it('the start catches the candidate’s collection up with an item changed since it was built', async () => {
+    const row = async (version: string) =>
+      (await vectorStore.fetch(version, [MOVED], ['item_id', 'category', 'vector']))[0] as {
+        category: string;
+        vector: number[];
+      };
+    // a held candidate stays out of Milvus memory until an experiment loads it: loaded to be read
+    await vectorStore.load(candidate.version);
+    const before = (await row(candidate.version)).category;
+    const [moved] = itemEvents(ds, Date.now()).filter((e) => e.item_id === MOVED);
+    if (!moved) throw new Error(`no item ${MOVED}`);
+    const changed = {
+      ...moved,
+      event_id: `moved-${MOVED}`,
+      features: { ...moved.features, category: ['cat-moved'] },
+    };
+    expect(await ingest.post('/v1/items', [changed])).toBe(1);
+    await stack.waitForZeroLag(['items'], 60_000, stack.topics.items);
+    // the bypass moved the live row only: no experiment serves the candidate yet
+    expect([(await row(live.version)).category, (await row(candidate.version)).category]).toEqual([
+      'cat-moved',
+      before,
+    ]);
+    const started = await startExperiment(deps, {
+      name: QUALITY,
+      candidate: candidate.version,
+      share: SHARE,
+      mode: 'ab',
+    });
+    expect([started.changed, started.caughtUp?.error]).toEqual([true, undefined]);
+    const after = await row(candidate.version);
+    expect(after.category).toBe('cat-moved');
+    // through the candidate's own item tower, from the item's state in HBase
+    const [state] = await new HBaseProfileStore(hbase).getItems([MOVED]);
+    const model = await ModelVersion.load(new ModelRegistry(cfg, redis).versionDir(candidate.version));
+    try {
+      const want = model.itemVectors([itemRecordOf(state as ItemState)]);
+      expect(after.vector.length).toBe(want.length);
+      after.vector.forEach((v, i) => {
+        expect(Math.abs(v - (want[i] as number))).toBeLessThan(1e-5);
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('A/B at 0.5: the candidate’s lift is negative with a 95 % CI below zero, and the split is as designed', async () => {
-    await startExperiment(deps, { name: QUALITY, candidate: candidate.version, share: SHARE, mode: 'ab' });
     await servedBy(QUALITY);
     const users = [...split.next.keys()].map((user) => ({
       user,

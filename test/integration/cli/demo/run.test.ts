@@ -126,6 +126,9 @@ describe('towerflow demo on a small sample: served = offline, online hit rate, e
     expect(e.srm_p).toBe(sampleRatio(users('control'), users('candidate'), EXPERIMENT_SHARE).p);
     expect(e.ci_low).toBeLessThan(e.lift);
     expect(e.ci_high).toBeGreaterThan(e.lift);
+    process.stderr.write(
+      `demo experiment: ${e.arms.map((a) => `${a.name} ${a.model_version} ${a.users} users, ${a.events} events, ${a.hits} hits, hit rate ${a.hit_rate.toFixed(3)}`).join('; ')}; lift ${e.lift.toFixed(3)} [${e.ci_low.toFixed(3)}, ${e.ci_high.toFixed(3)}], srm p ${e.srm_p.toFixed(3)}; ${e.recommendation}; served HR@100 ${demo.served['HR@100'].toFixed(3)}\n`,
+    );
   });
 
   it('computes the user vector online with the same code and features as offline (1e-6)', async () => {
