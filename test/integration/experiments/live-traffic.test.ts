@@ -325,6 +325,14 @@ describe('an A/B experiment on live traffic with simulated users (real stack)', 
     expect(r.srm_p).toBeLessThan(0.001);
     expect([r.srm_mismatch, r.recommendation]).toEqual([true, 'abort']);
     expect(r.reason).toMatch(/^sample-ratio mismatch/);
+    // what the ended first experiment counted meanwhile (its exposures are still in the window)
+    const ended = buildReport(
+      (await experiments.get(QUALITY)) as NonNullable<Awaited<ReturnType<typeof experiments.get>>>,
+      await results.results(QUALITY),
+    );
+    process.stderr.write(
+      `live-traffic: ${QUALITY} after its end: ${ended.arms.map((a) => `${a.name} ${a.events} events`).join(', ')}\n`,
+    );
     process.stderr.write(
       `live-traffic: ${SRM}: ${r.arms.map((a) => `${a.name} ${a.users} users, hit rate ${a.hit_rate.toFixed(3)}`).join('; ')}; srm chi2 ${r.srm_chi2.toFixed(2)}, p ${r.srm_p.toExponential(2)}\n`,
     );
