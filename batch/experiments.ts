@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { HBaseClient } from '../clients/hbase/thrift2.js';
 import type { Redis } from '../clients/redis.js';
 import type { Config } from '../config/index.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
+import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { announceLive } from '../versions/channel.js';
 import {
@@ -13,6 +15,7 @@ import {
 } from '../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../versions/experiments/registry.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
+import { type CaughtUp, catchUpItems } from './catch-up.js';
 import { LOCK_KEY } from './job.js';
 import { withLock } from './lock.js';
 import { releaseAfterGrace } from './release.js';
@@ -35,6 +38,16 @@ export interface ExperimentOutcome {
   changed: boolean;
 }
 
+/** A start also needs the item profiles (HBase) to catch the candidate's collection up. */
+export interface StartDeps extends ExperimentDeps {
+  hbase: HBaseClient;
+}
+
+export interface StartOutcome extends ExperimentOutcome {
+  /** Items changed since the candidate was built, written into its collection (a start that changed something). */
+  caughtUp?: CaughtUp;
+}
+
 export interface PromoteOutcome extends ExperimentOutcome {
   /** The live pointer after the call. */
   live: LivePointer;
@@ -46,6 +59,8 @@ export interface PromoteOutcome extends ExperimentOutcome {
 export interface AbortOutcome extends ExperimentOutcome {
   /** What became of the candidate's collection. */
   candidate: 'dropped' | 'released' | 'kept live' | 'kept for another experiment';
+  /** The candidate's ID rows (the version slot the embeddings processor moved) dropped by this call. */
+  idRows: number;
 }
 
 /** The lease is held for a load and a switch, plus the grace before a release. */
@@ -116,14 +131,16 @@ export async function pointerOf(
 
 /**
  * Starts an experiment on the live alias: the candidate must have a folder and a collection, which
- * is loaded before any recall API instance can read the definition. Starting one that runs already
- * with the same settings changes nothing (`changed: false`).
+ * is loaded before any recall API instance can read the definition. Then the items changed since
+ * the candidate was built go into its collection through its item tower, as the daily job does
+ * after a switch: from the start on the item bypass writes them there itself. Starting one that
+ * runs already with the same settings changes nothing (`changed: false`).
  */
 export async function startExperiment(
-  d: ExperimentDeps,
+  d: StartDeps,
   req: StartRequest,
   say: (m: string) => void = () => {},
-): Promise<ExperimentOutcome> {
+): Promise<StartOutcome> {
   const { models, experiments } = registries(d);
   const live = await models.live();
   let def: ExperimentDefinition;
@@ -155,14 +172,40 @@ export async function startExperiment(
     });
   say(`loading ${d.vectorStore.collectionOf(def.candidate)}`);
   await d.vectorStore.load(def.candidate);
+  let started: ExperimentDefinition;
   try {
-    return { definition: await experiments.start(def), changed: true };
+    started = await experiments.start(def);
   } catch (e) {
     // a concurrent start of the same experiment won: that is this one
     const raced = await again();
     if (raced) return raced;
     if (e instanceof ExperimentError) throw refused(e);
     throw e;
+  }
+  const dir = models.versionDir(def.candidate);
+  const caughtUp = await catchUpItems(
+    d,
+    def.candidate,
+    // TensorFlow loads only when an item changed
+    async () => (await import('../model/version.js')).ModelVersion.load(dir),
+    await builtAt(dir),
+    say,
+  );
+  return { definition: started, changed: true, caughtUp };
+}
+
+/**
+ * When a version's towers were saved (metadata.json), from which its collection may miss item
+ * changes; 0 (everything the change log still holds) when it does not say.
+ */
+async function builtAt(dir: string): Promise<number> {
+  try {
+    const meta = JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')) as {
+      createdAt?: string;
+    };
+    return Date.parse(meta.createdAt ?? '') || 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -247,7 +290,8 @@ export async function promoteExperiment(
  * Ends the experiment as aborted (recall API instances stop splitting at once) and, after the
  * grace for requests that read the definition before, frees the candidate: dropped when nothing
  * else refers to it, released when rollback may still return to it, kept when it is live or
- * another running experiment serves it. Run again, it frees what is still to free.
+ * another running experiment serves it; the candidate's ID rows go with a dropped or released
+ * collection. Run again, it frees what is still to free.
  */
 export async function abortExperiment(
   d: ExperimentDeps,
@@ -273,8 +317,13 @@ export async function abortExperiment(
         await new Promise((r) => setTimeout(r, waitMs));
       }
       const candidate = await freeCandidate(d, models, experiments, definition.candidate);
-      say(`candidate ${definition.candidate}: ${candidate}`);
-      return { definition, changed, candidate };
+      // its incremental ID rows: no arm reads them any more (a live or still-served version keeps them)
+      const idRows =
+        candidate === 'dropped' || candidate === 'released'
+          ? await new RedisIdRowStore(d.redis).dropVersion(definition.candidate)
+          : 0;
+      say(`candidate ${definition.candidate}: ${candidate}, ${idRows} ID rows dropped`);
+      return { definition, changed, candidate, idRows };
     },
     leaseWaitMs(d.cfg),
   );

@@ -17,9 +17,8 @@ import { RedisIdRowStore } from '../stores/embeddings/redis.js';
 import { RedisUserVectorCache } from '../stores/embeddings/redis-user-vectors.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
-import { RedisItemChangeLog } from '../stores/profiles/redis-changes.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
-import { ItemBypass } from '../versions/item-bypass.js';
+import { catchUpItems } from './catch-up.js';
 import { decide, evaluateVersion, type GateDecision } from './gate.js';
 import { assertConverged } from './guards.js';
 
@@ -86,8 +85,6 @@ export interface BatchDeps {
 }
 
 export const LOCK_KEY = 'tf:lock:batch';
-/** Margin for the clocks of the items processor and this job. */
-const CLOCK_SKEW_MS = 60_000;
 
 const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
@@ -130,7 +127,7 @@ async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promis
         dim: held.model.dim,
         publishedAt: new Date().toISOString(),
       };
-      const caughtUp = await catchUpItems(run, pointer, held.model, itemsReadAt);
+      const caughtUp = await catchUpBuilt(run, pointer, held.model, itemsReadAt);
       await run.vectorStore.release(version).catch((e: Error) => run.say(`  release failed: ${e.message}`));
       run.say(`built ${version} (collection ${collection}) and did not publish it: ${hold}`);
       return {
@@ -150,7 +147,7 @@ async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promis
       };
     }
     const { pointer, switchedAt, aliasSwitchMs } = await switchLive(t, lease, collection, held);
-    const caughtUp = await catchUpItems(run, pointer, held.model, itemsReadAt);
+    const caughtUp = await catchUpBuilt(run, pointer, held.model, itemsReadAt);
     const retired = await retireOld(run, switchedAt);
     return batchReport(t, {
       collection,
@@ -463,24 +460,10 @@ async function holdReason(run: BatchRun): Promise<string | undefined> {
 }
 
 /** Items changed while the collection was built: their state now, through the new towers. */
-async function catchUpItems(
-  run: BatchRun,
-  pointer: LivePointer,
-  candidate: ModelVersion,
-  itemsReadAt: number,
-) {
-  const { hbase, vectorStore, redis, say, step } = run;
-  return step('catch up items', async () => {
-    const bypass = new ItemBypass(vectorStore, new HBaseProfileStore(hbase), new RedisItemChangeLog(redis));
-    const ids = await bypass.changedSince(itemsReadAt - CLOCK_SKEW_MS);
-    const { upserted, deleted, unchanged } = await bypass.applyTo({ pointer, model: candidate }, ids);
-    if (ids.length > 0)
-      say(`  ${upserted} items re-inferred, ${deleted} removed, ${unchanged} already up to date`);
-    return { upserted, deleted, unchanged };
-  }).catch((e: Error) => {
-    say(`  catch-up failed (the bypass keeps applying new changes): ${e.message}`);
-    return { upserted: 0, deleted: 0, unchanged: 0, error: e.message };
-  });
+function catchUpBuilt(run: BatchRun, pointer: LivePointer, candidate: ModelVersion, itemsReadAt: number) {
+  return run.step('catch up items', () =>
+    catchUpItems(run, pointer.version, candidate, itemsReadAt, run.say),
+  );
 }
 
 /** Published: a failure to clean up is reported, not a failed run. */

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import type { ExperimentDefinition } from '../../versions/experiments/definition.js';
+import { pct, reportText } from '../output/experiment-report.js';
 import { formatTable } from '../output/table.js';
 import { requireServices, type ServiceName } from '../preflight.js';
 
@@ -58,8 +59,6 @@ function definitionRow(d: ExperimentDefinition) {
   };
 }
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)} %` : '-');
-
 /** `towerflow experiment start|status|report|promote|abort`: model versions compared on live traffic. */
 export function experimentCommand(): Command {
   const cmd = new Command('experiment').description(
@@ -92,14 +91,22 @@ export function experimentCommand(): Command {
     .option('--json', 'print the definition as JSON')
     .action(async (o: { name: string; candidate: string; share: number; mode: string; json?: boolean }) => {
       const { startExperiment } = await import('../../batch/experiments.js');
-      const r = await withDeps(['redis', 'milvus'], (d) =>
-        startExperiment(d, { name: o.name, candidate: o.candidate, share: o.share, mode: o.mode }, say),
-      );
+      const { HBaseClient } = await import('../../clients/hbase/thrift2.js');
+      const r = await withDeps(['redis', 'milvus', 'hbase'], async (d) => {
+        // the item profiles, for the items changed since the candidate was built
+        const hbase = HBaseClient.fromConfig(d.cfg);
+        try {
+          const req = { name: o.name, candidate: o.candidate, share: o.share, mode: o.mode };
+          return await startExperiment({ ...d, hbase }, req, say);
+        } finally {
+          hbase.close();
+        }
+      });
       const def = r.definition;
       write(
         o.json
-          ? JSON.stringify({ ...def, changed: r.changed })
-          : `${r.changed ? 'started' : 'already running'}: ${def.name} (${def.mode}, ${pct(def.share)} to ${def.candidate}; control ${def.control} on ${def.alias})`,
+          ? JSON.stringify({ ...def, changed: r.changed, ...(r.caughtUp ? { caught_up: r.caughtUp } : {}) })
+          : `${r.changed ? 'started' : 'already running'}: ${def.name} (${def.mode}, ${pct(def.share)} to ${def.candidate}; control ${def.control} on ${def.alias})${caughtUpText(r.caughtUp)}`,
       );
     });
   cmd
@@ -155,28 +162,7 @@ export function experimentCommand(): Command {
           write(JSON.stringify(r));
           return;
         }
-        const rows = r.arms.map((a) => ({
-          arm: a.name,
-          model_version: a.model_version,
-          users: a.users,
-          events: a.events,
-          hits: a.hits,
-          hit_rate: pct(a.hit_rate),
-          p50_ms: a.latency_ms?.p50,
-          p99_ms: a.latency_ms?.p99,
-        }));
-        write(
-          [
-            `${r.name} (${r.mode}, ${r.state}, candidate share ${pct(r.share)})`,
-            formatTable(rows).trimEnd(),
-            `lift ${pct(r.lift)}, 95 % CI [${pct(r.ci_low)}, ${pct(r.ci_high)}] (${r.ci_method})`,
-            `sample ratio: chi² ${r.srm_chi2.toFixed(2)}, p ${r.srm_p.toPrecision(3)}${r.srm_mismatch ? ' — MISMATCH' : ''}`,
-            `recommendation: ${r.recommendation} (${r.reason})`,
-            ...(r.arms.some((a) => a.latency_ms)
-              ? []
-              : ['latency: not in Prometheus (no recall API reported it)']),
-          ].join('\n'),
-        );
+        write(reportText(r));
       });
     });
   cmd
@@ -201,7 +187,7 @@ export function experimentCommand(): Command {
     .command('abort')
     .argument('<name>')
     .description(
-      'end the experiment (the recall API stops splitting) and, after BATCH_RELEASE_GRACE_SECONDS, free the candidate’s collection: dropped, or only released when rollback may return to it, kept when live or held by another experiment; holds the batch job’s lease; safe to run again',
+      'end the experiment (the recall API stops splitting) and, after BATCH_RELEASE_GRACE_SECONDS, free the candidate’s collection: dropped, or only released when rollback may return to it, kept when live or held by another experiment (its ID rows go with a dropped or released one); holds the batch job’s lease; safe to run again',
     )
     .option('--json', 'print the outcome as JSON')
     .action(async (name: string, o: { json?: boolean }) => {
@@ -210,10 +196,17 @@ export function experimentCommand(): Command {
       write(
         o.json
           ? JSON.stringify(r)
-          : `${r.changed ? 'aborted' : 'already aborted'}: ${name}; candidate ${r.definition.candidate} ${r.candidate}`,
+          : `${r.changed ? 'aborted' : 'already aborted'}: ${name}; candidate ${r.definition.candidate} ${r.candidate}${r.idRows > 0 ? `, ${r.idRows} of its ID rows dropped` : ''}`,
       );
     });
   return cmd;
+}
+
+/** The start's catch-up of the candidate's collection, when it did something. */
+function caughtUpText(c: { upserted: number; deleted: number; error?: string } | undefined): string {
+  if (c?.error) return `; items changed since the candidate was built not caught up: ${c.error}`;
+  if (!c || c.upserted + c.deleted === 0) return '';
+  return `; items changed since the candidate was built: ${c.upserted} re-inferred, ${c.deleted} removed`;
 }
 
 async function requireDefinition(

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type BatchReport, runBatch } from '../../batch/job.js';
+import { type BatchOptions, type BatchReport, runBatch } from '../../batch/job.js';
 import { withBatchMetrics } from '../../batch/metrics.js';
 import { HBaseClient } from '../../clients/hbase/thrift2.js';
 import { groupLag } from '../../clients/kafka/admin.js';
@@ -12,10 +12,11 @@ import { appsDown, appsUp } from '../../infra/local/apps.js';
 import { resetProjectState, storesAreLocal } from '../../infra/local/reset.js';
 import { makeContext, status, up } from '../../infra/local/stack.js';
 import { loadDataset } from '../../model/data/load.js';
-import { type Dataset, idOnlyNote } from '../../model/data/types.js';
+import { type Dataset, type Interaction, idOnlyNote } from '../../model/data/types.js';
 import { type LeaveLastOutSplit, leaveLastOut } from '../../model/eval/protocol.js';
 import { IngestClient } from '../../replay/client.js';
 import { behaviourEvents } from '../../replay/events.js';
+import { holdOutNext } from '../../replay/experiment-traffic.js';
 import { type ReplayResult, replay } from '../../replay/run.js';
 import { clientKey, generatedKeyFile } from '../../runtime/api-keys.js';
 import { ExitCode, UserFacingError } from '../../runtime/errors.js';
@@ -27,7 +28,9 @@ import { RedisSequenceStore } from '../../stores/sequence/redis.js';
 import { openItemVectors } from '../../stores/vectors/open.js';
 import { groupIdOf, type ProcessorName } from '../../streams/runtime.js';
 import { ModelRegistry } from '../../versions/registry.js';
+import { reportText } from '../output/experiment-report.js';
 import { checkFailed, checkStores } from './check.js';
+import { type DemoExperiment, EXPERIMENT_NEXT, runDemoExperiment } from './experiment.js';
 import { type FreshnessReport, probeFreshness } from './freshness.js';
 import { type OnlineReport, postHeldOut } from './online.js';
 import { measureQuality, type QualityReport } from './quality.js';
@@ -37,6 +40,7 @@ import {
   dailyJobLine,
   dashboardsLine,
   demoJson,
+  experimentLine,
   freshnessLine,
   historyLine,
   onlineLine,
@@ -48,6 +52,8 @@ import {
 export interface DemoOptions {
   dataset: string;
   keepData?: boolean;
+  /** Also yesterday's model against today's in an A/B experiment with simulated users. */
+  experiment?: boolean;
 }
 
 interface Stores {
@@ -95,7 +101,13 @@ async function openStores(cfg: Config): Promise<Stores> {
 }
 
 /** The daily job over every day of the replayed data; returns the published version and its gate numbers. */
-async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) => void) {
+async function dailyJob(
+  cfg: Config,
+  s: Stores,
+  ds: Dataset,
+  say: (m: string) => void,
+  extra: Pick<BatchOptions, 'publish'> = {},
+) {
   const vectorStore = openItemVectors(cfg);
   try {
     const times = ds.interactions.map((x) => x.ts * 1000);
@@ -110,6 +122,7 @@ async function dailyJob(cfg: Config, s: Stores, ds: Dataset, say: (m: string) =>
           {
             date: new Date(last).toISOString().slice(0, 10),
             windowDays: days,
+            ...extra,
             say,
             onStep: (st) => metrics.onStep(st),
           },
@@ -135,7 +148,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   await startServices(r, ctx);
   if (!o.keepData) await resetProject(r, cfg);
   await startProcesses(r, cfg);
-  const data = await loadDemoData(r, cfg, o.dataset);
+  const data = await loadDemoData(r, cfg, o.dataset, o.experiment === true);
   const replayed = await replayTrainingPart(r, data);
   await waitProcessed(r, cfg, data);
   const s = await openStores(cfg);
@@ -152,17 +165,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     );
     const online = await onlineHitRate(r, cfg, data, job.version);
     const freshness = await freshnessStep(r, recall, s, data);
+    const experiment = data.future ? await experimentStep(r, cfg, s, data, data.future) : undefined;
     await r.run('prometheus', async () => ({ result: await checkScraping(cfg), value: undefined }));
     const dashboards = await dashboardsStep(r, cfg, t0);
     return await summarize(r, ctx, t0, {
       dataset: o.dataset,
-      full: data.full,
+      full: data.loaded,
       replayed,
       job,
       quality,
       online,
       freshness,
       dashboards,
+      ...(experiment ? { experiment } : {}),
     });
   } finally {
     s.hbase.close();
@@ -180,7 +195,7 @@ async function summarize(
   const mem = (await status(ctx)).reduce((sum, x) => sum + (x.rssBytes ?? 0), 0);
   const seconds = (Date.now() - t0) / 1000;
   return {
-    text: `\n${r.table()}\n${tryLines(ctx.cfg, seconds, mem)}`,
+    text: `\n${r.table()}\n${tryLines(ctx.cfg, seconds, mem, outcome.experiment?.name)}`,
     json: demoJson({ ...outcome, seconds, steps: r.steps, rssBytes: mem }),
   };
 }
@@ -229,7 +244,12 @@ async function startProcesses(r: StepRunner, cfg: Config): Promise<void> {
 
 /** The dataset, its leave-last-out split and what the later steps post it with. */
 interface DemoData {
+  /** The dataset as loaded. */
+  loaded: Dataset;
+  /** What the steps before the experiment see: the loaded dataset less `future`. */
   full: Dataset;
+  /** With --experiment: each user's last EXPERIMENT_NEXT interactions, what the simulated users do. */
+  future?: Map<string, Interaction[]>;
   split: LeaveLastOutSplit;
   /** The dataset without the held-out interactions: what is replayed. */
   ds: Dataset;
@@ -238,17 +258,31 @@ interface DemoData {
   behaviourGroups: [ProcessorName, string][];
 }
 
-async function loadDemoData(r: StepRunner, cfg: Config, dataset: string): Promise<DemoData> {
+async function loadDemoData(
+  r: StepRunner,
+  cfg: Config,
+  dataset: string,
+  experiment: boolean,
+): Promise<DemoData> {
   const apiKey = clientKey(cfg, 'ingest');
   const client = new IngestClient({ baseUrl: `http://${cfg.bindHost}:${cfg.ingestPort}`, apiKey });
-  const full = await loadDataset(path.resolve(cfg.root, dataset));
-  for (const s of full.skipped) r.say(`demo: skipped ${s.count} rows: ${s.reason}`);
-  if (full.idOnly) r.say(`demo: ${idOnlyNote(full.idOnly, 'posted, and trained as ID-only items')}`);
+  const loaded = await loadDataset(path.resolve(cfg.root, dataset));
+  for (const s of loaded.skipped) r.say(`demo: skipped ${s.count} rows: ${s.reason}`);
+  if (loaded.idOnly) r.say(`demo: ${idOnlyNote(loaded.idOnly, 'posted, and trained as ID-only items')}`);
+  // the experiment's users act after everything else: their next interactions stay out of it all
+  const next = experiment ? holdOutNext(loaded, EXPERIMENT_NEXT) : undefined;
+  const full = next ? { ...loaded, interactions: next.past } : loaded;
+  if (next)
+    r.say(
+      `demo: each user's last ${EXPERIMENT_NEXT} interactions (${[...next.next.values()].reduce((n, x) => n + x.length, 0).toLocaleString('en-US')}) kept for the experiment's simulated users`,
+    );
   // DESIGN.md §6: each user's last interaction is held out; the system sees everything else
   const split: LeaveLastOutSplit = leaveLastOut(full);
   const topics = topicNames(cfg);
   return {
+    loaded,
     full,
+    ...(next ? { future: next.next } : {}),
     split,
     ds: { ...full, interactions: split.train },
     client,
@@ -343,6 +377,48 @@ function freshnessStep(
   });
 }
 
+/**
+ * Yesterday's model (the daily job's, live) against today's: the daily job again over the window
+ * that now holds the held-out interactions too, built without publishing, then an A/B experiment
+ * of the two on simulated users who do what they did next (`future`), and its report.
+ */
+function experimentStep(
+  r: StepRunner,
+  cfg: Config,
+  s: Stores,
+  data: DemoData,
+  future: Map<string, Interaction[]>,
+): Promise<DemoExperiment> {
+  return r.run('experiment', async () => {
+    const today = await dailyJob(cfg, s, data.full, (m) => r.say(`  batch: ${m}`), { publish: false });
+    const vectorStore = openItemVectors(cfg);
+    try {
+      const e = await runDemoExperiment(
+        {
+          cfg,
+          redis: s.redis,
+          hbase: s.hbase,
+          vectorStore,
+          ingest: data.client,
+          waitForLag: () =>
+            waitForZeroLag(cfg, [
+              ['experiments', data.topics.exposures],
+              ['experiments', data.topics.behaviour],
+            ]),
+          say: (m) => r.say(m),
+        },
+        data.loaded,
+        future,
+        today.version,
+      );
+      r.say(`\n${reportText(e.report)}\n`);
+      return { result: experimentLine(e), value: e };
+    } finally {
+      await vectorStore.close();
+    }
+  });
+}
+
 /** Every dashboard query checked against Prometheus over the demo's run, and the dashboards rendered. */
 function dashboardsStep(
   r: StepRunner,
@@ -391,7 +467,7 @@ async function checkScraping(cfg: Config): Promise<string> {
   }
 }
 
-function tryLines(cfg: Config, seconds: number, rssBytes: number): string {
+function tryLines(cfg: Config, seconds: number, rssBytes: number, experiment?: string): string {
   const base = `http://${cfg.bindHost}`;
   const keyFile = (kind: 'ingest' | 'recall') => path.relative(cfg.root, generatedKeyFile(cfg, kind));
   return (
@@ -402,6 +478,9 @@ function tryLines(cfg: Config, seconds: number, rssBytes: number): string {
     `  curl -H "Authorization: Bearer $(cat ${keyFile('recall')})" '${base}:${cfg.recallPort}/v1/recall?user_id=1&k=10&category=Comedy'\n` +
     `  ${base}:${cfg.ingestPort}/openapi.json   ${base}:${cfg.ingestPort}/metrics   ${base}:${cfg.streamMetricsPortBase}/metrics\n` +
     `  Prometheus: ${cfg.prometheusUrl}/graph?g0.expr=rate(towerflow_stream_written_total%5B1m%5D)\n` +
+    (experiment
+      ? `Experiment (still running): node bin/towerflow.js experiment report ${experiment}; then experiment promote ${experiment} or experiment abort ${experiment}\n`
+      : '') +
     'Status: node bin/towerflow.js apps status; node bin/towerflow.js infra status\n' +
     'Stop:   node bin/towerflow.js apps down && node bin/towerflow.js infra down\n'
   );

@@ -2,6 +2,7 @@ import type { BatchReport } from '../../batch/job.js';
 import type { VerifyReport } from '../../infra/grafana/src/verify.js';
 import type { Dataset } from '../../model/data/types.js';
 import type { ReplayResult } from '../../replay/run.js';
+import type { DemoExperiment } from './experiment.js';
 import type { FreshnessReport } from './freshness.js';
 import type { OnlineReport } from './online.js';
 import { HEAVY_HISTORY, metricsTable, type QualityReport } from './quality.js';
@@ -55,6 +56,18 @@ export function freshnessLine(user: string, f: FreshnessReport): string {
   return `user ${user} clicked their top item: in HBase and Redis ${f.storedMs.toFixed(0)} ms after the 202, recall answer changed after ${f.changedMs.toFixed(0)} ms`;
 }
 
+const signedPct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %` : '-');
+
+export function experimentLine(e: DemoExperiment): string {
+  const r = e.report;
+  const arm = (name: string) => r.arms.find((a) => a.name === name);
+  const side = (name: string, label: string) => {
+    const a = arm(name);
+    return `${label} ${a?.model_version} ${a?.users ?? 0} users, hit rate ${(a?.hit_rate ?? Number.NaN).toFixed(3)}`;
+  };
+  return `${e.name}: ${e.users} simulated users asked recall and posted their next ${e.posted.toLocaleString('en-US')} interactions; ${side('control', "yesterday's")} against ${side('candidate', "today's")}; lift ${signedPct(r.lift)}, 95 % CI [${signedPct(r.ci_low)}, ${signedPct(r.ci_high)}]; sample ratio p ${r.srm_p < 0.001 ? r.srm_p.toExponential(2) : r.srm_p.toFixed(3)}${r.srm_mismatch ? ' (MISMATCH)' : ''}; ${r.recommendation}: ${r.reason}`;
+}
+
 /** `outDir` and `pictures` relative to the project root. */
 export function dashboardsLine(v: VerifyReport, outDir: string, pictures: number): string {
   const empty = v.empty.map((e) => `${e.dashboard} / ${e.panel}`);
@@ -74,6 +87,8 @@ export interface DemoOutcome {
   dashboards: VerifyReport & { pictures: string[] };
   steps: StepReport[];
   rssBytes: number;
+  /** With --experiment: yesterday's model against today's on simulated users. */
+  experiment?: DemoExperiment;
 }
 
 export function demoJson(o: DemoOutcome): Record<string, unknown> {
@@ -83,7 +98,7 @@ export function demoJson(o: DemoOutcome): Record<string, unknown> {
     seconds: Number(o.seconds.toFixed(1)),
     users: quality.users,
     events_in_dataset: full.interactions.length,
-    events_posted: replayed.events + online.posted,
+    events_posted: replayed.events + online.posted + (o.experiment?.posted ?? 0),
     served: quality.served,
     offline: quality.offline,
     popularity: quality.popularity,
@@ -114,5 +129,15 @@ export function demoJson(o: DemoOutcome): Record<string, unknown> {
     },
     steps: o.steps,
     services_rss_bytes: o.rssBytes,
+    // the experiment's report as `experiment report --json` gives it, and what the users posted
+    ...(o.experiment
+      ? {
+          experiment: {
+            ...o.experiment.report,
+            users_simulated: o.experiment.users,
+            posted: o.experiment.posted,
+          },
+        }
+      : {}),
   };
 }

@@ -4,23 +4,31 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutQueries } from '../../../../batch/gate.js';
+import { EXPERIMENT_NEXT, EXPERIMENT_SHARE } from '../../../../cli/demo/experiment.js';
 import { createKafka } from '../../../../clients/kafka/kafkajs.js';
 import { createRedis } from '../../../../clients/redis.js';
 import { loadConfig, projectRoot } from '../../../../config/index.js';
 import { appsDown, appsUp } from '../../../../infra/local/apps.js';
 import { IsolatedStack } from '../../../../infra/local/isolated-stack.js';
 import { loadDataset } from '../../../../model/data/load.js';
+import type { Dataset } from '../../../../model/data/types.js';
 import { leaveLastOut } from '../../../../model/eval/protocol.js';
 import { byUserInTimeOrder } from '../../../../model/samples.js';
 import { ModelVersion } from '../../../../model/version.js';
+import { holdOutNext } from '../../../../replay/experiment-traffic.js';
 import { userQueryOf } from '../../../../serving/recall.js';
 import { RedisSequenceStore } from '../../../../stores/sequence/redis.js';
+import { armOf } from '../../../../versions/experiments/assign.js';
+import type { ExperimentReport } from '../../../../versions/experiments/report.js';
+import { sampleRatio } from '../../../../versions/experiments/stats.js';
 import { ModelRegistry } from '../../../../versions/registry.js';
 
-// The main job end to end on a small MovieLens sample, in its own stack: `towerflow demo --json`
-// as a user runs it (replay, processors, the daily job, recall asked as a client asks, the
-// held-out events posted, freshness), then what it served is compared with what it measured
-// offline, and every dashboard panel is checked against the live Prometheus for this stack.
+// The main job end to end on a small MovieLens sample, in its own stack: `towerflow demo
+// --experiment --json` as a user runs it (replay, processors, the daily job, recall asked as a
+// client asks, the held-out events posted, freshness, yesterday's model against today's on
+// simulated users), then what it served is compared with what it measured offline, the
+// experiment's report with what its users were, and every dashboard panel is checked against the
+// live Prometheus for this stack.
 const USERS = 120;
 const exec = promisify(execFile);
 const bin = path.join(projectRoot(), 'bin', 'towerflow.js');
@@ -37,7 +45,14 @@ interface DemoJson {
   model_version: string;
   online: { events: number; hits: number; hit_rate: number; 'HR@50': number };
   freshness: { stored_ms: number; recall_changed_ms: number };
+  experiment: ExperimentReport & { users_simulated: number; posted: number };
 }
+
+/** What the demo's steps before its experiment see: each user's last EXPERIMENT_NEXT interactions left out. */
+const beforeExperiment = (ds: Dataset): Dataset => ({
+  ...ds,
+  interactions: holdOutNext(ds, EXPERIMENT_NEXT).past,
+});
 
 describe('towerflow demo on a small sample: served = offline, online hit rate, every dashboard panel has data', () => {
   const stack = new IsolatedStack({ redisDb: 13, portOffset: 14 });
@@ -45,6 +60,7 @@ describe('towerflow demo on a small sample: served = offline, online hit rate, e
   const dir = path.join(cfg.homeDir, 'sample');
   let demo: DemoJson;
   let heldOutUsers = 0;
+  let simulated: string[] = [];
 
   beforeAll(async () => {
     // the first USERS users of ml-latest-small, in MovieLens' own layout
@@ -60,9 +76,11 @@ describe('towerflow demo on a small sample: served = offline, online hit rate, e
     }
     writeFileSync(path.join(dir, 'ratings.csv'), `${out.join('\n')}\n`);
     writeFileSync(path.join(dir, 'movies.csv'), readFileSync(path.join(src, 'movies.csv')));
-    heldOutUsers = leaveLastOut(await loadDataset(dir)).test.length;
+    const loaded = await loadDataset(dir);
+    heldOutUsers = leaveLastOut(beforeExperiment(loaded)).test.length;
+    simulated = [...holdOutNext(loaded, EXPERIMENT_NEXT).next.keys()];
     // the services are the suite's shared ones (started by the global setup): the demo starts none
-    const { stdout } = await exec('node', [bin, 'demo', '--dataset', dir, '--json'], {
+    const { stdout } = await exec('node', [bin, 'demo', '--dataset', dir, '--experiment', '--json'], {
       env: { ...stack.env, TOWERFLOW_LOCAL_SERVICES: 'none' },
       maxBuffer: 64 * 2 ** 20,
       timeout: 900_000,
@@ -90,13 +108,38 @@ describe('towerflow demo on a small sample: served = offline, online hit rate, e
     expect(demo.freshness.stored_ms).toBeGreaterThan(0);
   });
 
+  it('compares yesterday’s model with today’s on every simulated user, split by the sticky hash', () => {
+    const e = demo.experiment;
+    expect(e.name).toMatch(/^demo-v\d{8}-\d{6}$/);
+    const candidate = e.name.slice('demo-'.length);
+    expect(candidate).not.toBe(demo.model_version);
+    expect([e.mode, e.state, e.share]).toEqual(['ab', 'running', EXPERIMENT_SHARE]);
+    expect(simulated).toHaveLength(USERS);
+    expect([e.users_simulated, e.posted]).toEqual([USERS, EXPERIMENT_NEXT * USERS]);
+    const users = (arm: string) => simulated.filter((u) => armOf(e.name, EXPERIMENT_SHARE, u) === arm).length;
+    // every user's events joined to their one exposure: nothing late, nothing unattributed
+    expect(e.arms.map((a) => [a.name, a.model_version, a.users, a.events])).toEqual([
+      ['control', demo.model_version, users('control'), EXPERIMENT_NEXT * users('control')],
+      ['candidate', candidate, users('candidate'), EXPERIMENT_NEXT * users('candidate')],
+    ]);
+    for (const a of e.arms) expect(a.hit_rate).toBe(a.hits / a.events);
+    expect(e.srm_p).toBe(sampleRatio(users('control'), users('candidate'), EXPERIMENT_SHARE).p);
+    expect(e.ci_low).toBeLessThan(e.lift);
+    expect(e.ci_high).toBeGreaterThan(e.lift);
+    process.stderr.write(
+      `demo experiment: ${e.arms.map((a) => `${a.name} ${a.model_version} ${a.users} users, ${a.events} events, ${a.hits} hits, hit rate ${a.hit_rate.toFixed(3)}`).join('; ')}; lift ${e.lift.toFixed(3)} [${e.ci_low.toFixed(3)}, ${e.ci_high.toFixed(3)}], srm p ${e.srm_p.toFixed(3)}; ${e.recommendation}; served HR@100 ${demo.served['HR@100'].toFixed(3)}\n`,
+    );
+  });
+
   it('computes the user vector online with the same code and features as offline (1e-6)', async () => {
-    const ds = await loadDataset(dir);
+    // as the demo's steps saw the data: without what the experiment's users did later
+    const ds = beforeExperiment(await loadDataset(dir));
     const split = leaveLastOut(ds);
     // a user the freshness probe did not click for (the first), whose whole training history fits
-    // the Redis sequence next to the held-out event the demo posted afterwards
+    // the Redis sequence next to the held-out event and the experiment's events the demo posted afterwards
     const history = byUserInTimeOrder(split.train);
-    const c = split.test.find((t, i) => i > 0 && (history.get(t.user)?.length ?? 0) < cfg.sequenceLength - 1);
+    const room = cfg.sequenceLength - 1 - EXPERIMENT_NEXT;
+    const c = split.test.find((t, i) => i > 0 && (history.get(t.user)?.length ?? 0) < room);
     if (!c) throw new Error('no test case with a short history');
     const redis = createRedis(cfg);
     await redis.connect();

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchReport } from '../../../../batch/job.js';
+import type { DemoExperiment } from '../../../../cli/demo/experiment.js';
 import type { QualityReport } from '../../../../cli/demo/quality.js';
 import {
   dailyJobLine,
   dashboardsLine,
   demoJson,
+  experimentLine,
   freshnessLine,
   historyLine,
   hr,
@@ -16,6 +18,7 @@ import {
 import type { VerifyReport } from '../../../../infra/grafana/src/verify.js';
 import type { Dataset } from '../../../../model/data/types.js';
 import type { ReplayResult } from '../../../../replay/run.js';
+import type { ExperimentReport } from '../../../../versions/experiments/report.js';
 
 const metrics = (hr50: number) => ({
   'HR@10': 0.1,
@@ -58,6 +61,50 @@ const job = {
   vectors: { rows: 9742, perSecond: 1, indexSeconds: 1 },
   metrics: { candidate: metrics(0.31), popularity: metrics(0.1) },
 } as unknown as BatchReport;
+
+const report: ExperimentReport = {
+  name: 'demo-v8',
+  mode: 'ab',
+  state: 'running',
+  share: 0.5,
+  arms: [
+    {
+      name: 'control',
+      model_version: 'v7',
+      users: 300,
+      events: 900,
+      hits: 180,
+      hit_rate: 0.2,
+      positions: { '1': 20 },
+    },
+    {
+      name: 'candidate',
+      model_version: 'v8',
+      users: 310,
+      events: 930,
+      hits: 195,
+      hit_rate: 195 / 930,
+      positions: {},
+    },
+  ],
+  lift: 0.0484,
+  ci_low: -0.12,
+  ci_high: 0.245,
+  ci_method: 'delta method on users (ratio metric), log scale',
+  srm_chi2: 0.16,
+  srm_p: 0.6862,
+  srm_mismatch: false,
+  recommendation: 'keep running',
+  reason: 'the 95 % CI [-12.0 %, 24.5 %] contains zero',
+};
+const experiment: DemoExperiment = {
+  name: 'demo-v8',
+  control: 'v7',
+  candidate: 'v8',
+  users: 610,
+  posted: 1830,
+  report,
+};
 
 const verify: VerifyReport = {
   dashboards: 4,
@@ -123,6 +170,15 @@ describe('demo summary lines', () => {
     );
   });
 
+  it("says the experiment: yesterday's and today's hit rates, the lift with its interval, the sample ratio and the recommendation", () => {
+    expect(experimentLine(experiment)).toBe(
+      "demo-v8: 610 simulated users asked recall and posted their next 1,830 interactions; yesterday's v7 300 users, hit rate 0.200 against today's v8 310 users, hit rate 0.210; lift +4.8 %, 95 % CI [-12.0 %, +24.5 %]; sample ratio p 0.686; keep running: the 95 % CI [-12.0 %, 24.5 %] contains zero",
+    );
+    expect(
+      experimentLine({ ...experiment, report: { ...report, srm_p: 0.0001, srm_mismatch: true } }),
+    ).toContain('sample ratio p 1.00e-4 (MISMATCH);');
+  });
+
   it('says the dashboards with data, each empty panel once, unknown metrics and where the pictures are', () => {
     expect(dashboardsLine(verify, '.towerflow/dashboards', 4)).toBe(
       '4 dashboards, 30 panels, 40 queries: 37 with data; no data yet (this run produced no such event): Streams / DLQ; unknown metrics: towerflow_x; pictures in .towerflow/dashboards/ (4 PNG)',
@@ -170,5 +226,33 @@ describe('demo summary JSON', () => {
       interactions: 0,
       posted: 0,
     });
+    // without --experiment the JSON has no such key
+    expect(Object.keys(json)).not.toContain('experiment');
+  });
+
+  it('carries the experiment’s report as `experiment`, and counts what its users posted', () => {
+    const outcome = {
+      dataset: 'datasets/x',
+      seconds: 1,
+      full: { interactions: new Array(102_666), skipped: [] } as unknown as Dataset,
+      replayed,
+      job,
+      quality,
+      online: { posted: 610, events: 600, hits: 90, hitRate: 0.15, hr50: 0.1 },
+      freshness: { user: '1', storedMs: 12.4, changedMs: 250.6, before: [] } as never,
+      dashboards: { ...verify, pictures: [] },
+      steps: [],
+      rssBytes: 5,
+      experiment,
+    };
+    const json = demoJson(outcome);
+    expect(json.events_posted).toBe(100_226 + 610 + 1830);
+    expect(json.experiment).toEqual({ ...report, users_simulated: 610, posted: 1830 });
+    const e = json.experiment as ExperimentReport;
+    expect(e.arms.map((a) => [a.name, a.model_version, a.users, a.events, a.hit_rate])).toEqual([
+      ['control', 'v7', 300, 900, 0.2],
+      ['candidate', 'v8', 310, 930, 195 / 930],
+    ]);
+    expect([e.lift, e.ci_low, e.ci_high, e.srm_p]).toEqual([0.0484, -0.12, 0.245, 0.6862]);
   });
 });
