@@ -158,40 +158,64 @@ export async function startExperiment(
   };
   const same = await again();
   if (same) return same;
-  const running = await experiments.running(def.alias);
-  if (running)
-    throw refused(`experiment ${running.name} is already running on ${def.alias}: promote or abort it first`);
-  if ((await experiments.get(def.name)) !== undefined)
-    throw refused(`an experiment named ${def.name} exists already: choose another --name`, ExitCode.USAGE);
-  await pointerOf(models, d.vectorStore, def.candidate);
-  if (!(await d.vectorStore.exists(def.candidate)))
-    throw new UserFacingError({
-      cause: `model version ${def.candidate} has no collection in Milvus (${d.vectorStore.collectionOf(def.candidate)})`,
-      fix: 'name a version whose collection was built and not retired',
-      exitCode: ExitCode.USAGE,
-    });
-  say(`loading ${d.vectorStore.collectionOf(def.candidate)}`);
-  await d.vectorStore.load(def.candidate);
-  let started: ExperimentDefinition;
-  try {
-    started = await experiments.start(def);
-  } catch (e) {
-    // a concurrent start of the same experiment won: that is this one
-    const raced = await again();
-    if (raced) return raced;
-    if (e instanceof ExperimentError) throw refused(e);
-    throw e;
-  }
-  const dir = models.versionDir(def.candidate);
-  const caughtUp = await catchUpItems(
-    d,
-    def.candidate,
-    // TensorFlow loads only when an item changed
-    async () => (await import('../model/version.js')).ModelVersion.load(dir),
-    await builtAt(dir),
-    say,
+  // under the daily job's lock, as promote and abort: no publish, rollback or retire can move the
+  // alias, or release or drop the candidate, between the checks below and the definition's write
+  return withLock(
+    d.redis,
+    LOCK_KEY,
+    120_000,
+    async (lease) => {
+      const raced = await again();
+      if (raced) return raced;
+      const running = await experiments.running(def.alias);
+      if (running)
+        throw refused(
+          `experiment ${running.name} is already running on ${def.alias}: promote or abort it first`,
+        );
+      if ((await experiments.get(def.name)) !== undefined)
+        throw refused(
+          `an experiment named ${def.name} exists already: choose another --name`,
+          ExitCode.USAGE,
+        );
+      const current = await models.live();
+      if (current?.version !== def.control)
+        throw refused(`the live version moved to ${current?.version ?? 'none'} meanwhile: start again`);
+      await pointerOf(models, d.vectorStore, def.candidate);
+      if (!(await d.vectorStore.exists(def.candidate)))
+        throw new UserFacingError({
+          cause: `model version ${def.candidate} has no collection in Milvus (${d.vectorStore.collectionOf(def.candidate)})`,
+          fix: 'name a version whose collection was built and not retired',
+          exitCode: ExitCode.USAGE,
+        });
+      say(`loading ${d.vectorStore.collectionOf(def.candidate)}`);
+      await d.vectorStore.load(def.candidate);
+      let started: ExperimentDefinition;
+      try {
+        lease.assertHeld();
+        started = await experiments.start(def);
+      } catch (e) {
+        // a concurrent start of the same experiment won: that is this one
+        const won = await again();
+        if (won) return won;
+        // lost: the candidate goes back out of memory unless something else serves it
+        if (!(await experiments.heldVersions()).has(def.candidate))
+          await d.vectorStore.release(def.candidate).catch(() => {});
+        if (e instanceof ExperimentError) throw refused(e);
+        throw e;
+      }
+      const dir = models.versionDir(def.candidate);
+      const caughtUp = await catchUpItems(
+        d,
+        def.candidate,
+        // TensorFlow loads only when an item changed
+        async () => (await import('../model/version.js')).ModelVersion.load(dir),
+        await builtAt(dir),
+        say,
+      );
+      return { definition: started, changed: true, caughtUp };
+    },
+    leaseWaitMs(d.cfg),
   );
-  return { definition: started, changed: true, caughtUp };
 }
 
 /**
@@ -265,14 +289,8 @@ export async function promoteExperiment(
       const released =
         switchedAt === undefined
           ? []
-          : await releaseAfterGrace(
-              d.cfg,
-              models,
-              d.vectorStore,
-              from,
-              switchedAt,
-              say,
-              await experiments.heldVersions(),
+          : await releaseAfterGrace(d.cfg, models, d.vectorStore, from, switchedAt, say, () =>
+              experiments.heldVersions(),
             );
       return {
         definition: ended.definition,

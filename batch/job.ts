@@ -121,6 +121,7 @@ async function runLocked(deps: BatchDeps, o: BatchOptions, lease: Lease): Promis
       // a candidate: kept (folder and collection), not switched, and out of Milvus memory until
       // an experiment loads it
       held.kept = true;
+      await run.registry.markCandidate(version);
       const pointer: LivePointer = {
         version,
         collection,
@@ -527,7 +528,8 @@ export async function retire(
     versions.push(p.version);
   }
   // folders no pointer references: versions rolled back from (and their collections)
-  for (const orphan of await registry.orphans()) {
+  // (the newest BATCH_KEEP_VERSIONS candidates built without publishing wait for an experiment)
+  for (const orphan of await registry.orphans(cfg.batchKeepVersions)) {
     if (held.has(orphan)) continue;
     await vectorStore.drop(orphan).catch(() => {});
     await registry.removeVersionDir(orphan);
@@ -542,7 +544,7 @@ export async function retire(
     await loadedPrevious(registry, vectorStore),
     switchedAt,
     say,
-    held,
+    () => new ExperimentRegistry(redis, registry.dir).heldVersions(),
   );
   return { userStateKeys, versions, released };
 }

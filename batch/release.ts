@@ -18,7 +18,8 @@ export async function releaseAfterGrace(
   pointers: LivePointer[],
   switchedAt: number,
   say: (m: string) => void,
-  held: ReadonlySet<string> = new Set(),
+  /** Versions a running experiment serves, read after the grace (one may have started meanwhile). */
+  heldNow: () => Promise<ReadonlySet<string>> = async () => new Set(),
 ): Promise<string[]> {
   if (pointers.length === 0) return [];
   const waitMs = cfg.batchReleaseGraceSeconds * 1000 - (performance.now() - switchedAt);
@@ -32,6 +33,7 @@ export async function releaseAfterGrace(
     (await registry.live())?.version,
     await vectorStore.liveVersion(),
   ]);
+  const held = await heldNow();
   const released: string[] = [];
   for (const p of pointers) {
     if (live.has(p.version)) continue;

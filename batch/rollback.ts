@@ -41,10 +41,12 @@ export function rollBack(
     await vectorStore.switchLive(back.version);
     await announceLive(redis, 'rolled-back', back);
     say(`switched: ${back.version} is live (collection ${back.collection})`);
-    const held = await new ExperimentRegistry(redis, registry.dir).heldVersions();
+    const experiments = new ExperimentRegistry(redis, registry.dir);
     const released =
       from && from.version !== back.version
-        ? await releaseAfterGrace(cfg, registry, vectorStore, [from], switchedAt, say, held)
+        ? await releaseAfterGrace(cfg, registry, vectorStore, [from], switchedAt, say, () =>
+            experiments.heldVersions(),
+          )
         : [];
     return { live: back, released };
   });

@@ -44,6 +44,9 @@ export function newVersionName(now: Date, taken: (name: string) => boolean): str
  * to Redis with one SET — the single step readers observe — and mirrored into `registry.json`
  * (atomic rename) so that the registry survives a Redis flush.
  */
+/** The file that marks a version folder as a kept candidate. */
+const CANDIDATE_MARK = 'candidate';
+
 export class ModelRegistry {
   readonly dir: string;
 
@@ -119,12 +122,26 @@ export class ModelRegistry {
     return dropped;
   }
 
-  /** Version folders that no pointer references (failed or trimmed runs). */
-  async orphans(): Promise<string[]> {
+  /**
+   * Version folders that no pointer references (failed or trimmed runs), except the newest
+   * `keepCandidates` built as candidates (markCandidate): those wait for an experiment.
+   */
+  async orphans(keepCandidates = 0): Promise<string[]> {
     const st = await this.state();
     const kept = new Set([st.live, ...st.previous].filter(Boolean).map((p) => (p as LivePointer).version));
     const names = existsSync(this.dir) ? await readdir(this.dir) : [];
-    return names.filter((n) => VERSION_PATTERN.test(n) && !kept.has(n));
+    const unreferenced = names.filter((n) => VERSION_PATTERN.test(n) && !kept.has(n));
+    // version names sort by time: the newest candidates last
+    const candidates = unreferenced
+      .filter((n) => existsSync(path.join(this.versionDir(n), CANDIDATE_MARK)))
+      .sort();
+    const waiting = new Set(keepCandidates > 0 ? candidates.slice(-keepCandidates) : []);
+    return unreferenced.filter((n) => !waiting.has(n));
+  }
+
+  /** Marks a version built but not published (`batch run --no-publish`, or held by an experiment). */
+  async markCandidate(version: string): Promise<void> {
+    await writeFile(path.join(this.versionDir(version), CANDIDATE_MARK), `${new Date().toISOString()}\n`);
   }
 
   async removeVersionDir(version: string): Promise<void> {
