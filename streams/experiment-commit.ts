@@ -1,7 +1,14 @@
 import type { ExperimentResultStore } from '../stores/experiments/index.js';
 import type { RedisJoinStateStore } from '../stores/experiments/join-state.js';
 import type { FencedPartition } from '../stores/fence.js';
-import { type JoinOutcome, type JoinRecord, type JoinSettings, joinBatch } from './experiment-join.js';
+import {
+  type Endings,
+  experimentsOf,
+  type JoinOutcome,
+  type JoinRecord,
+  type JoinSettings,
+  joinBatch,
+} from './experiment-join.js';
 
 /** How often one batch is joined again before the batch fails (and the runtime retries it). */
 export const MAX_ATTEMPTS = 20;
@@ -10,6 +17,12 @@ export interface JoinCommitDeps {
   states: RedisJoinStateStore;
   results: ExperimentResultStore;
   settings: JoinSettings;
+  /**
+   * When those of these experiments that ended ended (experiment-join.ts Endings); none when
+   * absent. Asked for each join of a batch, after its users' states are read, so an end that
+   * comes before the join is known to it.
+   */
+  endings?: (experiments: ReadonlySet<string>) => Promise<Endings>;
   /** A commit wrote nothing: a user's state moved (the other topic's batch), or the fence did (another consumer). */
   onRejoin?: (reason: 'state' | 'fence') => void;
   /** Users new to an arm on their exposure’s day (marked before the commit), per experiment and arm. */
@@ -46,7 +59,9 @@ export async function joinAndCommit(
         throw new Error(
           `experiments: ${p.topic}[${p.partition}] not committed in ${MAX_ATTEMPTS} attempts: its users’ join states or its fence kept moving (is another consumer writing this partition?)`,
         );
-      const out = joinBatch(records, new Map([...read].map(([u, r]) => [u, r.state])), deps.settings);
+      const states = new Map([...read].map(([u, r]) => [u, r.state]));
+      const ended = (await deps.endings?.(experimentsOf(records, states.values()))) ?? new Map();
+      const out = joinBatch(records, states, deps.settings, ended);
       const writes = [...out.states].flatMap(([u, after]) => deps.states.write(u, read.get(u), after) ?? []);
       const done = await deps.results.commit(p, fence, lastOffset, out.rows, writes);
       if (done.ok) return out;

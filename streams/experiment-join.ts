@@ -21,6 +21,8 @@ import {
 // counted for the arm changes what the event counts: a miss becomes a hit, or the hit moves to
 // the new position (a row with `before`). So once both topics are through, every event counts
 // what it would have had every exposure arrived first.
+// An experiment counts only events of while it ran: an event at or after its end (`Endings`) joins
+// none of its exposures, whichever topic came first, so an ended experiment's report is final.
 
 export interface JoinSettings {
   /** An event joins the exposures of at most this long before it (ms, event time). */
@@ -32,6 +34,16 @@ export interface JoinSettings {
   /** Most items kept per exposure (the top ones). */
   items: number;
 }
+
+/**
+ * When each ended experiment of the batch ended (ms, its `endedAt`): an experiment absent runs.
+ * An end never moves once set, so a join that knows it decides each event the same every time.
+ */
+export type Endings = ReadonlyMap<string, number>;
+
+/** Whether the experiment still ran at the event's time. */
+const ranAt = (ended: Endings, experiment: string, eventTs: number): boolean =>
+  eventTs < (ended.get(experiment) ?? Number.POSITIVE_INFINITY);
 
 export type JoinRecord =
   | { kind: 'exposure'; offset: number; user_id: string; exposure: JoinExposure }
@@ -63,10 +75,11 @@ export function claimsOf(
   exposures: readonly JoinExposure[],
   event: { ts: number; item_id: string },
   windowMs: number,
+  ended: Endings = new Map(),
 ): Claim[] {
   const arms = new Map<string, Claim>();
   for (const x of exposures) {
-    if (!inWindow(x.ts, event.ts, windowMs)) continue;
+    if (!inWindow(x.ts, event.ts, windowMs) || !ranAt(ended, x.experiment, event.ts)) continue;
     const key = `${x.experiment}\0${x.arm}`;
     const c = arms.get(key) ?? { experiment: x.experiment, arm: x.arm, position: 0 };
     arms.set(key, c);
@@ -90,8 +103,8 @@ const row = (offset: number, user_id: string, e: { ts: number }, c: Claim, befor
 });
 
 /**
- * A new event of the user: kept, and attributed to the arms of the exposures already there.
- * Undefined when it is a copy of an event kept (the same event id: a producer's retry).
+ * A new event of the user: kept, and attributed to the arms of the exposures already there whose
+ * experiment still ran at its time. Undefined when it is a copy of an event kept (the same event id: a producer's retry).
  */
 export function addEvent(
   state: UserJoinState,
@@ -99,9 +112,10 @@ export function addEvent(
   user_id: string,
   event: Omit<JoinEvent, 'claims'>,
   s: JoinSettings,
+  ended: Endings = new Map(),
 ): Attribution[] | undefined {
   if (state.events.some((e) => e.event_id === event.event_id)) return undefined;
-  const claims = claimsOf(state.exposures, event, s.windowMs);
+  const claims = claimsOf(state.exposures, event, s.windowMs, ended);
   state.events.push({ ...event, claims });
   state.events.sort(byTimeThen((e) => e.event_id));
   trim(state, s);
@@ -110,7 +124,7 @@ export function addEvent(
 
 /**
  * A new exposure of the user: kept, and joined to the user's events of its window that came
- * before it. Undefined when it is a copy of an exposure kept (the same request id).
+ * before it while its experiment still ran. Undefined when it is a copy of an exposure kept (the same request id).
  */
 export function addExposure(
   state: UserJoinState,
@@ -118,6 +132,7 @@ export function addExposure(
   user_id: string,
   exposure: JoinExposure,
   s: JoinSettings,
+  ended: Endings = new Map(),
 ): { rows: Attribution[]; late: boolean } | undefined {
   if (state.exposures.some((x) => x.request_id === exposure.request_id)) return undefined;
   const x = { ...exposure, items: exposure.items.slice(0, s.items) };
@@ -126,13 +141,13 @@ export function addExposure(
   const rows: Attribution[] = [];
   let late = false;
   for (const e of state.events) {
-    if (!inWindow(x.ts, e.ts, s.windowMs)) continue;
+    if (!inWindow(x.ts, e.ts, s.windowMs) || !ranAt(ended, x.experiment, e.ts)) continue;
     late = true;
     const c = e.claims.find((c) => c.experiment === x.experiment && c.arm === x.arm);
     if (!c) {
       // not counted for this arm yet: as the event would have been, had its exposures come first
       const mine = state.exposures.filter((o) => o.experiment === x.experiment && o.arm === x.arm);
-      const [claim] = claimsOf(mine, e, s.windowMs) as [Claim];
+      const [claim] = claimsOf(mine, e, s.windowMs, ended) as [Claim];
       e.claims.push(claim);
       rows.push(row(offset, user_id, e, claim));
       continue;
@@ -178,12 +193,14 @@ const copyState = (s: UserJoinState | undefined): UserJoinState => ({
 
 /**
  * One batch of one partition against the users' states as read (left untouched): each record in
- * order, as if each were joined alone.
+ * order, as if each were joined alone. `ended` must know the end of every ended experiment the
+ * records' and states' exposures name (experimentsOf).
  */
 export function joinBatch(
   records: readonly JoinRecord[],
   before: ReadonlyMap<string, UserJoinState>,
   s: JoinSettings,
+  ended: Endings = new Map(),
 ): JoinOutcome {
   const states = new Map<string, UserJoinState>();
   const out: JoinOutcome = { states, rows: [], kept: [] };
@@ -193,13 +210,24 @@ export function joinBatch(
       state = copyState(before.get(r.user_id));
       states.set(r.user_id, state);
     }
-    if (r.kind === 'event') out.rows.push(...(addEvent(state, r.offset, r.user_id, r.event, s) ?? []));
+    if (r.kind === 'event') out.rows.push(...(addEvent(state, r.offset, r.user_id, r.event, s, ended) ?? []));
     else {
-      const done = addExposure(state, r.offset, r.user_id, r.exposure, s);
+      const done = addExposure(state, r.offset, r.user_id, r.exposure, s, ended);
       if (!done) continue;
       out.rows.push(...done.rows);
       out.kept.push({ user_id: r.user_id, exposure: r.exposure, late: done.late });
     }
   }
+  return out;
+}
+
+/** The experiments a batch's join can attribute to: those of its exposures and of its users' kept ones. */
+export function experimentsOf(
+  records: readonly JoinRecord[],
+  states: Iterable<UserJoinState | undefined>,
+): Set<string> {
+  const out = new Set<string>();
+  for (const r of records) if (r.kind === 'exposure') out.add(r.exposure.experiment);
+  for (const st of states) for (const x of st?.exposures ?? []) out.add(x.experiment);
   return out;
 }

@@ -11,7 +11,7 @@ import { EXPERIMENT_NAME, type ExperimentDefinition } from '../../versions/exper
 import { ExperimentRegistry } from '../../versions/experiments/registry.js';
 import { registryDir } from '../../versions/registry.js';
 import { joinAndCommit } from '../experiment-commit.js';
-import type { JoinOutcome, JoinRecord, JoinSettings } from '../experiment-join.js';
+import type { Endings, JoinOutcome, JoinRecord, JoinSettings } from '../experiment-join.js';
 import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Hit positions the histogram resolves (the report's position buckets: 1, 2–5, …, 51–100, >100). */
@@ -31,6 +31,9 @@ export const SKIP_REASONS = ['no_experiment', 'unknown_experiment'] as const;
  * Redis (bounded, TTL; stores/experiments/join-state.ts). An event joins the exposures of the
  * window before it; an exposure that arrives after events of its window joins them then. Either
  * way each event counts once per arm (events, hits, hit position), whichever topic came first.
+ * An event at or after an experiment's end joins none of its exposures (so an ended experiment's
+ * report is final while another experiment runs): each join asks the registry afresh whether the
+ * experiments its exposures name have ended (an end, once set, is cached for good).
  *
  * Exactly once per partition of either topic: a batch is joined against the users' states as
  * read, and the new states, the counts and the partition's fence are written in one script only
@@ -94,6 +97,7 @@ export function experimentsProcessor(cfg: Config): StreamProcessor {
         states: joinStates,
         results,
         settings,
+        endings: (names) => book.endings(names),
         onRejoin: (reason) => m?.rejoined.inc({ reason }),
         onExposed: (exposed) => {
           for (const x of exposed) m?.exposedUsers.inc({ experiment: x.experiment, arm: x.arm }, x.added);
@@ -164,7 +168,8 @@ function count(m: ReturnType<typeof experimentMetrics>, out: JoinOutcome): void 
 }
 
 /**
- * Which experiments exist and whether one is running, from the experiment registry, cached: a
+ * Which experiments exist, whether one is running and when one ended, from the experiment
+ * registry, cached (an end: see endings): a
  * definition once found stays known (definitions are never deleted), an unknown name is asked
  * again after UNKNOWN_TTL_MS, the running experiment after RUNNING_TTL_MS. Only known names
  * become Redis key parts and metric labels, so the labels are bounded by the experiments started.
@@ -185,6 +190,26 @@ class ExperimentBook {
     const def = await this.registry.get(name);
     this.defs.set(name, { def, at: Date.now() });
     return def !== undefined;
+  }
+
+  /**
+   * When those of these experiments that ended ended. An ended definition is final, so it is kept;
+   * any other is read again on every call: a join must not take an experiment for running after
+   * its end was written (one GET per running experiment of a batch, no more).
+   */
+  async endings(names: ReadonlySet<string>): Promise<Endings> {
+    const out = new Map<string, number>();
+    await Promise.all(
+      [...names].map(async (name) => {
+        let def = this.defs.get(name)?.def;
+        if (!def?.endedAt) {
+          def = await this.registry.get(name);
+          if (def) this.defs.set(name, { def, at: Date.now() });
+        }
+        if (def?.endedAt) out.set(name, Date.parse(def.endedAt));
+      }),
+    );
+    return out;
   }
 
   /**

@@ -319,6 +319,65 @@ function rng(seed: number): () => number {
   };
 }
 
+describe('an ended experiment: its counts are final', () => {
+  // exp-a ended at T + 2 min while exp-b runs on: events from then on are exp-b's only
+  const ENDED = new Map([['exp-a', T + 2 * MIN]]);
+  const records = {
+    exposures: [
+      x(1, 'u1', exposure(T, ['a', 'b'])),
+      x(2, 'u1', exposure(T, ['b', 'a'], 'candidate', 'exp-b')),
+    ],
+    events: [
+      ev(10, 'u1', 'a', T + MIN), // both ran
+      ev(11, 'u1', 'b', T + 2 * MIN - 1), // exp-a's last millisecond
+      ev(12, 'u1', 'a', T + 2 * MIN), // exp-a's end: exp-b only
+      ev(13, 'u1', 'z', T + 3 * MIN), // after it: exp-b only
+    ],
+  };
+  const rowsOf = (out: { rows: Attribution[] }) =>
+    out.rows.map((r) => [r.experiment, r.ts - T, r.position]).sort();
+  const expected = [
+    ['exp-a', MIN, 1],
+    ['exp-a', 2 * MIN - 1, 2],
+    ['exp-b', MIN, 2],
+    ['exp-b', 2 * MIN - 1, 1],
+    ['exp-b', 2 * MIN, 2],
+    ['exp-b', 3 * MIN, 0],
+  ].sort();
+
+  it('attributes no event at or after its end to it, exposures first', () => {
+    const out = joinBatch([...records.exposures, ...records.events], none, S, ENDED);
+    expect(rowsOf(out)).toEqual(expected);
+    expect(out.states.get('u1')?.events.map((e) => e.claims.map((c) => c.experiment).sort())).toEqual([
+      ['exp-a', 'exp-b'],
+      ['exp-a', 'exp-b'],
+      ['exp-b'],
+      ['exp-b'],
+    ]);
+    // without its end it would have counted them: what the report of an ended experiment kept doing
+    expect(rowsOf(joinBatch([...records.exposures, ...records.events], none, S)).length).toBe(8);
+  });
+
+  it('nor when its exposure arrives after the events (late), nor when one moves a hit', () => {
+    const out = joinBatch([...records.events, ...records.exposures], none, S, ENDED);
+    expect(rowsOf(out)).toEqual(expected);
+    // a later exposure of exp-a holding the items elsewhere moves only the hits of while it ran
+    const state = new Map([['u1', out.states.get('u1') as UserJoinState]]);
+    const moved = joinBatch([x(3, 'u1', exposure(T + 1, ['q', 'b', 'a', 'z']))], state, S, ENDED);
+    // (the event of its last millisecond keeps its hit at 2; the two after its end get no claim)
+    expect(moved.rows.map((r) => [r.experiment, r.ts - T, r.position, r.before])).toEqual([
+      ['exp-a', MIN, 3, 1],
+    ]);
+    expect(moved.states.get('u1')?.events.map((e) => e.claims.length)).toEqual([2, 2, 1, 1]);
+  });
+
+  it('an exposure whose events all came after its experiment’s end joins none and is not late', () => {
+    const out = joinBatch([ev(1, 'u1', 'a', T + 2 * MIN), x(2, 'u1', exposure(T, ['a']))], none, S, ENDED);
+    expect(out.rows).toEqual([]);
+    expect(out.kept.map((k) => k.late)).toEqual([false]);
+  });
+});
+
 describe('the join does not depend on which topic comes first', () => {
   it('gives the in-order counts and claims for any interleaving of the two topics (300 random cases)', () => {
     for (let seed = 1; seed <= 300; seed++) {
@@ -340,7 +399,9 @@ describe('the join does not depend on which topic comes first', () => {
       const events: JoinRecord[] = Array.from({ length: 1 + Math.floor(r() * 6) }, (_, i) =>
         ev(100 + i, pick(users), pick(items), pick(times), `e${seed}-${i}`),
       );
-      const inOrder = joinBatch([...exposures, ...events], none, S);
+      // half the cases with exp-b ended mid-way: an end must not make the order matter either
+      const ended = new Map(seed % 2 === 0 ? [['exp-b', pick(times)]] : []);
+      const inOrder = joinBatch([...exposures, ...events], none, S, ended);
       // a random merge of the two topics (each keeps its own order), in random batches
       const merged: JoinRecord[] = [];
       const [xs, es] = [[...exposures], [...events]];
@@ -350,7 +411,7 @@ describe('the join does not depend on which topic comes first', () => {
       const rows: Attribution[] = [];
       for (let i = 0; i < merged.length; ) {
         const n = 1 + Math.floor(r() * 3);
-        const out = joinBatch(merged.slice(i, i + n), states, S);
+        const out = joinBatch(merged.slice(i, i + n), states, S, ended);
         states = new Map([...states, ...out.states]);
         rows.push(...out.rows);
         i += n;
