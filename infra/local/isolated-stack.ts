@@ -96,6 +96,16 @@ export class IsolatedStack {
   }
 
   /**
+   * SIGSTOP or SIGCONT to the instance's whole process group: a stopped process holds still (no
+   * write, no commit), so a test can look at what it has done and then kill it in that very state.
+   */
+  pause(name: string, paused: boolean, index = 0): void {
+    const pid = readPid(appPaths(this.cfg, name, index).pidFile);
+    if (pid === undefined) throw new Error(`${name} (instance ${index}) has no pid file`);
+    process.kill(-pid, paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /**
    * SIGKILL to the instance's whole process group: no drain, no commit. Resolves once the process is
    * gone: a signalled process lives on for a moment, and `up` would take it for running.
    */

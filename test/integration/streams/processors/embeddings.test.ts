@@ -212,10 +212,17 @@ describe('incremental user-ID embeddings processor (real Kafka, Redis, HBase, Mi
     };
     await post(burst);
     // killed while it has applied events whose offsets it has not committed (micro-batches of
-    // EMBEDDINGS_BATCH_EVENTS move the fence several times per Kafka batch): the restart re-delivers them
-    await waitFor('events applied beyond the commit', async () =>
-      rangeSize((await beyond()).ranges) > 0 ? true : undefined,
-    );
+    // EMBEDDINGS_BATCH_EVENTS move the fence several times per Kafka batch): the restart
+    // re-delivers them. Seen while the process is stopped (SIGSTOP), so that it cannot commit
+    // between the look and the kill; at least 20 of them, so that single-event users are among
+    // them (half the events are theirs)
+    await waitFor('events applied beyond the commit, the processor stopped', async () => {
+      if (rangeSize((await beyond()).ranges) < 20) return undefined;
+      stack.pause('stream-embeddings', true);
+      if (rangeSize((await beyond()).ranges) >= 20) return true;
+      stack.pause('stream-embeddings', false);
+      return undefined;
+    });
     await stack.kill9('stream-embeddings');
     const atKill = await beyond();
     const rowsAtKill = await store.getMany(onceUsers, pointer.version);
