@@ -183,6 +183,44 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; secon
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `total` recall requests at `rate` per second for random users, at most `concurrency` in
+ * flight (the recall and shadow benches' load): the latencies of the 200s, the rest counted.
+ */
+export async function recallAtRate(
+  get: (path: string) => Promise<number>,
+  o: { rate: number; total: number; concurrency: number; users: readonly string[]; random: () => number },
+): Promise<{ latencies: number[]; errors: number; seconds: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let inFlight = 0;
+  const t0 = now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < o.total; i++) {
+    const wait = t0 + (i * 1000) / o.rate - now();
+    if (wait > 0) await sleep(wait);
+    while (inFlight >= o.concurrency) await sleep(0.2);
+    const user = o.users[Math.floor(o.random() * o.users.length)] as string;
+    inFlight++;
+    const start = now();
+    pending.push(
+      get(`/v1/recall?user_id=${encodeURIComponent(user)}&k=50`)
+        .then((status) => {
+          if (status !== 200) errors++;
+          else latencies.push(now() - start);
+        })
+        .catch(() => {
+          errors++;
+        })
+        .finally(() => {
+          inFlight--;
+        }),
+    );
+  }
+  await Promise.all(pending);
+  return { latencies, errors, seconds: (now() - t0) / 1000 };
+}
+
 /** Polls `cond` every `everyMs` until it holds; throws after `timeoutMs`. */
 export async function waitUntil(
   cond: () => boolean,

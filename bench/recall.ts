@@ -20,11 +20,10 @@ import {
   intOption,
   keepAliveClient,
   mulberry32,
-  now,
   progress,
   Report,
+  recallAtRate,
   recallStageMeans,
-  sleep,
   summarize,
   waitForQuiet,
 } from './lib.js';
@@ -51,38 +50,16 @@ const vectorStore = openItemVectors(cfg);
 const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY, stack.recallAuth);
 
 async function atRate(rate: number, users: string[]) {
-  const random = mulberry32(rate);
-  const latencies: number[] = [];
-  let errors = 0;
-  let inFlight = 0;
   const total = rate * SECONDS;
   const cpu0 = process.cpuUsage();
   const machine0 = cpuBusy();
-  const t0 = now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = t0 + (i * 1000) / rate - now();
-    if (wait > 0) await sleep(wait);
-    while (inFlight >= CONCURRENCY) await sleep(0.2);
-    const user = users[Math.floor(random() * users.length)] as string;
-    inFlight++;
-    const start = now();
-    pending.push(
-      get(`/v1/recall?user_id=${encodeURIComponent(user)}&k=50`)
-        .then((status) => {
-          if (status !== 200) errors++;
-          else latencies.push(now() - start);
-        })
-        .catch(() => {
-          errors++;
-        })
-        .finally(() => {
-          inFlight--;
-        }),
-    );
-  }
-  await Promise.all(pending);
-  const seconds = (now() - t0) / 1000;
+  const { latencies, errors, seconds } = await recallAtRate(get, {
+    rate,
+    total,
+    concurrency: CONCURRENCY,
+    users,
+    random: mulberry32(rate),
+  });
   const cpu = process.cpuUsage(cpu0);
   const machine = cpuBusy(machine0.sample);
   // the load generator's own CPU per request: it competes with what it measures

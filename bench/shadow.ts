@@ -24,10 +24,9 @@ import {
   keepAliveClient,
   metricSum,
   mulberry32,
-  now,
   progress,
   Report,
-  sleep,
+  recallAtRate,
   summarize,
   waitForQuiet,
 } from './lib.js';
@@ -55,37 +54,21 @@ const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY, stack.rec
 
 /** `seconds` of requests at RATE, at most CONCURRENCY in flight; the latencies of the 200s. */
 async function atRate(seconds: number, users: string[], seed: number) {
-  const random = mulberry32(seed);
-  const latencies: number[] = [];
-  let errors = 0;
-  let inFlight = 0;
   const total = Math.round(RATE * seconds);
   const machine0 = cpuBusy();
-  const t0 = now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = t0 + (i * 1000) / RATE - now();
-    if (wait > 0) await sleep(wait);
-    while (inFlight >= CONCURRENCY) await sleep(0.2);
-    const user = users[Math.floor(random() * users.length)] as string;
-    inFlight++;
-    const start = now();
-    pending.push(
-      get(`/v1/recall?user_id=${encodeURIComponent(user)}&k=50`)
-        .then((status) => {
-          if (status !== 200) errors++;
-          else latencies.push(now() - start);
-        })
-        .catch(() => {
-          errors++;
-        })
-        .finally(() => {
-          inFlight--;
-        }),
-    );
-  }
-  await Promise.all(pending);
-  return { latencies, errors, achieved: total / ((now() - t0) / 1000), busy: cpuBusy(machine0.sample).busy };
+  const r = await recallAtRate(get, {
+    rate: RATE,
+    total,
+    concurrency: CONCURRENCY,
+    users,
+    random: mulberry32(seed),
+  });
+  return {
+    latencies: r.latencies,
+    errors: r.errors,
+    achieved: total / r.seconds,
+    busy: cpuBusy(machine0.sample).busy,
+  };
 }
 
 /** serve's shadow counters and histogram sums, to difference around a phase. */

@@ -15,6 +15,9 @@ import { recallHealth } from './readiness.js';
 import { type RecallDeps, type RecallOutcome, recall } from './recall.js';
 import { ShadowRunner } from './shadow.js';
 
+/** Recall latency buckets (s), the same for every latency series so that they compare. */
+const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
+
 /**
  * GET /v1/recall for callers with a recall or operator key (an ingest key is told 403), each key
  * rate-limited; /livez, /readyz (and /healthz, as /readyz), /metrics and /openapi.json open.
@@ -42,7 +45,7 @@ export function buildRecallApp(
     name: 'towerflow_recall_seconds',
     help: 'Recall latency by the path that served it',
     labelNames: ['source'],
-    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const responses = new Counter({
@@ -89,7 +92,7 @@ export function buildRecallApp(
     name: 'towerflow_recall_arm_seconds',
     help: 'Recall latency of answers an A/B experiment’s arm served, by arm (forced arms not counted)',
     labelNames: ['arm'],
-    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const shadows = new ShadowRunner(cfg.shadowMaxInFlight, registry, log);
