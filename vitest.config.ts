@@ -20,11 +20,6 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // kills the shared Milvus mid-suite and brought it back in 1 of 3 clean CI runs so far:
-          // a failed restart takes every later Milvus test down with it. Run it on its own with
-          // TOWERFLOW_FAULT_TESTS=1 until the restart is reliable (issue 25).
-          exclude:
-            process.env.TOWERFLOW_FAULT_TESTS === '1' ? [] : ['test/integration/infra/local/restart.test.ts'],
           environment: 'node',
           // The real services are shared by every file: start them once, run files one at a time.
           globalSetup: ['test/integration/global-setup.ts'],

@@ -7,6 +7,7 @@ import {
   daemonState,
   groupRssBytes,
   InfraError,
+  isAlive,
   portOpen,
   portsReleased,
   stopDaemon,
@@ -94,18 +95,33 @@ async function clearDeadServer(ctx: ServiceContext, svc: LocalService): Promise<
   await portsReleased(svc.ports(ctx), ctx.cfg.bindHost, 20_000);
 }
 
-async function startOne(ctx: ServiceContext, svc: LocalService): Promise<{ name: string; seconds: number }> {
+export async function startOne(
+  ctx: ServiceContext,
+  svc: LocalService,
+): Promise<{ name: string; seconds: number }> {
   const t0 = Date.now();
   await clearDeadServer(ctx, svc);
   const existing = runningPid(ctx, svc);
   if (existing !== undefined) {
-    await waitUntil(svc.name, () => svc.healthy(ctx), {
+    // A server killed a moment ago can still look alive (the kernel is tearing it down); when it
+    // dies while we wait for it, it is cleared and started like any dead server.
+    const stayedUp = await waitUntil(svc.name, () => svc.healthy(ctx), {
       timeoutMs: svc.startTimeoutMs,
       logFile: logFileOf(ctx, svc.name),
       pid: existing,
-    });
-    ctx.say(`${svc.name}: already running (pid ${existing})`);
-    return { name: svc.name, seconds: 0 };
+    }).then(
+      () => true,
+      (e: unknown) => {
+        if (isAlive(existing)) throw e;
+        return false;
+      },
+    );
+    if (stayedUp) {
+      ctx.say(`${svc.name}: already running (pid ${existing})`);
+      return { name: svc.name, seconds: 0 };
+    }
+    ctx.say(`${svc.name}: server (pid ${existing}) exited while being checked; starting it again`);
+    await clearDeadServer(ctx, svc);
   }
   for (const port of svc.ports(ctx)) {
     if (await portOpen(port, ctx.cfg.bindHost))

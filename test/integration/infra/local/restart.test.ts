@@ -13,7 +13,9 @@ import { openItemVectors } from '../../../../stores/vectors/open.js';
 // searches again, and nothing of the dead server is left. Milvus is shared by the whole suite,
 // so this test leaves it healthy with its collections loaded.
 
-const ctx = makeContext(() => {});
+// what `infra up` said, printed when the test ends (whether the server was seen dying mid-check)
+const said: string[] = [];
+const ctx = makeContext((line) => said.push(line));
 const pidFile = pidFileOf(ctx, 'milvus');
 const DIM = 4;
 const alias = `test_restart_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
@@ -70,6 +72,9 @@ describe('a killed Milvus server is brought back by `infra up milvus`', () => {
     await store.switchLive(VERSION);
   });
   afterAll(async () => {
+    console.info(said.join('\n'));
+    // whatever happened above, later files find Milvus up (a no-op when it already is)
+    await up(ctx, ['milvus']);
     await store.dropLive().catch(() => {});
     await store.drop(VERSION).catch(() => {});
     await store.close();

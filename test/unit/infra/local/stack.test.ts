@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '../../../../cli/failure.js';
-import { InfraError, tailFile } from '../../../../infra/local/process.js';
-import { startFailure } from '../../../../infra/local/stack.js';
+import { loadConfig } from '../../../../config/index.js';
+import { localPaths } from '../../../../infra/local/paths.js';
+import { InfraError, isAlive, readPid, spawnDaemon, tailFile } from '../../../../infra/local/process.js';
+import { type LocalService, logFileOf, pidFileOf } from '../../../../infra/local/service.js';
+import { startFailure, startOne } from '../../../../infra/local/stack.js';
 
 describe('infra up failures', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tf-stack-'));
@@ -54,5 +57,54 @@ describe('infra up failures', () => {
       '    | last line',
       '',
     ]);
+  });
+});
+
+describe('infra up of a server that dies while it is being checked', () => {
+  // `kill -9` then `infra up` at once: the killed server can still look alive for a moment (the
+  // kernel is tearing it down), so `up` finds it running, waits for its health, and sees it die.
+  // It must then start it again, not fail with "exited before becoming healthy".
+  it('clears it and starts a new server', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'tf-up-'));
+    const cfg = loadConfig({ ...process.env, TOWERFLOW_HOME: home });
+    const said: string[] = [];
+    const ctx = { cfg, paths: localPaths(cfg), say: (m: string) => said.push(m) };
+    const sleeper = (name: string) =>
+      spawnDaemon({
+        name,
+        command: 'sleep',
+        args: ['600'],
+        logFile: logFileOf(ctx, name),
+        pidFile: pidFileOf(ctx, name),
+      });
+    const dying = sleeper('dying');
+    let started: number | undefined;
+    const svc: LocalService = {
+      name: 'dying',
+      ports: () => [],
+      provision: async () => {},
+      start: async () => {
+        started = sleeper('dying');
+        return started;
+      },
+      // the old server fails its check as it dies; the new one answers
+      healthy: async () => {
+        if (started === undefined) {
+          process.kill(dying, 'SIGKILL');
+          return false;
+        }
+        return isAlive(started);
+      },
+      startTimeoutMs: 20_000,
+      version: async () => 'test',
+    };
+    try {
+      await startOne(ctx, svc);
+      expect(started).toBeDefined();
+      expect(readPid(pidFileOf(ctx, 'dying'))).toBe(started);
+      expect(said).toContain(`dying: server (pid ${dying}) exited while being checked; starting it again`);
+    } finally {
+      for (const pid of [dying, started]) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });
