@@ -98,6 +98,23 @@ function cpuSnapshot(): Map<string, number> {
   return out;
 }
 
+/**
+ * Redis' own time per command (INFO commandstats: calls, µs), to tell which writes cost its CPU.
+ * Commands a script runs are counted under their names too, and inside the script's `evalsha`.
+ */
+async function redisCommandStats(): Promise<Map<string, { calls: number; usec: number }>> {
+  const redis = createRedis(stack.cfg);
+  try {
+    await redis.connect();
+    const out = new Map<string, { calls: number; usec: number }>();
+    for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+      out.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+    return out;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const cpuDelta = (a: Map<string, number>, b: Map<string, number>) =>
   [...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).sort((x, y) => y[1] - x[1]);
 
@@ -105,6 +122,7 @@ const cpuDelta = (a: Map<string, number>, b: Map<string, number>) =>
 
 async function sustained() {
   const batches = Math.ceil(N / BATCH);
+  const redis0 = await redisCommandStats();
   const cpu0 = cpuSnapshot();
   const t0 = now();
   let next = 0;
@@ -140,7 +158,15 @@ async function sustained() {
   }
   const endToEnd = Math.max(done.history, done.sequence);
   const cpu = cpuDelta(cpu0, cpuSnapshot());
-  return { acceptedS, endToEnd, done, cpu };
+  const redis1 = await redisCommandStats();
+  const redisCommands = [...redis1]
+    .map(([cmd, b]) => {
+      const a = redis0.get(cmd) ?? { calls: 0, usec: 0 };
+      return { cmd, calls: b.calls - a.calls, usec: b.usec - a.usec };
+    })
+    .filter((c) => c.calls > 0)
+    .sort((x, y) => y.usec - x.usec);
+  return { acceptedS, endToEnd, done, cpu, redisCommands };
 }
 
 // ---- phase 2: visibility latency at a fixed rate -------------------------------------------
@@ -265,6 +291,13 @@ try {
     ],
   );
   report.table(
+    'Redis’ own time by command in the sustained phase (a script’s commands also inside its evalsha)',
+    ['command', 'calls', 'calls per 1,000 events', 'µs per call', 'µs per event'],
+    s.redisCommands
+      .slice(0, 12)
+      .map((c) => [c.cmd, c.calls, (1000 * c.calls) / N, c.usec / c.calls, c.usec / N]),
+  );
+  report.table(
     `At ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (achieved ${fmt(lat.achieved, 0)}/s)`,
     ['measure', 'value'],
     [
@@ -292,6 +325,7 @@ try {
     cpu_seconds: Object.fromEntries(s.cpu),
     cpu_us_per_event: cpuUsPerEvent,
     cpu_us_per_event_by_process: perEvent,
+    redis_us_per_event_by_command: Object.fromEntries(s.redisCommands.map((c) => [c.cmd, c.usec / N])),
     events: N,
     host: await hostInfo(),
   });
