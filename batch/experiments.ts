@@ -14,10 +14,9 @@ import {
   type StartRequest,
 } from '../versions/experiments/definition.js';
 import { ExperimentRegistry } from '../versions/experiments/registry.js';
+import { LOCK_KEY, withLock } from '../versions/lock.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
 import { type CaughtUp, catchUpItems } from './catch-up.js';
-import { LOCK_KEY } from './job.js';
-import { withLock } from './lock.js';
 import { releaseAfterGrace } from './release.js';
 
 // The operator's side of an experiment (DESIGN.md §9): start it, promote its candidate the way a

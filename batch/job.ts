@@ -26,8 +26,8 @@ export { TrainingDivergedError } from './guards.js';
 
 import { announceLive } from '../versions/channel.js';
 import { ExperimentRegistry } from '../versions/experiments/registry.js';
+import { type Lease, LOCK_KEY, withLock } from '../versions/lock.js';
 import { type LivePointer, ModelRegistry } from '../versions/registry.js';
-import { type Lease, withLock } from './lock.js';
 import { buildCollection } from './publish.js';
 import { loadedPrevious, releaseAfterGrace } from './release.js';
 import { assertEvents, readWindow, type WindowStats, windowRange } from './window.js';
@@ -83,8 +83,6 @@ export interface BatchDeps {
   redis: Redis;
   vectorStore: ItemVectorStore;
 }
-
-export const LOCK_KEY = 'tf:lock:batch';
 
 const yesterday = (): string => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 

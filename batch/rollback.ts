@@ -3,9 +3,8 @@ import type { Config } from '../config/index.js';
 import type { ItemVectorStore } from '../stores/vectors/index.js';
 import { announceLive } from '../versions/channel.js';
 import { ExperimentRegistry } from '../versions/experiments/registry.js';
+import { LOCK_KEY, withLock } from '../versions/lock.js';
 import type { LivePointer, ModelRegistry } from '../versions/registry.js';
-import { LOCK_KEY } from './job.js';
-import { withLock } from './lock.js';
 import { releaseAfterGrace } from './release.js';
 
 export interface RollbackResult {

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logLevel } from 'kafkajs';
-import { LOCK_KEY } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createRedis, type Redis } from '../clients/redis.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
@@ -18,6 +17,7 @@ import { RedisPopularityStore } from '../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../stores/profiles/hbase.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { openItemVectors } from '../stores/vectors/open.js';
+import { LOCK_KEY } from '../versions/lock.js';
 import { ModelRegistry } from '../versions/registry.js';
 import { auditPhase, type PhaseStores } from './audit.js';
 import { type JobWindow, jobWindow, startDailyJob } from './daily-job.js';

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { FilterError } from '../clients/milvus/filter.js';
 import type { Config } from '../config/index.js';
 import { answerUnrouted, guardApi, outsideScope } from '../runtime/api-guard.js';
 import type { ApiKeys } from '../runtime/api-keys.js';
 import { addHealthRoutes } from '../runtime/health.js';
 import type { Logger } from '../runtime/logger.js';
 import { addMetricsRoute } from '../runtime/metrics.js';
+import { FilterError } from '../stores/vectors/filter.js';
 import { exposureOf, routeOf } from './arms.js';
 import { recallOpenApi } from './openapi.js';
 import { parseRecallQuery } from './query.js';

@@ -1,5 +1,5 @@
-import type { Condition } from '../clients/milvus/filter.js';
 import { ID_PATTERN, MAX_TIMESTAMP_MS } from '../schemas/ids.js';
+import type { Condition } from '../stores/vectors/filter.js';
 import type { Arm } from '../versions/experiments/assign.js';
 import type { RecallRequest } from './recall.js';
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { buildFilter, type Condition } from '../clients/milvus/filter.js';
 import type { UserQuery } from '../model/version.js';
 import type { AnswerStore } from '../stores/answers/index.js';
 import type { IdRowStore, StoredRow, TaggedVector, UserVectorCache } from '../stores/embeddings/index.js';
@@ -9,6 +8,7 @@ import type { ProfileCache, ProfileStore, UserProfile } from '../stores/profiles
 import type { SeenStore } from '../stores/seen/index.js';
 import { seenHash } from '../stores/seen/keys.js';
 import type { SequenceStore } from '../stores/sequence/index.js';
+import { type Condition, checkConditions } from '../stores/vectors/filter.js';
 import { ITEM_SCALARS } from '../stores/vectors/item-fields.js';
 import type { Arm } from '../versions/experiments/assign.js';
 import type { ExperimentDefinition } from '../versions/experiments/definition.js';
@@ -321,7 +321,7 @@ interface Features {
   profile: UserProfile | undefined;
   excluded: Excluded;
   excludedCount: number;
-  filter: string | undefined;
+  conditions: readonly Condition[] | undefined;
 }
 
 /** The version the route names with its towers (undefined: nothing published yet). */
@@ -344,7 +344,7 @@ async function answer(
       deps.onDegraded?.(dependency, err);
     },
   };
-  const filter = req.conditions.length > 0 ? buildFilter(req.conditions, ITEM_SCALARS) : undefined;
+  const conditions = req.conditions.length > 0 ? checkConditions(req.conditions, ITEM_SCALARS) : undefined;
   // the row of the version expected to answer (the arm's, else the live one last seen), read
   // with the other features; whether it is the version that answers is checked after (rowFor)
   const expected = route.version ?? d.models.lastVersion;
@@ -383,7 +383,7 @@ async function answer(
     const items = await timed(d, 'popular', () => popular(d, req.k, excludedCount, excluded));
     return { res: { ...base, source: 'popular', id_row: null, degraded, items } };
   }
-  const features: Features = { history, profile, excluded, excludedCount, filter };
+  const features: Features = { history, profile, excluded, excludedCount, conditions };
   const row = rowFor(served.version, idRow);
   try {
     const items = await fromModel(d, req, features, served, row, cached);
@@ -437,7 +437,7 @@ async function fromModel(
       vector,
       Math.min(MAX_SEARCH, (req.popularityBeta > 0 ? 2 * req.k : req.k) + f.excludedCount),
       {
-        filter: f.filter,
+        conditions: f.conditions,
         consistency: 'Bounded',
       },
     ),

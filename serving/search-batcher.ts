@@ -55,7 +55,7 @@ export class SearchBatcher {
   ): Promise<VectorHit[]> {
     const key = JSON.stringify([
       version,
-      opts.filter ?? '',
+      opts.conditions ?? [],
       opts.consistency ?? '',
       opts.ef ?? 0,
       opts.outputFields ?? [],

@@ -1,7 +1,10 @@
-// Milvus boolean expressions built only from whitelisted fields and escaped literals.
+// Milvus boolean expressions: conditions rendered with escaped literals and checked field names
+// and operators, so no value can change an expression's meaning. Which fields and values a
+// caller may filter on is the vectors store's check (stores/vectors/filter.ts), done before.
 
-export class FilterError extends Error {
-  override name = 'FilterError';
+/** A condition that cannot be rendered as a Milvus expression; `field` names its field. */
+export class ExpressionError extends Error {
+  override name = 'ExpressionError';
   constructor(
     readonly field: string,
     message: string,
@@ -10,67 +13,47 @@ export class FilterError extends Error {
   }
 }
 
-export type ScalarType = 'varchar' | 'int64' | 'double' | 'bool';
-
-/** A filterable scalar field of an item collection. */
-export interface FilterableField {
-  name: string;
-  type: ScalarType;
-}
-
-export type Condition =
+/** One condition on a scalar field (structurally the vectors store's Condition). */
+export type ExpressionCondition =
   | { field: string; op: 'in' | 'not in'; values: readonly (string | number)[] }
   | { field: string; op: '==' | '!=' | '>' | '>=' | '<' | '<='; value: string | number | boolean };
 
-const MAX_IN_VALUES = 256;
+const COMPARISONS: ReadonlySet<string> = new Set(['==', '!=', '>', '>=', '<', '<=']);
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_STRING = 256;
 
 /** A Milvus string literal: double-quoted, backslash and quote escaped, control characters refused. */
 export function stringLiteral(field: string, value: string): string {
-  if (typeof value !== 'string') throw new FilterError(field, `${field}: expected a string`);
+  if (typeof value !== 'string') throw new ExpressionError(field, `${field}: expected a string`);
   if (value.length > MAX_STRING)
-    throw new FilterError(field, `${field}: value longer than ${MAX_STRING} characters`);
+    throw new ExpressionError(field, `${field}: value longer than ${MAX_STRING} characters`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(value))
-    throw new FilterError(field, `${field}: control characters are not allowed`);
+    throw new ExpressionError(field, `${field}: control characters are not allowed`);
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function literal(field: FilterableField, value: unknown): string {
-  switch (field.type) {
-    case 'varchar':
-      return stringLiteral(field.name, value as string);
-    case 'int64':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value))
-        throw new FilterError(field.name, `${field.name}: expected an integer`);
-      return String(value);
-    case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value))
-        throw new FilterError(field.name, `${field.name}: expected a finite number`);
-      return String(value);
-    case 'bool':
-      if (typeof value !== 'boolean')
-        throw new FilterError(field.name, `${field.name}: expected true or false`);
-      return String(value);
-  }
+/** A literal of the value's own type: strings quoted and escaped, finite numbers, booleans. */
+function literal(field: string, value: unknown): string {
+  if (typeof value === 'string') return stringLiteral(field, value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return String(value);
+  throw new ExpressionError(field, `${field}: expected a string, a finite number or a boolean`);
 }
 
-/** Joins conditions with `and`; fails on any field outside `allowed` or any ill-typed value. */
-export function buildFilter(conditions: readonly Condition[], allowed: readonly FilterableField[]): string {
-  const byName = new Map(allowed.map((f) => [f.name, f]));
+/** Joins conditions with `and` (empty: the empty expression, every row). */
+export function buildFilter(conditions: readonly ExpressionCondition[]): string {
   return conditions
     .map((c) => {
-      const field = byName.get(c.field);
-      if (!field) throw new FilterError(c.field, `filter on unknown field ${JSON.stringify(c.field)}`);
+      if (!FIELD_NAME.test(c.field))
+        throw new ExpressionError(c.field, `${JSON.stringify(c.field)} is not a field name`);
       if (c.op === 'in' || c.op === 'not in') {
-        if (!Array.isArray(c.values) || c.values.length === 0 || c.values.length > MAX_IN_VALUES)
-          throw new FilterError(c.field, `${c.field}: between 1 and ${MAX_IN_VALUES} values`);
-        return `${field.name} ${c.op} [${c.values.map((v) => literal(field, v)).join(', ')}]`;
+        if (!Array.isArray(c.values)) throw new ExpressionError(c.field, `${c.field}: expected a list`);
+        return `${c.field} ${c.op} [${c.values.map((v) => literal(c.field, v)).join(', ')}]`;
       }
-      const cmp = c as Extract<Condition, { value: unknown }>;
-      if (field.type === 'bool' && cmp.op !== '==' && cmp.op !== '!=')
-        throw new FilterError(c.field, `${c.field}: only == and != apply to a boolean`);
-      return `${field.name} ${cmp.op} ${literal(field, cmp.value)}`;
+      const cmp = c as Extract<ExpressionCondition, { value: unknown }>;
+      if (!COMPARISONS.has(cmp.op)) throw new ExpressionError(c.field, `${c.field}: unknown operator`);
+      return `${c.field} ${cmp.op} ${literal(c.field, cmp.value)}`;
     })
     .map((e) => `(${e})`)
     .join(' and ');

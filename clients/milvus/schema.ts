@@ -1,15 +1,20 @@
 // The shape of an item collection: `item_id` primary key, one float vector, filterable scalars.
 import { DataType } from '@zilliz/milvus2-sdk-node';
-import type { FilterableField } from './filter.js';
 
 export const PK = 'item_id';
 export const VEC = 'vector';
+
+/** A scalar field of an item collection (structurally the vectors store's FilterableField). */
+export interface ScalarField {
+  name: string;
+  type: 'varchar' | 'int64' | 'double' | 'bool';
+}
 
 export interface ItemCollectionSpec {
   name: string;
   dim: number;
   /** Filterable scalar fields besides the `item_id` primary key and the vector. */
-  scalars: FilterableField[];
+  scalars: ScalarField[];
   description?: string;
   /**
    * Written once and then replaced (a version's collection): Milvus' automatic compaction is
@@ -29,7 +34,7 @@ export interface ItemRow {
   [scalar: string]: unknown;
 }
 
-export const SCALAR_TYPES: Record<FilterableField['type'], DataType> = {
+export const SCALAR_TYPES: Record<ScalarField['type'], DataType> = {
   varchar: DataType.VarChar,
   int64: DataType.Int64,
   double: DataType.Double,

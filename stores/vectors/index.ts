@@ -1,7 +1,7 @@
 // The item vectors of model versions, as their users need them: the daily job builds a version's
 // collection and switches the live alias; the item bypass writes rows of the live version; the
 // embeddings processor reads them; the recall API searches a version's top-k under a filter.
-import type { FilterableField } from '../../clients/milvus/filter.js';
+import type { Condition, FilterableField } from './filter.js';
 
 /** One item's row: its id, its vector and its scalar fields (ITEM_SCALARS for a published version). */
 export interface ItemVectorRow {
@@ -19,8 +19,12 @@ export interface VectorHit {
 }
 
 export interface VectorSearchOptions {
-  /** A filter over the scalar fields, built by `buildFilter` (whitelisted fields, escaped values). */
-  filter?: string;
+  /**
+   * Conditions on the scalar fields, all of which a hit meets; checked by `checkConditions`
+   * (filter.ts) against the fields the caller may filter on. The backend renders them in its own
+   * syntax, escaping every value: no caller writes a backend's filter expression.
+   */
+  conditions?: readonly Condition[];
   /** Scalar fields to return with each hit (a slower path: only ids and scores otherwise). */
   outputFields?: string[];
   /** Search breadth of the index; at least k. */

@@ -1,5 +1,5 @@
 // The scalar fields every item collection carries beside the vector: what recall may filter on.
-import type { FilterableField } from '../../clients/milvus/filter.js';
+import type { FilterableField } from './filter.js';
 
 /** The parts of an item's features the scalars are drawn from (structurally a model ItemRecord). */
 export interface ItemFeatures {

@@ -2,10 +2,10 @@
 // alias (collections.ts), which points at the live one.
 import { CollectionAdmin } from '../../clients/milvus/admin.js';
 import type { MilvusConnection } from '../../clients/milvus/connection.js';
-import { idsFilter } from '../../clients/milvus/filter.js';
+import { buildFilter, idsFilter } from '../../clients/milvus/filter.js';
 import { RowQuery } from '../../clients/milvus/query.js';
 import { PK } from '../../clients/milvus/schema.js';
-import { VectorSearch } from '../../clients/milvus/search.js';
+import { type SearchOptions, VectorSearch } from '../../clients/milvus/search.js';
 import { RowWriter } from '../../clients/milvus/write.js';
 import { checkVersionKey, collectionOf, versionOf } from './collections.js';
 import {
@@ -17,6 +17,12 @@ import {
   type VectorSearchOptions,
   type VersionShape,
 } from './index.js';
+
+/** The store's search options as Milvus takes them: the conditions rendered as one escaped expression. */
+export function milvusSearchOptions(opts: VectorSearchOptions = {}): SearchOptions {
+  const { conditions, ...rest } = opts;
+  return conditions && conditions.length > 0 ? { ...rest, filter: buildFilter(conditions) } : rest;
+}
 
 export class MilvusItemVectorStore implements ItemVectorStore {
   readonly admin: CollectionAdmin;
@@ -132,7 +138,7 @@ export class MilvusItemVectorStore implements ItemVectorStore {
     k: number,
     opts?: VectorSearchOptions,
   ): Promise<VectorHit[][]> {
-    return this.searcher.searchMany(this.collectionOf(version), vectors, k, opts);
+    return this.searcher.searchMany(this.collectionOf(version), vectors, k, milvusSearchOptions(opts));
   }
 
   switchLive(version: string): Promise<void> {

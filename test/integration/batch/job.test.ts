@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRefusedError, runBatch } from '../../../batch/job.js';
-import { LockBusyError } from '../../../batch/lock.js';
 import { rollBack } from '../../../batch/rollback.js';
 import { HBaseClient } from '../../../clients/hbase/thrift2.js';
 import { MilvusConnection } from '../../../clients/milvus/connection.js';
@@ -31,6 +30,7 @@ import type { VersionShape } from '../../../stores/vectors/index.js';
 import { MilvusItemVectorStore } from '../../../stores/vectors/milvus.js';
 import { MODEL_CHANNEL } from '../../../versions/channel.js';
 import { ItemBypass } from '../../../versions/item-bypass.js';
+import { LockBusyError } from '../../../versions/lock.js';
 import { LIVE_REDIS_KEY, type LivePointer, ModelRegistry } from '../../../versions/registry.js';
 
 /** The in-process recall app's read key, sent with every request. */

@@ -1,13 +1,13 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { GateRefusedError } from '../../../batch/job.js';
-import { LockBusyError } from '../../../batch/lock.js';
 import { EmptyWindowError } from '../../../batch/window.js';
 import { CommanderExit, describeFailure } from '../../../cli/failure.js';
 import { ConfigError } from '../../../config/index.js';
 import { InfraError } from '../../../infra/local/process.js';
 import { DatasetError } from '../../../model/data/types.js';
 import { ExitCode, UserFacingError } from '../../../runtime/errors.js';
+import { LockBusyError } from '../../../versions/lock.js';
 
 describe('describeFailure', () => {
   it('prints an expected failure as one line, no stack, with its exit code', () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFilter } from '../../../clients/milvus/filter.js';
 import { recallOpenApi } from '../../../serving/openapi.js';
 import { parseRecallQuery, RECALL_PARAMS } from '../../../serving/query.js';
+import { checkConditions } from '../../../stores/vectors/filter.js';
 import { ITEM_SCALARS } from '../../../stores/vectors/item-fields.js';
 
 const limits = { maxK: 500, defaultBeta: 0 };
@@ -69,16 +69,17 @@ describe('parseRecallQuery', () => {
       expect(fieldsOf({ user_id: 'u', published_after: t })).toEqual(['published_after']);
   });
 
-  it('accepted filters become expressions on whitelisted fields with quoted values', () => {
+  it('accepted filters become conditions on whitelisted fields that the vectors store takes', () => {
     const r = parseRecallQuery(
       { user_id: 'u', category: "Children's,Sci-Fi", published_before: '1700000000000' },
       limits,
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const expr = buildFilter(r.req.conditions, ITEM_SCALARS);
-    expect(expr).toContain('category in [');
-    expect(expr).toContain('published_at < 1700000000000');
+    expect(checkConditions(r.req.conditions, ITEM_SCALARS)).toEqual([
+      { field: 'category', op: 'in', values: ["Children's", 'Sci-Fi'] },
+      { field: 'published_at', op: '<', value: 1700000000000 },
+    ]);
   });
 
   it('takes times up to 2100 (MAX_TIMESTAMP_MS), the maximum its document states', () => {

@@ -64,13 +64,13 @@ describe('SearchBatcher', () => {
     const all = [
       b.search('v1', [1], 1, {}),
       b.search('v2', [2], 1, {}),
-      b.search('v1', [3], 1, { filter: 'category in ["A"]' }),
+      b.search('v1', [3], 1, { conditions: [{ field: 'category', op: 'in', values: ['A'] }] }),
     ];
     await tick();
-    expect(r.calls.map((c) => [c.collection, c.nq, c.opts.filter])).toEqual([
+    expect(r.calls.map((c) => [c.collection, c.nq, c.opts.conditions])).toEqual([
       ['v1', 1, undefined],
       ['v2', 1, undefined],
-      ['v1', 1, 'category in ["A"]'],
+      ['v1', 1, [{ field: 'category', op: 'in', values: ['A'] }]],
     ]);
     for (let i = 0; i < 3; i++) r.release();
     const more = [b.search('v1', [4], 1, {}), b.search('v1', [5], 1, {}), b.search('v1', [6], 1, {})];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFilter, FilterError } from '../../../../clients/milvus/filter.js';
+import { checkConditions, FilterError } from '../../../../stores/vectors/filter.js';
 import { type ItemVectorRow, type ItemVectorStore, LIVE } from '../../../../stores/vectors/index.js';
 import { ITEM_SCALARS } from '../../../../stores/vectors/item-fields.js';
 
@@ -70,34 +70,44 @@ export function itemVectorStoreContract(backend: string, open: (alias: string) =
     });
 
     it('filters on the scalar fields', async () => {
-      const filter = buildFilter(
+      const conditions = checkConditions(
         [
           { field: 'category', op: 'in', values: ['b'] },
           { field: 'published_at', op: '>=', value: 1010 },
         ],
         ITEM_SCALARS,
       );
-      const [hits] = await store.search(V1, [basis(0)], 3, { ...strong, filter, outputFields: ['category'] });
+      const [hits] = await store.search(V1, [basis(0)], 3, {
+        ...strong,
+        conditions,
+        outputFields: ['category'],
+      });
       expect(hits?.map((h) => h.item_id)).toEqual([10, 13, 16].map(id));
       expect(hits?.map((h) => h.fields.category)).toEqual(['b', 'b', 'b']);
-      const none = buildFilter([{ field: 'published_at', op: '<', value: 0 }], ITEM_SCALARS);
-      expect(await store.search(V1, [basis(0), basis(1)], 3, { ...strong, filter: none })).toEqual([[], []]);
+      const none = checkConditions([{ field: 'published_at', op: '<', value: 0 }], ITEM_SCALARS);
+      expect(await store.search(V1, [basis(0), basis(1)], 3, { ...strong, conditions: none })).toEqual([
+        [],
+        [],
+      ]);
     });
 
     it('takes a hostile filter value as one literal, and refuses what cannot be one', async () => {
       // unescaped, this value would close the string and match every row
-      const hostile = buildFilter(
+      const hostile = checkConditions(
         [{ field: 'category', op: '==', value: 'a" or category != "' }],
         ITEM_SCALARS,
       );
-      expect(await store.search(V1, [basis(0)], 5, { ...strong, filter: hostile })).toEqual([[]]);
-      const backslash = buildFilter([{ field: 'category', op: 'in', values: ['a\\', 'b'] }], ITEM_SCALARS);
-      const [onlyB] = await store.search(V1, [basis(0)], 2, { ...strong, filter: backslash });
+      expect(await store.search(V1, [basis(0)], 5, { ...strong, conditions: hostile })).toEqual([[]]);
+      const backslash = checkConditions(
+        [{ field: 'category', op: 'in', values: ['a\\', 'b'] }],
+        ITEM_SCALARS,
+      );
+      const [onlyB] = await store.search(V1, [basis(0)], 2, { ...strong, conditions: backslash });
       expect(onlyB?.map((h) => h.item_id)).toEqual([1, 4].map(id));
       expect(() =>
-        buildFilter([{ field: 'category', op: '==', value: 'a"\n or true' }], ITEM_SCALARS),
+        checkConditions([{ field: 'category', op: '==', value: 'a"\n or true' }], ITEM_SCALARS),
       ).toThrow(FilterError);
-      expect(() => buildFilter([{ field: 'item_id', op: '!=', value: '' }], ITEM_SCALARS)).toThrow(
+      expect(() => checkConditions([{ field: 'item_id', op: '!=', value: '' }], ITEM_SCALARS)).toThrow(
         /unknown field "item_id"/,
       );
     });

@@ -1,6 +1,13 @@
+// The publish lock: the Redis lease held by whatever moves the live version or its candidates
+// (the daily job's publish, a rollback, starting, promoting or aborting an experiment), so two
+// of them never interleave.
 import { randomBytes } from 'node:crypto';
+import { redisKey } from '../clients/keys.js';
 import type { Redis } from '../clients/redis.js';
 import { ExitCode, UserFacingError } from '../runtime/errors.js';
+
+/** The publish lock's key: `tf:lock:batch` (the daily job was its first holder). */
+export const LOCK_KEY = redisKey('lock', 'batch');
 
 /** Another run holds the lease (or this run lost it). */
 export class LockBusyError extends UserFacingError {

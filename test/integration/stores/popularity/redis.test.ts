@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyError } from '../../../clients/keys.js';
-import { fenceKeyOf } from '../../../stores/fence.js';
-import type { CountedEvent, PopularityStore } from '../../../stores/popularity/index.js';
-import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../../stores/popularity/keys.js';
-import { RedisPopularityStore } from '../../../stores/popularity/redis.js';
-import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from './support.js';
+import { KeyError } from '../../../../clients/keys.js';
+import { fenceKeyOf } from '../../../../stores/fence.js';
+import type { CountedEvent, PopularityStore } from '../../../../stores/popularity/index.js';
+import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../../../stores/popularity/keys.js';
+import { RedisPopularityStore } from '../../../../stores/popularity/redis.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from '../support.js';
 
 // The popularity store's contract (stores/popularity/index.ts) on the real Redis. Each run
 // counts at an hour of its own in the 1990s and items of its own, so its windows are its own.

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HBaseClient } from '../../../clients/hbase/thrift2.js';
-import { KeyError } from '../../../clients/keys.js';
-import { HBaseHistoryStore } from '../../../stores/history/hbase.js';
-import type { HistoryEvent, HistoryStore } from '../../../stores/history/index.js';
-import { BAD_IDS, cfg, runId, unreachableHBase } from './support.js';
+import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
+import { KeyError } from '../../../../clients/keys.js';
+import { HBaseHistoryStore } from '../../../../stores/history/hbase.js';
+import type { HistoryEvent, HistoryStore } from '../../../../stores/history/index.js';
+import { BAD_IDS, cfg, runId, unreachableHBase } from '../support.js';
 
 // The history store's contract (stores/history/index.ts) on the real HBase, in a table of its own.
 const table = `test_history_${runId()}`;

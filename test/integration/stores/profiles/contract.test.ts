@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HBaseClient } from '../../../clients/hbase/thrift2.js';
-import { KeyError } from '../../../clients/keys.js';
-import { HBaseProfileStore, ITEMS_TABLE, USERS_TABLE } from '../../../stores/profiles/hbase.js';
-import type { UserProfile } from '../../../stores/profiles/index.js';
-import { ITEMS_CHANGED_KEY, profileKey } from '../../../stores/profiles/keys.js';
-import { RedisProfileCache } from '../../../stores/profiles/redis-cache.js';
-import { CHANGE_LOG_MS, RedisItemChangeLog } from '../../../stores/profiles/redis-changes.js';
+import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
+import { KeyError } from '../../../../clients/keys.js';
+import { HBaseProfileStore, ITEMS_TABLE, USERS_TABLE } from '../../../../stores/profiles/hbase.js';
+import type { UserProfile } from '../../../../stores/profiles/index.js';
+import { ITEMS_CHANGED_KEY, profileKey } from '../../../../stores/profiles/keys.js';
+import { RedisProfileCache } from '../../../../stores/profiles/redis-cache.js';
+import { CHANGE_LOG_MS, RedisItemChangeLog } from '../../../../stores/profiles/redis-changes.js';
 import {
   BAD_IDS,
   cfg,
@@ -14,7 +14,7 @@ import {
   runId,
   storeRedis,
   unreachableHBase,
-} from './support.js';
+} from '../support.js';
 
 // The profiles role on the real servers: the HBase store of record and the Redis cache run one
 // suite where their contracts overlap (a user's profile: newest event time wins, idempotent,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyError } from '../../../clients/keys.js';
-import type { BehaviourEvent } from '../../../schemas/behaviour.js';
-import { RedisUserVectorCache } from '../../../stores/embeddings/redis-user-vectors.js';
-import type { SequenceStore } from '../../../stores/sequence/index.js';
-import { sequenceKey } from '../../../stores/sequence/keys.js';
-import { RedisSequenceStore } from '../../../stores/sequence/redis.js';
-import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from './support.js';
+import { KeyError } from '../../../../clients/keys.js';
+import type { BehaviourEvent } from '../../../../schemas/behaviour.js';
+import { RedisUserVectorCache } from '../../../../stores/embeddings/redis-user-vectors.js';
+import type { SequenceStore } from '../../../../stores/sequence/index.js';
+import { sequenceKey } from '../../../../stores/sequence/keys.js';
+import { RedisSequenceStore } from '../../../../stores/sequence/redis.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from '../support.js';
 
 // The sequence store's contract (stores/sequence/index.ts) on the real Redis.
 const run = runId();

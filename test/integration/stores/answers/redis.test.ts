@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyError } from '../../../clients/keys.js';
-import type { AnswerStore } from '../../../stores/answers/index.js';
-import { answerKey, RedisAnswerStore } from '../../../stores/answers/redis.js';
-import { seenHash } from '../../../stores/seen/keys.js';
-import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from './support.js';
+import { KeyError } from '../../../../clients/keys.js';
+import type { AnswerStore } from '../../../../stores/answers/index.js';
+import { answerKey, RedisAnswerStore } from '../../../../stores/answers/redis.js';
+import { seenHash } from '../../../../stores/seen/keys.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from '../support.js';
 
 // The answer store's contract (stores/answers/index.ts) on the real Redis.
 const run = runId();

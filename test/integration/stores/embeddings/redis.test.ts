@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyError } from '../../../clients/keys.js';
-import type { IdRowStore, UserVectorCache } from '../../../stores/embeddings/index.js';
-import { appliedKey, idRowKey, userVectorKey, versionRowKey } from '../../../stores/embeddings/keys.js';
-import { RedisIdRowStore } from '../../../stores/embeddings/redis.js';
-import { RedisUserVectorCache } from '../../../stores/embeddings/redis-user-vectors.js';
-import { type FencedPartition, fenceKeyOf } from '../../../stores/fence.js';
-import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from './support.js';
+import { KeyError } from '../../../../clients/keys.js';
+import type { IdRowStore, UserVectorCache } from '../../../../stores/embeddings/index.js';
+import { appliedKey, idRowKey, userVectorKey, versionRowKey } from '../../../../stores/embeddings/keys.js';
+import { RedisIdRowStore } from '../../../../stores/embeddings/redis.js';
+import { RedisUserVectorCache } from '../../../../stores/embeddings/redis-user-vectors.js';
+import { type FencedPartition, fenceKeyOf } from '../../../../stores/fence.js';
+import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from '../support.js';
 
 // The embeddings role on the real Redis: incremental ID rows (version-tagged, fenced writes)
 // and the recall API's user-vector cache. dropAll is whole-keyspace: this suite is the only

@@ -2,34 +2,34 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abortExperiment, startExperiment } from '../../../batch/experiments.js';
-import { type BatchReport, runBatch } from '../../../batch/job.js';
-import { sumSamples } from '../../../cli/demo/metrics-text.js';
-import { HBaseClient } from '../../../clients/hbase/thrift2.js';
-import { createRedis } from '../../../clients/redis.js';
-import { projectRoot } from '../../../config/index.js';
-import { IsolatedStack } from '../../../infra/local/isolated-stack.js';
-import { itemRecordOf } from '../../../model/data/profiles.js';
-import { syntheticDataset } from '../../../model/data/synthetic.js';
-import { ModelVersion } from '../../../model/version.js';
-import { IngestClient } from '../../../replay/client.js';
-import { itemEvents } from '../../../replay/events.js';
+import { abortExperiment, startExperiment } from '../../../../batch/experiments.js';
+import { type BatchReport, runBatch } from '../../../../batch/job.js';
+import { sumSamples } from '../../../../cli/demo/metrics-text.js';
+import { HBaseClient } from '../../../../clients/hbase/thrift2.js';
+import { createRedis } from '../../../../clients/redis.js';
+import { projectRoot } from '../../../../config/index.js';
+import { IsolatedStack } from '../../../../infra/local/isolated-stack.js';
+import { itemRecordOf } from '../../../../model/data/profiles.js';
+import { syntheticDataset } from '../../../../model/data/synthetic.js';
+import { ModelVersion } from '../../../../model/version.js';
+import { IngestClient } from '../../../../replay/client.js';
+import { itemEvents } from '../../../../replay/events.js';
 import {
   holdOutNext,
   type SimulatedUser,
   simulateUsers,
   type TrafficResult,
-} from '../../../replay/experiment-traffic.js';
-import { replay } from '../../../replay/run.js';
-import { versionRowPattern } from '../../../stores/embeddings/keys.js';
-import { RedisExperimentResultStore } from '../../../stores/experiments/redis.js';
-import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
-import type { ItemState } from '../../../stores/profiles/index.js';
-import { openItemVectors } from '../../../stores/vectors/open.js';
-import { ARMS, type Arm, armOf } from '../../../versions/experiments/assign.js';
-import { ExperimentRegistry } from '../../../versions/experiments/registry.js';
-import { buildReport, type ExperimentReport } from '../../../versions/experiments/report.js';
-import { ModelRegistry, registryDir } from '../../../versions/registry.js';
+} from '../../../../replay/experiment-traffic.js';
+import { replay } from '../../../../replay/run.js';
+import { versionRowPattern } from '../../../../stores/embeddings/keys.js';
+import { RedisExperimentResultStore } from '../../../../stores/experiments/redis.js';
+import { HBaseProfileStore } from '../../../../stores/profiles/hbase.js';
+import type { ItemState } from '../../../../stores/profiles/index.js';
+import { openItemVectors } from '../../../../stores/vectors/open.js';
+import { ARMS, type Arm, armOf } from '../../../../versions/experiments/assign.js';
+import { ExperimentRegistry } from '../../../../versions/experiments/registry.js';
+import { buildReport, type ExperimentReport } from '../../../../versions/experiments/report.js';
+import { ModelRegistry, registryDir } from '../../../../versions/registry.js';
 
 // Issue 24, shown to work: two model versions of clearly different quality compared on live
 // traffic through the whole stack (ingest, every processor, the recall API, the daily job's
