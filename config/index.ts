@@ -53,6 +53,11 @@ function parseOne(spec: SettingSpec, raw: string): unknown {
         .map((s) => s.trim())
         .filter(Boolean);
       if (items.length === 0) throw new ConfigError(`${spec.env} must list at least one value`);
+      const unknown = spec.values ? items.filter((i) => !spec.values?.includes(i)) : [];
+      if (unknown.length > 0)
+        throw new ConfigError(
+          `${spec.env} may list only ${spec.values?.join(', ')}, got "${unknown.join(', ')}"`,
+        );
       return items;
     }
     case 'enum': {
@@ -154,7 +159,7 @@ export function redactUrl(url: string): string {
 export function settingsMarkdown(): string {
   const rows = Object.values(SETTINGS as Record<string, SettingSpec>).map(
     (s) =>
-      `| \`${s.env}\` | \`${s.default}\` | ${s.doc}${s.values ? ` One of: ${s.values.join(', ')}.` : ''}${s.secret ? ` A secret: also read from the file \`${s.env}_FILE\` names; never printed.` : ''} |`,
+      `| \`${s.env}\` | \`${s.default}\` | ${s.doc}${s.values ? ` ${s.kind === 'list' ? 'Any' : 'One'} of: ${s.values.join(', ')}.` : ''}${s.secret ? ` A secret: also read from the file \`${s.env}_FILE\` names; never printed.` : ''} |`,
   );
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

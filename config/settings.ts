@@ -414,6 +414,13 @@ export const SETTINGS = {
     default: '2592000',
     doc: 'A user’s Redis sequence expires this long after their last event (HBase keeps the full history).',
   },
+  popularityWindows: {
+    env: 'POPULARITY_WINDOWS',
+    kind: 'list',
+    values: ['all', 'day', 'hour'],
+    default: 'all',
+    doc: 'Popularity windows the history processor counts (`tf:pop:all`, `tf:pop:d:{day}`, `tf:pop:h:{hour}`). The recall API reads only `all`; each more window costs Redis a ZINCRBY per item and batch (the day and hour windows took two thirds of them; docs/decisions.md). `all` must be listed.',
+  },
   seenIgnoredTypes: {
     env: 'SEEN_IGNORED_TYPES',
     kind: 'list',

@@ -1,19 +1,32 @@
 import type { Redis } from '../../clients/redis.js';
+import { ConfigError } from '../../config/index.js';
 import { type FencedPartition, fenceKeyOf } from '../fence.js';
 import type { CountedEvent, Exclusion, ItemCount, PopularityStore, PopularityWindow } from './index.js';
 import { ALL_TIME_POPULARITY_KEY, popularityKeys } from './keys.js';
 
+export type CountedWindow = 'all' | 'day' | 'hour';
+
 export interface PopularitySettings {
+  /** The windows counted; reading another is an error, not a silent zero. */
+  windows: readonly CountedWindow[];
   hourTtlSeconds: number;
   dayTtlSeconds: number;
 }
 
 export const DEFAULT_POPULARITY: PopularitySettings = {
+  windows: ['all'],
   hourTtlSeconds: 48 * 3600,
   dayTtlSeconds: 35 * 24 * 3600,
 };
 
-// Counts events into hour/day/all-time ZSETs and moves the partition's fence in one atomic
+/** The settings from the configuration (POPULARITY_WINDOWS); `all` is required: recall reads it. */
+export function popularitySettings(cfg: { popularityWindows: string[] }): PopularitySettings {
+  if (!cfg.popularityWindows.includes('all'))
+    throw new ConfigError('POPULARITY_WINDOWS must list all: the recall API reads the all-time counts');
+  return { ...DEFAULT_POPULARITY, windows: cfg.popularityWindows as CountedWindow[] };
+}
+
+// Counts events into the all-time ZSET (and the hour/day ones when configured) and moves the partition's fence in one atomic
 // script: a batch re-delivered after a crash finds its offsets at or below the fence and counts
 // nothing twice. The caller passes only events that are new to the history (see the history
 // processor), which keeps a producer's duplicate (same event id, new offset) from counting twice.
@@ -56,6 +69,16 @@ export class RedisPopularityStore implements PopularityStore {
     private readonly settings: PopularitySettings = DEFAULT_POPULARITY,
   ) {
     redis.defineCommand('countPopularity', { lua: COUNT_SCRIPT });
+    this.extraWindows = { hour: settings.windows.includes('hour'), day: settings.windows.includes('day') };
+  }
+
+  private readonly extraWindows: { hour: boolean; day: boolean };
+
+  private keyOf(w: PopularityWindow): string {
+    const name: CountedWindow = w === 'all' ? 'all' : 'hour' in w ? 'hour' : 'day';
+    if (!this.settings.windows.includes(name))
+      throw new ConfigError(`the popularity window "${name}" is not counted: add it to POPULARITY_WINDOWS`);
+    return keyOf(w);
   }
 
   async count(fence: FencedPartition, events: CountedEvent[], lastOffset: number): Promise<number> {
@@ -81,10 +104,11 @@ export class RedisPopularityStore implements PopularityStore {
         counters.set(key, c);
         c.items.set(item, (c.items.get(item) ?? 0) + 1);
       };
+      const { hour, day } = this.extraWindows;
       for (const e of fresh) {
         const pop = popularityKeys(e.ts);
-        bump(pop.hour, this.settings.hourTtlSeconds, e.item_id);
-        bump(pop.day, this.settings.dayTtlSeconds, e.item_id);
+        if (hour) bump(pop.hour, this.settings.hourTtlSeconds, e.item_id);
+        if (day) bump(pop.day, this.settings.dayTtlSeconds, e.item_id);
         bump(pop.all, 0, e.item_id);
       }
       const keys = [fk, ...counters.keys()];
@@ -100,7 +124,7 @@ export class RedisPopularityStore implements PopularityStore {
   }
 
   async top(window: PopularityWindow, k: number, exclude?: Exclusion): Promise<ItemCount[]> {
-    const flat = await this.redis.zrevrange(keyOf(window), 0, k + (exclude?.max ?? 0) - 1, 'WITHSCORES');
+    const flat = await this.redis.zrevrange(this.keyOf(window), 0, k + (exclude?.max ?? 0) - 1, 'WITHSCORES');
     const out: ItemCount[] = [];
     for (let j = 0; j < flat.length && out.length < k; j += 2) {
       const id = flat[j] as string;
@@ -111,7 +135,7 @@ export class RedisPopularityStore implements PopularityStore {
 
   async counts(window: PopularityWindow, itemIds: readonly string[]): Promise<number[]> {
     if (itemIds.length === 0) return [];
-    const raw = await this.redis.zmscore(keyOf(window), ...itemIds);
+    const raw = await this.redis.zmscore(this.keyOf(window), ...itemIds);
     return raw.map((c) => Number(c ?? 0));
   }
 }

@@ -5,7 +5,7 @@ import type { BehaviourEvent } from '../../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../../stores/history/hbase.js';
 import type { HistoryEvent } from '../../stores/history/index.js';
 import type { CountedEvent } from '../../stores/popularity/index.js';
-import { RedisPopularityStore } from '../../stores/popularity/redis.js';
+import { popularitySettings, RedisPopularityStore } from '../../stores/popularity/redis.js';
 import { groupIdOf, type PartitionBatch, PROCESSOR_ROLES, type StreamProcessor } from '../runtime.js';
 
 /** Rows per Thrift call; chunks go out in parallel over the connection pool. */
@@ -22,7 +22,7 @@ export function historyProcessor(cfg: Config): StreamProcessor {
   const hbase = HBaseClient.fromConfig(cfg);
   const redis = createRedis(cfg);
   const store = new HBaseHistoryStore(hbase, cfg.historySaltBuckets);
-  const popularity = new RedisPopularityStore(redis);
+  const popularity = new RedisPopularityStore(redis, popularitySettings(cfg));
   const group = groupIdOf(cfg, 'history');
   return {
     name: 'history',

@@ -13,7 +13,7 @@ import { RedisAnswerStore } from '../../../stores/answers/redis.js';
 import { HBaseHistoryStore } from '../../../stores/history/hbase.js';
 import { latestN } from '../../../stores/order.js';
 import { ALL_TIME_POPULARITY_KEY } from '../../../stores/popularity/keys.js';
-import { RedisPopularityStore } from '../../../stores/popularity/redis.js';
+import { DEFAULT_POPULARITY, RedisPopularityStore } from '../../../stores/popularity/redis.js';
 import { HBaseProfileStore } from '../../../stores/profiles/hbase.js';
 import { RedisProfileCache } from '../../../stores/profiles/redis-cache.js';
 import { seenHash } from '../../../stores/seen/keys.js';
@@ -270,7 +270,7 @@ describe('ingest API and stream processors (real Kafka, HBase, Redis)', () => {
   });
 
   it('counts popularity of a batch larger than one script call exactly once, across a crash between chunks', async () => {
-    const store = new RedisPopularityStore(s.redis);
+    const store = new RedisPopularityStore(s.redis, { ...DEFAULT_POPULARITY, windows: ['all', 'hour'] });
     const fence = { group: `pop-${randomBytes(3).toString('hex')}`, topic: 'bench', partition: 0 };
     const events = Array.from({ length: 5000 }, (_, i) => ({
       offset: 1000 + i,

@@ -3,7 +3,7 @@ import { KeyError } from '../../../../clients/keys.js';
 import { fenceKeyOf } from '../../../../stores/fence.js';
 import type { CountedEvent, PopularityStore } from '../../../../stores/popularity/index.js';
 import { ALL_TIME_POPULARITY_KEY, popularityKeys } from '../../../../stores/popularity/keys.js';
-import { RedisPopularityStore } from '../../../../stores/popularity/redis.js';
+import { popularitySettings, RedisPopularityStore } from '../../../../stores/popularity/redis.js';
 import { BAD_IDS, OFFLINE_FAILURE, offlineRedis, runId, storeRedis } from '../support.js';
 
 // The popularity store's contract (stores/popularity/index.ts) on the real Redis. Each run
@@ -16,7 +16,7 @@ const seed = Number.parseInt(run, 16);
 const base = Date.UTC(1990, 0, 1) + (seed % (365 * 9)) * 24 * HOUR + (seed % 23) * HOUR;
 const redis = storeRedis();
 const offline = offlineRedis();
-const settings = { hourTtlSeconds: 100, dayTtlSeconds: 200 };
+const settings = { windows: ['all', 'day', 'hour'] as const, hourTtlSeconds: 100, dayTtlSeconds: 200 };
 const store: PopularityStore = new RedisPopularityStore(redis, settings);
 const items = new Set<string>();
 const fences: string[] = [];
@@ -143,6 +143,22 @@ describe('popularity store (Redis)', () => {
     expect(dayTtl).toBeGreaterThan(195);
     expect(dayTtl).toBeLessThanOrEqual(200);
     expect(await redis.ttl(ALL_TIME_POPULARITY_KEY)).toBe(-1);
+  });
+
+  it('counts only the configured windows: by default all time, and reading another is an error', async () => {
+    const t = hour();
+    const a = item('default');
+    const allOnly = new RedisPopularityStore(redis);
+    expect(await allOnly.count(fence('default'), events(t, a, a), 101)).toBe(2);
+    expect(await allOnly.counts('all', [a])).toEqual([2]);
+    const k = popularityKeys(t);
+    expect(await redis.exists(k.hour, k.day)).toBe(0);
+    await expect(allOnly.top({ hour: t }, 1)).rejects.toThrow(
+      /"hour" is not counted: add it to POPULARITY_WINDOWS/,
+    );
+    await expect(allOnly.counts({ day: t }, [a])).rejects.toThrow(/"day" is not counted/);
+    expect(() => popularitySettings({ popularityWindows: ['day'] })).toThrow(/must list all/);
+    expect(popularitySettings({ popularityWindows: ['all', 'hour'] }).windows).toEqual(['all', 'hour']);
   });
 
   it('refuses bad fence ids with a KeyError before sending a command', async () => {
