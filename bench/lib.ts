@@ -6,6 +6,15 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { describeFailure } from '../cli/failure.js';
+
+// A benchmark's failure is printed as the CLI prints one: an expected one (a service down, a port
+// taken) as one line with its fix, anything else with its stack; the exit code says which.
+process.on('uncaughtException', (e) => {
+  const f = describeFailure(e);
+  process.stderr.write(f.text);
+  process.exit(f.exitCode);
+});
 
 // ---- command line -------------------------------------------------------------------------------
 
