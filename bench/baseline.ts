@@ -4,17 +4,23 @@
 // $TOWERFLOW_HOME/baseline/<rev>, sharing node_modules and the local services), built once, and
 // each round runs `bench NAME` from both, in alternating order.
 //
-//   towerflow bench baseline --rev 1d3777a [--bench ingest] [--rounds 3] [--args="--events 200000"] [--json]
+//   towerflow bench baseline --rev 1d3777a [--bench ingest|recall] [--rounds 3] [--args="--events 200000"] [--json]
 //
 // Per round and per side: the bench's own JSON, and the unit costs taken from it the same way for
 // both sides (ingest: the stack's CPU per event, every process but the bench's client, from its
 // per-process CPU seconds, which old revisions report too). The summary gives each side's median
 // and the ratio new/old of the medians.
+//
+// recall: old revisions do not report their servers' CPU, so this runner measures it for both
+// sides alike: it follows the bench's progress lines (`… N requests/s for S s …` starts a rate,
+// the next line ends it) and samples the CPU of the bench's recall API process and of Milvus
+// every 100 ms; a rate's CPU per request is their CPU over it divided by its requests.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, projectRoot } from '../config/index.js';
+import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 import { benchArgs, intOption, progress, Report } from './lib.js';
 
 const args = benchArgs(['rev', 'bench', 'rounds', 'args']);
@@ -29,8 +35,32 @@ const rounds = intOption(args, 'rounds', 3);
 const passThrough = (args.options.args ?? '').split(/\s+/).filter(Boolean);
 const report = new Report('baseline', args.json);
 
+/** One rate of a recall bench, with the CPU its servers spent on it (seconds). */
+interface RatePhase {
+  rate: number;
+  seconds: number;
+  serveCpu: number;
+  milvusCpu: number;
+}
+
 /** The unit costs of one result, computed the same way for either side. */
-const UNIT_COSTS: Record<string, (r: Record<string, unknown>, passed: string[]) => Record<string, number>> = {
+const UNIT_COSTS: Record<
+  string,
+  (r: Record<string, unknown>, passed: string[], phases: RatePhase[]) => Record<string, number>
+> = {
+  recall: (r, _passed, phases) => {
+    // the rate the targets name (200 requests/s), the last value of RECALL_SEARCH_BATCH measured
+    const at = phases.filter((p) => p.rate === 200).at(-1);
+    if (!at) throw new Error('bench recall ran no 200 requests/s phase: pass --rates with 200 in --args');
+    const requests = at.rate * at.seconds;
+    return {
+      cpu_ms_per_request: ((at.serveCpu + at.milvusCpu) * 1000) / requests,
+      'cpu_ms_per_request.serve': (at.serveCpu * 1000) / requests,
+      'cpu_ms_per_request.milvus': (at.milvusCpu * 1000) / requests,
+      p99_ms: Number(r.p99_ms),
+      p50_ms: Number(r.p50_ms),
+    };
+  },
   ingest: (r, passed) => {
     const cpu = r.cpu_seconds as Record<string, number>;
     const at = passed.indexOf('--events');
@@ -85,24 +115,88 @@ function prepareBaseline(root: string, home: string): string {
   return dir;
 }
 
-/** Runs `bench NAME --json ARGS` from a checkout; its JSON result. */
-function runBench(checkout: string, home: string): Promise<Record<string, unknown>> {
+/**
+ * The CPU seconds so far of the newest bench stack's recall API (its pid file under the checkout's
+ * `.towerflow/test-homes/`, where an IsolatedStack keeps it) and of Milvus.
+ */
+function recallServersCpu(
+  checkout: string,
+  home: string,
+  since: number,
+): { serve: number; milvus: number } | undefined {
+  // a stack's relative TOWERFLOW_HOME resolves against the root of the checkout that runs it
+  const homes = path.join(checkout, '.towerflow', 'test-homes');
+  let newest: { file: string; mtime: number } | undefined;
+  for (const id of existsSync(homes) ? readdirSync(homes) : []) {
+    const file = path.join(homes, id, 'run', 'app-serve.pid');
+    const mtime = existsSync(file) ? statSync(file).mtimeMs : 0;
+    if (mtime >= since && (!newest || mtime > newest.mtime)) newest = { file, mtime };
+  }
+  const serve = newest && readPid(newest.file);
+  const milvus = readPid(path.join(home, 'run', 'milvus.pid'));
+  if (!serve || !milvus) return undefined;
+  const serveCpu = groupCpuSeconds(serve);
+  return serveCpu > 0 ? { serve: serveCpu, milvus: groupCpuSeconds(milvus) } : undefined;
+}
+
+/** Runs `bench NAME --json ARGS` from a checkout; its JSON result and (recall) its rate phases. */
+function runBench(
+  checkout: string,
+  home: string,
+): Promise<{ json: Record<string, unknown>; phases: RatePhase[] }> {
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const child = spawn(
       process.execPath,
       [path.join(checkout, 'bin', 'towerflow.js'), 'bench', bench, '--json', ...passThrough],
-      { env: { ...process.env, TOWERFLOW_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] },
+      { env: { ...process.env, TOWERFLOW_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
+    // recall: the servers' CPU, sampled, and the rate phases from the progress lines
+    const phases: RatePhase[] = [];
+    let last: { serve: number; milvus: number } | undefined;
+    let open: { rate: number; seconds: number; at: { serve: number; milvus: number } } | undefined;
+    const sampler =
+      bench === 'recall'
+        ? setInterval(() => {
+            last = recallServersCpu(checkout, home, started) ?? last;
+          }, 100)
+        : undefined;
+    const close = () => {
+      if (open && last)
+        phases.push({
+          rate: open.rate,
+          seconds: open.seconds,
+          serveCpu: last.serve - open.at.serve,
+          milvusCpu: last.milvus - open.at.milvus,
+        });
+      open = undefined;
+    };
+    let pending = '';
+    child.stderr.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!sampler) continue;
+        last = recallServersCpu(checkout, home, started) ?? last;
+        close();
+        const m = /: (\d+) requests\/s for (\d+) s/.exec(line);
+        if (m && last) open = { rate: Number(m[1]), seconds: Number(m[2]), at: last };
+      }
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
+      if (sampler) clearInterval(sampler);
+      close();
       if (code !== 0) return reject(new Error(`bench ${bench} in ${checkout} exited ${code}`));
       const line = out.trim().split('\n').at(-1) ?? '';
       try {
-        resolve(JSON.parse(line) as Record<string, unknown>);
+        resolve({ json: JSON.parse(line) as Record<string, unknown>, phases });
       } catch {
         reject(new Error(`bench ${bench} in ${checkout} printed no JSON: ${line.slice(0, 200)}`));
       }
@@ -128,7 +222,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const side of order) {
     progress(`round ${round}/${rounds}: ${side} (${side === 'old' ? rev : 'this checkout'})`);
     const r = await runBench(sides[side], home);
-    const costs = unitCosts(r, passThrough);
+    const costs = unitCosts(r.json, passThrough, r.phases);
     results.push({ round, side, costs });
     progress(
       `  ${Object.entries(costs)
