@@ -26,8 +26,8 @@ export function popularitySettings(cfg: { popularityWindows: string[] }): Popula
   return { ...DEFAULT_POPULARITY, windows: cfg.popularityWindows as CountedWindow[] };
 }
 
-// Counts events into the all-time ZSET (and the hour/day ones when configured) and moves the partition's fence in one atomic
-// script: a batch re-delivered after a crash finds its offsets at or below the fence and counts
+// Counts events into the all-time ZSET (and the hour and day ones when configured) and moves
+// the partition's fence in one atomic script: a batch re-delivered after a crash finds its offsets at or below the fence and counts
 // nothing twice. The caller passes only events that are new to the history (see the history
 // processor), which keeps a producer's duplicate (same event id, new offset) from counting twice.
 // Counts are summed per (key, item) before the call, so a popular item costs one ZINCRBY per
