@@ -27,9 +27,10 @@ export function popularitySettings(cfg: { popularityWindows: string[] }): Popula
 }
 
 // Counts events into the all-time ZSET (and the hour and day ones when configured) and moves
-// the partition's fence in one atomic script: a batch re-delivered after a crash finds its offsets at or below the fence and counts
-// nothing twice. The caller passes only events that are new to the history (see the history
-// processor), which keeps a producer's duplicate (same event id, new offset) from counting twice.
+// the partition's fence in one atomic script: a batch re-delivered after a crash finds its
+// offsets at or below the fence and counts nothing twice. The caller passes only events that are
+// new to the history (see the history processor), which keeps a producer's duplicate (same event
+// id, new offset) from counting twice.
 // Counts are summed per (key, item) before the call, so a popular item costs one ZINCRBY per
 // batch, not one per event. The script applies only if the fence still holds the value the
 // caller filtered against (compare-and-set), else returns -1 and the caller re-reads it.
