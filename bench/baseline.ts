@@ -20,8 +20,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, projectRoot } from '../config/index.js';
-import { groupCpuSeconds, readPid } from '../infra/local/process.js';
-import { benchArgs, intOption, progress, Report } from './lib.js';
+import { benchArgs, intOption, median, pidFileCpuSeconds, progress, Report, servicePidFile } from './lib.js';
 
 const args = benchArgs(['rev', 'bench', 'rounds', 'args']);
 const rev = args.options.rev;
@@ -116,14 +115,10 @@ function prepareBaseline(root: string, home: string): string {
 }
 
 /**
- * The CPU seconds so far of the newest bench stack's recall API (its pid file under the checkout's
- * `.towerflow/test-homes/`, where an IsolatedStack keeps it) and of Milvus.
+ * The recall API's pid file of the bench stack a run started (under the checkout's
+ * `.towerflow/test-homes/`, where an IsolatedStack keeps it): the newest written since `since`.
  */
-function recallServersCpu(
-  checkout: string,
-  home: string,
-  since: number,
-): { serve: number; milvus: number } | undefined {
+function recallPidFile(checkout: string, since: number): string | undefined {
   // a stack's relative TOWERFLOW_HOME resolves against the root of the checkout that runs it
   const homes = path.join(checkout, '.towerflow', 'test-homes');
   let newest: { file: string; mtime: number } | undefined;
@@ -132,11 +127,7 @@ function recallServersCpu(
     const mtime = existsSync(file) ? statSync(file).mtimeMs : 0;
     if (mtime >= since && (!newest || mtime > newest.mtime)) newest = { file, mtime };
   }
-  const serve = newest && readPid(newest.file);
-  const milvus = readPid(path.join(home, 'run', 'milvus.pid'));
-  if (!serve || !milvus) return undefined;
-  const serveCpu = groupCpuSeconds(serve);
-  return serveCpu > 0 ? { serve: serveCpu, milvus: groupCpuSeconds(milvus) } : undefined;
+  return newest?.file;
 }
 
 /** Runs `bench NAME --json ARGS` from a checkout; its JSON result and (recall) its rate phases. */
@@ -159,12 +150,15 @@ function runBench(
     const phases: RatePhase[] = [];
     let last: { serve: number; milvus: number } | undefined;
     let open: { rate: number; seconds: number; at: { serve: number; milvus: number } } | undefined;
-    const sampler =
-      bench === 'recall'
-        ? setInterval(() => {
-            last = recallServersCpu(checkout, home, started) ?? last;
-          }, 100)
-        : undefined;
+    // the stack's folder is looked for until found, then kept (serve restarts in the same home)
+    let servePidFile: string | undefined;
+    const sample = () => {
+      servePidFile ??= recallPidFile(checkout, started);
+      const serve = servePidFile && pidFileCpuSeconds(servePidFile);
+      const milvus = pidFileCpuSeconds(servicePidFile('milvus'));
+      if (serve && milvus !== undefined) last = { serve, milvus };
+    };
+    const sampler = bench === 'recall' ? setInterval(sample, 100) : undefined;
     const close = () => {
       if (open && last)
         phases.push({
@@ -183,7 +177,7 @@ function runBench(
       pending = lines.pop() ?? '';
       for (const line of lines) {
         if (!sampler) continue;
-        last = recallServersCpu(checkout, home, started) ?? last;
+        sample();
         close();
         const m = /: (\d+) requests\/s for (\d+) s/.exec(line);
         if (m && last) open = { rate: Number(m[1]), seconds: Number(m[2]), at: last };
@@ -203,12 +197,6 @@ function runBench(
     });
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const root = projectRoot();
 // the services and their state are this checkout's, whichever code runs

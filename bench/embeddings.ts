@@ -19,7 +19,6 @@ import { createRedis } from '../clients/redis.js';
 import { projectRoot } from '../config/index.js';
 import { appPaths, appsUp } from '../infra/local/apps.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 import { loadDataset } from '../model/data/load.js';
 import { IngestClient } from '../replay/client.js';
 import { replay } from '../replay/run.js';
@@ -36,6 +35,7 @@ import {
   metricSum,
   mulberry32,
   now,
+  pidFileCpuSeconds,
   progress,
   Report,
   recallStageMeans,
@@ -80,10 +80,7 @@ async function scrapedSum(name: string, label?: string): Promise<number> {
   return metricSum(await (await fetch(metricsUrl)).text(), name, label);
 }
 
-const cpuOf = (app: string): number => {
-  const pid = readPid(appPaths(cfg, app).pidFile);
-  return pid ? groupCpuSeconds(pid) : Number.NaN;
-};
+const cpuOf = (app: string): number => pidFileCpuSeconds(appPaths(cfg, app).pidFile) ?? Number.NaN;
 
 // ---- setup: a live version -------------------------------------------------------------------
 

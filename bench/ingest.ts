@@ -8,13 +8,10 @@
 //     cpu_us_per_event is the stack's CPU (every process but the bench's client) per event.
 // Usage: towerflow bench ingest [--events 600000] [--rate 5000] [--seconds 30] [--batch 1000] [--json]
 
-import path from 'node:path';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createRedis } from '../clients/redis.js';
-import { loadConfig } from '../config/index.js';
 import { appPaths } from '../infra/local/apps.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 import type { BehaviourEvent } from '../schemas/behaviour.js';
 import { HBaseHistoryStore } from '../stores/history/hbase.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
@@ -25,8 +22,10 @@ import {
   intOption,
   mulberry32,
   now,
+  pidFileCpuSeconds,
   progress,
   Report,
+  servicePidFile,
   sleep,
   summarize,
 } from './lib.js';
@@ -85,14 +84,13 @@ const CLIENT = 'bench (HTTP client)';
 
 function cpuSnapshot(): Map<string, number> {
   const out = new Map<string, number>();
-  const cfg = loadConfig();
-  for (const app of APPS) {
-    const pid = readPid(appPaths(stack.cfg, app).pidFile);
-    if (pid) out.set(app, groupCpuSeconds(pid));
-  }
-  for (const svc of ['kafka', 'hbase', 'hbase-thrift', 'redis']) {
-    const pid = readPid(path.join(cfg.homeDir, 'run', `${svc}.pid`));
-    if (pid) out.set(svc, groupCpuSeconds(pid));
+  const files = [
+    ...APPS.map((app) => [app, appPaths(stack.cfg, app).pidFile] as const),
+    ...['kafka', 'hbase', 'hbase-thrift', 'redis'].map((svc) => [svc, servicePidFile(svc)] as const),
+  ];
+  for (const [name, file] of files) {
+    const cpu = pidFileCpuSeconds(file);
+    if (cpu !== undefined) out.set(name, cpu);
   }
   out.set(CLIENT, process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6);
   return out;

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { describeFailure } from '../cli/failure.js';
+import { loadConfig } from '../config/index.js';
+import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 
 // A benchmark's failure is printed as the CLI prints one: an expected one (a service down, a port
 // taken) as one line with its fix, anything else with its stack; the exit code says which.
@@ -253,6 +255,15 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
 }
+
+/** CPU seconds so far of the process group a pid file names; undefined when it names none. */
+export function pidFileCpuSeconds(pidFile: string): number | undefined {
+  const pid = readPid(pidFile);
+  return pid ? groupCpuSeconds(pid) : undefined;
+}
+
+/** The pid file of a local service (`infra up`'s, in the default home: a bench stack has only apps). */
+export const servicePidFile = (name: string): string => path.join(loadConfig().homeDir, 'run', `${name}.pid`);
 
 /** Median (mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {

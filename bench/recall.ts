@@ -6,14 +6,11 @@
 // --rounds N runs the rates N times in a row after one warm-up, each round reported.
 // Usage: towerflow bench recall [--items 100000] [--interactions 300000] [--users 20000] [--seconds 15] [--rates 100,200,400,800] [--batches 1,4] [--rounds 1] [--json]
 
-import path from 'node:path';
 import { runBatch } from '../batch/job.js';
 import { HBaseClient } from '../clients/hbase/thrift2.js';
 import { createRedis } from '../clients/redis.js';
-import { loadConfig } from '../config/index.js';
 import { appPaths } from '../infra/local/apps.js';
 import { IsolatedStack } from '../infra/local/isolated-stack.js';
-import { groupCpuSeconds, readPid } from '../infra/local/process.js';
 import { RedisProfileCache } from '../stores/profiles/redis-cache.js';
 import { RedisSequenceStore } from '../stores/sequence/redis.js';
 import { openItemVectors } from '../stores/vectors/open.js';
@@ -25,11 +22,14 @@ import {
   intListOption,
   intOption,
   keepAliveClient,
+  median,
   mulberry32,
+  pidFileCpuSeconds,
   progress,
   Report,
   recallAtRate,
   recallStageMeans,
+  servicePidFile,
   summarize,
   waitForQuiet,
 } from './lib.js';
@@ -60,16 +60,10 @@ const get = keepAliveClient(cfg.bindHost, cfg.recallPort, CONCURRENCY, stack.rec
 
 /** CPU seconds so far of the processes a request costs: the recall API, Milvus and Redis. */
 function serverCpu(): { serve: number; milvus: number; redis: number } {
-  const of = (pidFile: string) => {
-    const pid = readPid(pidFile);
-    return pid ? groupCpuSeconds(pid) : 0;
-  };
-  // the services' pid files are the default home's (the stack's own home holds only its apps)
-  const run = (svc: string) => path.join(loadConfig().homeDir, 'run', `${svc}.pid`);
   return {
-    serve: of(appPaths(cfg, 'serve').pidFile),
-    milvus: of(run('milvus')),
-    redis: of(run('redis')),
+    serve: pidFileCpuSeconds(appPaths(cfg, 'serve').pidFile) ?? 0,
+    milvus: pidFileCpuSeconds(servicePidFile('milvus')) ?? 0,
+    redis: pidFileCpuSeconds(servicePidFile('redis')) ?? 0,
   };
 }
 
@@ -238,8 +232,6 @@ try {
     .map((round) => round.find((x) => x.rate === 200))
     .filter((x) => x !== undefined);
   const held = roundsAt200.filter((x) => x.p99_ms <= P99_OBJECTIVE_MS).length;
-  const median = (xs: number[]) =>
-    [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
   if (roundsAt200.length > 0)
     report.note(
       `RECALL_SEARCH_BATCH=${best.batch}: p99 at 200 requests/s ≤ ${P99_OBJECTIVE_MS} ms in ${held} of ${roundsAt200.length} rounds (${roundsAt200.map((x) => x.p99_ms.toFixed(1)).join(', ')} ms); server CPU per request median ${median(roundsAt200.map((x) => x.cpu_ms_per_request)).toFixed(2)} ms (serve ${median(roundsAt200.map((x) => x.serve_cpu_ms)).toFixed(2)}, Milvus ${median(roundsAt200.map((x) => x.milvus_cpu_ms)).toFixed(2)}; Redis apart ${median(roundsAt200.map((x) => x.redis_cpu_ms)).toFixed(2)})`,
